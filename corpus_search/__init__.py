@@ -1,0 +1,79 @@
+"""corpus_search: a searchable news corpus with entity facets, term charts and
+side-by-side reading, Jupyter first.
+
+    >>> import corpus_search as cs
+    >>> report = cs.build(["corpus"], "index")          # doctest: +SKIP
+    >>> index = cs.open_index("index")                   # doctest: +SKIP
+    >>> index.search("NATO", filters={"person": "Jens Stoltenberg"}).hits  # doctest: +SKIP
+
+The modules behind this namespace are private; everything public is listed in ``__all__``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .corpus import Article as SourceArticle
+from .corpus import ColumnMap, LoadReport, load_corpus, parse_date
+from .errors import (
+    ArticleNotFoundError,
+    CorpusError,
+    CorpusSearchError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexProblem,
+    QueryError,
+    UnsafeIndexError,
+)
+from .index import BuildReport, Index, build, open_index
+from .search import FACETS, HIT_COLUMNS, Article, SearchResult, parse_query
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FACETS",
+    "HIT_COLUMNS",
+    "Article",
+    "ArticleNotFoundError",
+    "BuildReport",
+    "ColumnMap",
+    "CorpusError",
+    "CorpusSearchError",
+    "Index",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexProblem",
+    "LoadReport",
+    "QueryError",
+    "SearchResult",
+    "SourceArticle",
+    "UnsafeIndexError",
+    "__version__",
+    "build",
+    "facets",
+    "load_corpus",
+    "open_index",
+    "parse_date",
+    "parse_query",
+    "search",
+    "show",
+]
+
+
+def _as_index(index: Index | str | Path) -> Index:
+    return index if isinstance(index, Index) else open_index(index)
+
+
+def search(query: str = "*", index: Index | str | Path = "index", **kwargs) -> SearchResult:
+    """Search an index (an :class:`Index` or its folder); see :meth:`Index.search`."""
+    return _as_index(index).search(query, **kwargs)
+
+
+def facets(field: str, index: Index | str | Path = "index", **kwargs):
+    """Facet counts as a DataFrame (value, count); see :meth:`Index.facets`."""
+    return _as_index(index).facets(field, **kwargs)
+
+
+def show(doc_id: str, index: Index | str | Path = "index") -> Article:
+    """One article with its entities; see :meth:`Index.show`."""
+    return _as_index(index).show(doc_id)

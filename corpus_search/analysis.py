@@ -1,0 +1,120 @@
+"""Text analysis shared by indexing, counting, concordance and highlighting.
+
+One analyzer is used everywhere, so a term is counted the same way it is searched:
+Unicode word tokens (``U.S.`` stays one token), lower-cased, tokens of one character
+dropped, no stop words (so ``the`` and ``US`` are searchable and phrases are exact), then
+Porter-stemmed (``sanctions``, ``sanctioned`` and ``sanction`` are one term).
+
+Page furniture ("Read Full Article at RT.com", "Leave a Comment", related-article lists)
+is kept in the stored text but cut from what is indexed and from entity extraction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+
+TOKEN_PATTERN = r"\w+(\.?\w+)*"
+MIN_TOKEN_CHARS = 2
+_TOKEN_RE = re.compile(TOKEN_PATTERN, re.UNICODE)
+
+#: Bumped whenever analysis changes what is indexed: a build then re-processes everything.
+ANALYSIS_VERSION = "1"
+
+
+def make_analyzer():
+    """The Whoosh analyzer for title and body."""
+    return (
+        RegexTokenizer(TOKEN_PATTERN)
+        | LowercaseFilter()
+        | StopFilter(stoplist=None, minsize=MIN_TOKEN_CHARS)
+        | StemFilter(cachesize=100_000)
+    )
+
+
+_ANALYZER = make_analyzer()
+
+
+def iter_tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """Yield ``(surface, stem, start, end)`` for each indexed token of ``text``."""
+    for tok in _ANALYZER(text, chars=True, mode="index"):
+        yield text[tok.startchar : tok.endchar], tok.text, tok.startchar, tok.endchar
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The indexed form of one word (``"Sanctions"`` -> ``"sanction"``)."""
+    toks = [t.text for t in _ANALYZER(word, mode="query")]
+    return toks[0] if toks else ""
+
+
+def analyse(text: str) -> list[str]:
+    """The indexed forms of every token in ``text``, in order."""
+    return [t.text for t in _ANALYZER(text, mode="query")]
+
+
+def surface_words(text: str) -> list[str]:
+    """The lower-cased surface tokens that the analyzer keeps, in order."""
+    return [
+        m.group().lower() for m in _TOKEN_RE.finditer(text) if len(m.group()) >= MIN_TOKEN_CHARS
+    ]
+
+
+# --- page furniture -------------------------------------------------------------------
+
+# A line matching one of these ends the article: it and everything after are furniture
+# (related-article lists, comment forms).
+_TERMINAL_LINES = [
+    r"read (the )?full (story|article) (at|on) .{1,60}",
+    r"you (may|might) also like:?",
+    r"leave a (comment|reply)",
+    r"related( articles| stories| coverage)?:?",
+    r"more (from|on) this (story|topic):?",
+]
+# Whole lines that are furniture but do not end the article.
+_FURNITURE_LINES = [
+    r"share( this( article| story)?)?:?",
+    r"image",
+    r"main image source:?.*",
+    r"read more:?",
+    r"advertisement",
+    r"watch .{1,60} live( on .{1,40})?\.?",
+    r"your email address will not be published\..*",
+    r"(click|tap) here .{0,80}",
+    r"follow us on .{1,60}",
+    r"sign up for .{1,80}newsletter.*",
+]
+# Phrases cut out of the middle or end of a line.
+_FURNITURE_INLINE = [
+    r"read (the )?full (story|article) (at|on) [\w.\-]+(\.com|\.org|\.net|\.co\.uk)?\.?",
+]
+
+_TERMINAL_RE = re.compile(r"^\s*(" + "|".join(_TERMINAL_LINES) + r")\s*$", re.IGNORECASE)
+_LINE_RE = re.compile(r"^\s*(" + "|".join(_FURNITURE_LINES) + r")\s*$", re.IGNORECASE)
+_INLINE_RE = re.compile(r"\s*(" + "|".join(_FURNITURE_INLINE) + r")", re.IGNORECASE)
+
+
+def strip_furniture(text: str) -> str:
+    """The part of an article's text that is the article: furniture removed.
+
+    Line structure is kept (removed lines become empty), so the result is only ever
+    shorter than ``text``.
+    """
+    out: list[str] = []
+    for line in text.split("\n"):
+        if _TERMINAL_RE.match(line):
+            break
+        if _LINE_RE.match(line):
+            out.append("")
+            continue
+        out.append(_INLINE_RE.sub("", line))
+    return "\n".join(out).strip()
+
+
+def is_furniture(phrase: str) -> bool:
+    """Whether a short phrase (an entity candidate, say) is page furniture."""
+    p = phrase.strip()
+    return bool(_TERMINAL_RE.match(p) or _LINE_RE.match(p) or _INLINE_RE.fullmatch(p))

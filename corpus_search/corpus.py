@@ -1,0 +1,474 @@
+"""Reading a corpus: folders of ``.txt``, CSV and JSONL files, into :class:`Article` records.
+
+Nothing in a corpus stops a load. Every file or record that cannot be used is listed in
+:attr:`LoadReport.skipped` with its path (and line or row) and the reason; files that were
+read with a fallback encoding, or dates that could not be parsed, are listed in
+:attr:`LoadReport.notes` and still loaded.
+
+Text files: the first non-empty line is the title, the rest is the body. A folder may hold
+a ``metadata.csv`` sidecar with a ``file`` column and any of outlet, date, url, title
+columns: those values are given to the named text files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dateutil import parser as _dateparser
+
+from .errors import CorpusError
+
+__all__ = ["Article", "ColumnMap", "LoadReport", "Skipped", "load_corpus", "parse_date"]
+
+MAX_FILE_BYTES = 5_000_000
+"""A ``.txt`` file larger than this is skipped as over-size."""
+MAX_TABLE_BYTES = 2_000_000_000
+"""A CSV or JSONL file larger than this is skipped as over-size."""
+MAX_TITLE_CHARS = 300
+"""A first line longer than this is not a title: the article is loaded untitled."""
+
+_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "doc_id", "article_id", "uid", "guid"),
+    "title": ("title", "headline", "heading", "name"),
+    "text": ("text", "body", "content", "article", "full_text", "fulltext", "story"),
+    "outlet": ("outlet", "source", "publisher", "publication", "media", "site", "domain"),
+    "date": ("date", "published", "publish_date", "published_at", "pubdate", "datetime",
+             "timestamp", "time"),
+    "url": ("url", "link", "href", "permalink"),
+}
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column of a CSV/JSONL export holds which field; ``None`` means detect it."""
+
+    title: str | None = None
+    text: str | None = None
+    outlet: str | None = None
+    date: str | None = None
+    url: str | None = None
+    id: str | None = None
+
+    def resolve(self, columns: Sequence[str]) -> dict[str, str | None]:
+        """Map each field to a column present in ``columns`` (case-insensitive)."""
+        lower = {c.strip().lower(): c for c in columns if isinstance(c, str)}
+        out: dict[str, str | None] = {}
+        for fld, candidates in _CANDIDATES.items():
+            explicit = getattr(self, fld)
+            if explicit is not None:
+                if explicit.lower() not in lower:
+                    raise KeyError(explicit)
+                out[fld] = lower[explicit.lower()]
+                continue
+            out[fld] = next((lower[c] for c in candidates if c in lower), None)
+        return out
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as read from the corpus."""
+
+    doc_id: str
+    title: str
+    body: str
+    outlet: str = ""
+    date: datetime | None = None
+    url: str = ""
+    source: str = ""
+    """Where it came from: a path, with ``:line`` or ``#row`` for tables."""
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything that is indexed about the article."""
+        h = hashlib.sha1()
+        for part in (self.title, self.body, self.outlet, self.date.isoformat() if self.date
+                     else "", self.url):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
+        return h.hexdigest()
+
+    @property
+    def text_hash(self) -> str:
+        """A hash of the text alone, used to find exact duplicates."""
+        norm = " ".join((self.title + "\n" + self.body).split())
+        return hashlib.sha1(norm.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or record that was not loaded, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class LoadReport:
+    """What a load produced: articles, and everything that was skipped or noted."""
+
+    articles: list[Article] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Skipped] = field(default_factory=list)
+    duplicates: list[Skipped] = field(default_factory=list)
+
+
+# --- dates ----------------------------------------------------------------------------
+
+_DEFAULT_DT = datetime(2000, 1, 1)
+
+
+def parse_date(value: object) -> datetime | None:
+    """Parse a date in the usual forms; ``None`` when missing, ``ValueError`` when garbage.
+
+    Returns a naive UTC datetime. ``2022-01-09``, ``2022-06-11T00:57:56``,
+    ``2022-06-11T00:57:56Z``, ``+02:00`` offsets and ``9 January 2022`` are all understood.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value != value:  # NaN
+            return None
+        raise ValueError(f"a bare number is not a date: {value!r}")
+    s = str(value).strip()
+    if not s:
+        return None
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        if not re.search(r"[A-Za-z]{3}|\d{1,4}[-/.]\d{1,2}", s):
+            raise ValueError(f"not a date: {s[:40]!r}") from None
+        try:
+            dt = _dateparser.parse(s, default=_DEFAULT_DT)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"not a date: {s[:40]!r}") from exc
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    if not 1800 <= dt.year <= 2200:
+        raise ValueError(f"date out of range: {s[:40]!r}")
+    return dt
+
+
+# --- decoding -------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Decode file bytes; returns the text and a note when not plain UTF-8.
+
+    Raises ``ValueError`` for data that looks binary.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "UTF-16 with BOM; decoded as UTF-16"
+    if b"\x00" in data[:65536]:
+        raise ValueError("binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+        note = None
+    except UnicodeDecodeError:
+        try:
+            text, note = data.decode("cp1252"), "not UTF-8; decoded as cp1252"
+        except UnicodeDecodeError:
+            text, note = data.decode("latin-1"), "not UTF-8; decoded as latin-1"
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.01 * min(len(text), 65536) + 2:
+        raise ValueError("binary file (control characters)")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), note
+
+
+def _clean(text: str) -> str:
+    """Drop stray control characters (a lone NUL, form feeds) and trailing blanks."""
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text).strip()
+
+
+def split_title(text: str) -> tuple[str, str]:
+    """Split plain text into (title, body): the first non-empty line is the title."""
+    text = text.strip()
+    first, _, rest = text.partition("\n")
+    first = first.strip()
+    if len(first) > MAX_TITLE_CHARS:
+        return "", text
+    return first, rest.strip()
+
+
+# --- readers --------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    root: Path
+    columns: ColumnMap
+    outlet: str
+    report: LoadReport
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read_bytes(path: Path, limit: int, ctx: _Context) -> bytes | None:
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            ctx.report.skipped.append(Skipped(str(path), "empty file"))
+            return None
+        if size > limit:
+            ctx.report.skipped.append(
+                Skipped(str(path), f"over-size file ({size:,} bytes; limit {limit:,})"))
+            return None
+        return path.read_bytes()
+    except OSError as exc:
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+        return None
+
+
+def _decode_file(path: Path, data: bytes, ctx: _Context) -> str | None:
+    try:
+        text, note = decode(data)
+    except ValueError as exc:
+        ctx.report.skipped.append(Skipped(str(path), str(exc)))
+        return None
+    if note:
+        ctx.report.notes.append(Skipped(str(path), note))
+    return text
+
+
+def _make_article(ctx: _Context, where: str, doc_id: str, title: str, body: str,
+                  outlet: str, date_value: object, url: str) -> Article | None:
+    title, body = _clean(title or ""), _clean(body or "")
+    if not body:
+        ctx.report.skipped.append(
+            Skipped(where, "no body text" + (" (title only)" if title else "")))
+        return None
+    try:
+        date = parse_date(date_value)
+    except ValueError as exc:
+        ctx.report.notes.append(Skipped(where, f"{exc}; date left empty"))
+        date = None
+    return Article(doc_id=doc_id, title=title, body=body,
+                   outlet=" ".join(str(outlet or ctx.outlet).split()), date=date,
+                   url=str(url or "").strip(), source=where)
+
+
+def _read_sidecar(folder: Path, ctx: _Context) -> dict[str, dict[str, str]]:
+    path = folder / "metadata.csv"
+    if not path.is_file():
+        return {}
+    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
+    text = _decode_file(path, data, ctx) if data else None
+    if text is None:
+        return {}
+    rows = list(csv.DictReader(io.StringIO(text)))
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        name = (row.get("file") or row.get("filename") or "").strip()
+        if name:
+            out[name] = {k.strip().lower(): (v or "").strip() for k, v in row.items()
+                         if isinstance(k, str)}
+    return out
+
+
+def _is_sidecar(path: Path) -> bool:
+    if path.name != "metadata.csv":
+        return False
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    cols = {h.strip().lower() for h in header}
+    return bool(cols & {"file", "filename"}) and not cols & set(_CANDIDATES["text"])
+
+
+def _read_txt(path: Path, ctx: _Context, sidecar: dict[str, dict[str, str]]) -> None:
+    data = _read_bytes(path, MAX_FILE_BYTES, ctx)
+    if data is None:
+        return
+    text = _decode_file(path, data, ctx)
+    if text is None:
+        return
+    title, body = split_title(_clean(text))
+    meta = sidecar.get(path.name, {})
+    art = _make_article(ctx, str(path), _rel(path, ctx.root).removesuffix(".txt"),
+                        meta.get("title") or title, body, meta.get("outlet", ""),
+                        meta.get("date"), meta.get("url", ""))
+    if art:
+        ctx.report.articles.append(art)
+
+
+def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Context,
+                        columns: Sequence[str]) -> None:
+    try:
+        cols = ctx.columns.resolve(columns)
+    except KeyError as exc:
+        ctx.report.skipped.append(Skipped(
+            str(path), f"column {exc.args[0]!r} not found (columns: {', '.join(columns)})"))
+        return
+    if cols["text"] is None:
+        ctx.report.skipped.append(Skipped(
+            str(path), f"no text column found (columns: {', '.join(map(str, columns))}); "
+                       "name it with --text-col"))
+        return
+    rel = _rel(path, ctx.root)
+    for where, row in rows:
+        def get(fld: str, row: dict = row) -> object:
+            col = cols[fld]
+            return row.get(col) if col is not None else None
+
+        text = get("text")
+        if text is not None and not isinstance(text, str):
+            text = str(text)
+        title = get("title")
+        rid = get("id")
+        doc_id = f"{rel}#{str(rid).strip()}" if rid not in (None, "") else f"{rel}{where}"
+        art = _make_article(ctx, f"{path}{where}", doc_id,
+                            "" if title is None else str(title), text or "",
+                            "" if get("outlet") is None else str(get("outlet")), get("date"),
+                            "" if get("url") is None else str(get("url")))
+        if art:
+            ctx.report.articles.append(art)
+
+
+def _read_csv(path: Path, ctx: _Context) -> None:
+    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
+    text = _decode_file(path, data, ctx) if data else None
+    if text is None:
+        return
+    csv.field_size_limit(50_000_000)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        ctx.report.skipped.append(Skipped(str(path), f"no CSV header ({exc or 'empty'})"))
+        return
+    header = [h.strip() for h in header]
+
+    def rows() -> Iterable[tuple[str, dict]]:
+        rowno = 1
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                ctx.report.skipped.append(Skipped(f"{path}:{reader.line_num}", f"bad CSV: {exc}"))
+                return
+            rowno += 1
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                ctx.report.notes.append(Skipped(
+                    f"{path}#{rowno}", f"ragged row: {len(values)} cells for {len(header)} "
+                                       "columns; missing cells left empty, extra cells ignored"))
+            yield f"#{rowno}", dict(zip(header, values, strict=False))
+
+    _records_from_table(path, rows(), ctx, header)
+
+
+def _read_jsonl(path: Path, ctx: _Context) -> None:
+    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
+    text = _decode_file(path, data, ctx) if data else None
+    if text is None:
+        return
+    records: list[tuple[str, dict]] = []
+    keys: dict[str, None] = {}
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            ctx.report.skipped.append(Skipped(f"{path}:{lineno}", f"broken JSON: {exc.msg}"))
+            continue
+        if not isinstance(obj, dict):
+            ctx.report.skipped.append(
+                Skipped(f"{path}:{lineno}", f"not a JSON object but {type(obj).__name__}"))
+            continue
+        keys.update(dict.fromkeys(k for k in obj if isinstance(k, str)))
+        records.append((f":{lineno}", obj))
+    if not records:
+        if not any(s.path.startswith(f"{path}:") for s in ctx.report.skipped):
+            ctx.report.skipped.append(Skipped(str(path), "no records"))
+        return
+    _records_from_table(path, records, ctx, list(keys))
+
+
+_READERS = {".csv": _read_csv, ".jsonl": _read_jsonl, ".ndjson": _read_jsonl}
+
+
+def _iter_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in
+                                             p.relative_to(root).parts))
+
+
+def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
+                outlet: str = "") -> LoadReport:
+    """Read every article under ``paths`` (folders are read recursively).
+
+    ``columns`` names the columns of CSV/JSONL files (detected when not given); ``outlet``
+    is the outlet of articles that name none. Exact duplicate texts are loaded once; the
+    others are listed in :attr:`LoadReport.duplicates`.
+    """
+    report = LoadReport()
+    columns = columns or ColumnMap()
+    if not paths:
+        raise CorpusError("no corpus path given")
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            raise CorpusError(f"no such file or folder: {root}")
+        ctx = _Context(root if root.is_dir() else root.parent, columns, outlet, report)
+        sidecars: dict[Path, dict[str, dict[str, str]]] = {}
+        for path in _iter_files(root):
+            suffix = path.suffix.lower()
+            if suffix == ".txt":
+                if path.name.upper() == "README.TXT":
+                    report.notes.append(Skipped(str(path), "README file, not an article"))
+                    continue
+                if path.parent not in sidecars:
+                    sidecars[path.parent] = _read_sidecar(path.parent, ctx)
+                _read_txt(path, ctx, sidecars[path.parent])
+            elif suffix in _READERS:
+                if suffix == ".csv" and _is_sidecar(path):
+                    continue
+                _READERS[suffix](path, ctx)
+            elif root.is_file():
+                report.skipped.append(Skipped(str(path), f"unsupported file type {suffix!r}"))
+            else:
+                kind = suffix or "no suffix"
+                report.skipped.append(
+                    Skipped(str(path), f"not a .txt, .csv or .jsonl file ({kind})"))
+    _dedupe(report)
+    return report
+
+
+def _dedupe(report: LoadReport) -> None:
+    seen_text: dict[str, str] = {}
+    seen_id: dict[str, int] = {}
+    kept: list[Article] = []
+    for art in report.articles:
+        first = seen_text.get(art.text_hash)
+        if first is not None:
+            report.duplicates.append(Skipped(art.source, f"exact duplicate of {first}"))
+            continue
+        doc_id = art.doc_id
+        if doc_id in seen_id:  # two roots with the same relative name, or repeated ids
+            seen_id[doc_id] += 1
+            doc_id = f"{doc_id}~{seen_id[art.doc_id]}"
+            report.notes.append(Skipped(art.source, f"id {art.doc_id!r} already used; "
+                                                    f"given {doc_id!r}"))
+            art = Article(doc_id, art.title, art.body, art.outlet, art.date, art.url, art.source)
+        seen_id.setdefault(doc_id, 1)
+        seen_text[art.text_hash] = art.doc_id
+        kept.append(art)
+    report.articles = kept

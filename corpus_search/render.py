@@ -1,0 +1,127 @@
+"""HTML for notebooks and saved pages. Every piece of article data is escaped here.
+
+Titles, text, outlet names, entity names and snippets go through :func:`html.escape`
+before any markup is added; links are made only for ``http`` and ``https`` URLs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .search import Article, SearchResult
+
+__all__ = ["PALETTE", "article_html", "esc", "mark_spans", "safe_link", "search_result_html"]
+
+PALETTE = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa", "#a5f3fc",
+           "#f5d0fe", "#d9f99d", "#e5e7eb"]
+TYPE_COLOURS = {"person": "#bfdbfe", "org": "#fde68a", "place": "#bbf7d0"}
+_STYLE = ("<style>.cs-art{font-family:Georgia,serif;line-height:1.5;max-width:46em}"
+          ".cs-art mark{padding:0 .15em;border-radius:3px}.cs-meta{color:#555;"
+          "font-family:sans-serif;font-size:.85em}.cs-hit{margin:.6em 0}"
+          ".cs-cols{display:grid;grid-template-columns:1fr 1fr;gap:1.5em}"
+          ".cs-legend span{margin-right:.8em}</style>")
+
+
+def esc(value: object) -> str:
+    """HTML-escape anything (None and NaN become "")."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if value is pd.NaT:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def safe_link(url: str, label: str) -> str:
+    """An ``<a>`` for http(s) URLs; plain escaped text for anything else."""
+    try:
+        scheme = urlparse(url.strip()).scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme in ("http", "https"):
+        return f'<a href="{esc(url.strip())}" target="_blank" rel="noopener noreferrer">' \
+               f"{esc(label)}</a>"
+    return esc(label)
+
+
+def snippet_html(snippet: str) -> str:
+    """A ``**hit**``-marked snippet as escaped HTML with ``<mark>``."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<mark>\1</mark>", esc(snippet))
+
+
+def mark_spans(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:
+    """Escape ``text`` and wrap each ``(start, end, colour, title)`` span in ``<mark>``.
+
+    Overlapping spans keep the first; paragraphs become ``<p>``.
+    """
+    out, pos = [], 0
+    for start, end, colour, title in sorted(spans):
+        if start < pos:
+            continue
+        out.append(esc(text[pos:start]))
+        out.append(f'<mark style="background:{esc(colour)}" title="{esc(title)}">'
+                   f"{esc(text[start:end])}</mark>")
+        pos = end
+    out.append(esc(text[pos:]))
+    paras = [p.strip() for p in "".join(out).split("\n\n")]
+    return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paras if p)
+
+
+def entity_spans(text: str, names: Iterable[tuple[str, Iterable[str], str, str]]
+                 ) -> list[tuple[int, int, str, str]]:
+    """Spans of each entity's surface forms in ``text``: (name, surfaces, colour, title)."""
+    spans = []
+    for _name, surfaces, colour, title in names:
+        for s in sorted(set(surfaces), key=len, reverse=True):
+            if not s.strip():
+                continue
+            for m in re.finditer(r"(?<!\w)" + re.escape(s) + r"(?!\w)", text):
+                spans.append((m.start(), m.end(), colour, title))
+    return spans
+
+
+def article_html(article: Article) -> str:
+    """One article with its entities marked by type."""
+    ents = article.entities
+    spans = entity_spans(article.text, [
+        (r.name, r.surfaces, TYPE_COLOURS.get(r.type, "#eee"), f"{r.type}: {r.name}")
+        for r in ents.itertuples(index=False)])
+    legend = "".join(f'<span><mark style="background:{c}">{t}</mark></span>'
+                     for t, c in TYPE_COLOURS.items())
+    meta = " · ".join(x for x in (esc(article.outlet), esc(article.date and
+                                  article.date.date().isoformat()), esc(article.doc_id)) if x)
+    link = safe_link(article.url, "source") if article.url else ""
+    return (f'{_STYLE}<div class="cs-art"><h3>{esc(article.title)}</h3>'
+            f'<div class="cs-meta">{meta} {link}</div><div class="cs-legend cs-meta">{legend}'
+            f"</div>{mark_spans(article.text, spans)}</div>")
+
+
+def search_result_html(result: SearchResult) -> str:
+    """A page of results: total, suggestion, hits with highlighted snippets, facets."""
+    parts = [_STYLE, f"<div class='cs-art'><div class='cs-meta'><b>{result.total:,}</b> "
+                     f"articles match <code>{esc(result.query)}</code>"]
+    if result.filters:
+        parts.append(" with " + "; ".join(f"{esc(k)} = {esc(' or '.join(v))}"
+                                          for k, v in result.filters.items()))
+    parts.append("</div>")
+    if result.suggestion:
+        parts.append(f"<div class='cs-meta'>Did you mean <code>{esc(result.suggestion)}"
+                     "</code>?</div>")
+    for row in result.hits.itertuples(index=False):
+        meta = " · ".join(x for x in (esc(row.outlet), "" if pd.isna(row.date) else
+                                      row.date.date().isoformat(), esc(row.doc_id)) if x)
+        parts.append(f"<div class='cs-hit'><b>{row.rank}. {esc(row.title) or '(untitled)'}"
+                     f"</b><div class='cs-meta'>{meta}</div>{snippet_html(row.snippet)}</div>")
+    for key, df in result.facets.items():
+        if len(df):
+            vals = ", ".join(f"{esc(v)} ({c})" for v, c in zip(df["value"], df["count"],
+                                                                strict=True))
+            parts.append(f"<div class='cs-meta'><b>{esc(key)}</b>: {vals}</div>")
+    parts.append("</div>")
+    return "".join(parts)

@@ -1,0 +1,473 @@
+"""Keyword search with the Whoosh query language, entity facets and article lookup.
+
+Result columns are fixed (see :data:`HIT_COLUMNS`). Facet counts come from per-document
+arrays over the matched document numbers, not from Whoosh's ``groupedby``, and only the
+stored fields of the rows shown are loaded. Facets combine as OR within one facet and
+AND across facets; each facet's counts ignore that facet's own filter, so picking
+"RT" still shows how many articles the other outlets have.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from whoosh import qparser
+from whoosh import query as wq
+from whoosh.qparser.dateparse import DateParserPlugin
+
+from . import analysis
+from .entities import ENTITY_TYPES, load_aliases
+from .errors import ArticleNotFoundError, QueryError
+from .index import Index
+
+__all__ = [
+    "FACETS",
+    "FIELDS",
+    "HIT_COLUMNS",
+    "Article",
+    "SearchResult",
+    "facets",
+    "normalise_filters",
+    "parse_query",
+    "search",
+    "show",
+]
+
+HIT_COLUMNS = ("rank", "doc_id", "score", "title", "outlet", "date", "snippet")
+"""Columns of :attr:`SearchResult.hits`: rank (1-based over all pages), doc_id, score
+(BM25F; NaN when sorted by date), title, outlet ("" when unknown), date (Timestamp or
+NaT), snippet (the best passage, hits wrapped in ``**``)."""
+FACETS = ("person", "org", "place", "outlet", "month")
+FIELDS = ("title", "body", "person", "org", "place", "outlet", "date")
+MAX_QUERY_CHARS = 1000
+MAX_EXPANSION = 256
+SNIPPET_CHARS = 220
+Filters = Mapping[str, str | Sequence[str]] | None
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+_FIELD_RE = re.compile(r"(?<![\w.])([A-Za-z_][\w]*):(?!//)")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _outside_quotes(text: str) -> str:
+    """``text`` with quoted parts blanked out (same length)."""
+    return re.sub(r'"[^"]*"', lambda m: " " * len(m.group()), text)
+
+
+def _check_syntax(text: str) -> None:
+    try:
+        _check_once(text)
+    except QueryError as exc:
+        suggestion = exc.suggestion
+        for _ in range(10):  # repair until the suggestion itself parses
+            if not suggestion:
+                break
+            try:
+                _check_once(suggestion)
+                break
+            except QueryError as again:
+                suggestion = again.suggestion
+        if suggestion:
+            suggestion = re.sub(r"(\s+(AND|OR|NOT|ANDNOT|ANDMAYBE))+\s*$", "", suggestion) or "*"
+        raise QueryError(exc.message, suggestion=suggestion) from None
+
+
+def _check_once(text: str) -> None:
+    if text.count('"') % 2:
+        i = text.rfind('"')
+        raise QueryError("The query has an unbalanced quote (\").",
+                         suggestion=(text[:i] + text[i + 1 :]).strip() or "*")
+    bare = _outside_quotes(text)
+    for open_, close in ("()", "[]", "{}"):
+        depth, bad = 0, None
+        for i, ch in enumerate(bare):
+            if ch == open_:
+                depth += 1
+            elif ch == close:
+                depth -= 1
+                if depth < 0:
+                    bad = i
+                    break
+        if depth or bad is not None:
+            fixed = text + close * depth if bad is None else text[:bad] + text[bad + 1 :]
+            fixed = re.sub(r"\s+(AND|OR|NOT|ANDNOT|ANDMAYBE)\s*([)\]}]*)$", r"\2", fixed.strip())
+            fixed = re.sub(r"\(\s*\)", "", fixed).strip()
+            raise QueryError(f"The query has an unbalanced {open_ if bad is None else close}.",
+                             suggestion=fixed or "*")
+    for m in _FIELD_RE.finditer(bare):
+        if m.group(1) not in FIELDS:
+            rest = (text[: m.start()] + text[m.end() :]).strip()
+            raise QueryError(f"Unknown field {m.group(1)!r}; fields are {', '.join(FIELDS)}.",
+                             suggestion=rest or "*")
+
+
+def _parser(index: Index) -> qparser.QueryParser:
+    p = qparser.MultifieldParser(["title", "body"], index.schema,
+                                 fieldboosts={"title": 2.0, "body": 1.0})
+    p.add_plugin(DateParserPlugin(free=False))
+    p.add_plugin(qparser.FuzzyTermPlugin())
+    p.add_plugin(qparser.GtLtPlugin())
+    return p
+
+
+def _resolve_entity(index: Index, type_: str, value: str) -> str:
+    """An entity value as typed -> the indexed (lower-cased) canonical name."""
+    name = " ".join(value.split())
+    canonical, _ = load_aliases().get(name.casefold(), (name, None))
+    if index.entity_code(canonical, type_) is not None:
+        return canonical.casefold()
+    # A bare surname: the one entity of that type whose last word it is.
+    owners = [n for n, t in index.entities if t == type_ and " " in n
+              and n.rsplit(" ", 1)[1].casefold() == name.casefold()]
+    if len(owners) == 1:
+        return owners[0].casefold()
+    return canonical.casefold()
+
+
+def parse_query(index: Index, text: str) -> wq.Query:
+    """Parse a query string, or raise :class:`QueryError` with a one-line reason.
+
+    ``*`` or an empty query means every article. Wildcards that would expand to more
+    than ``MAX_EXPANSION`` words are refused rather than run.
+    """
+    text = _CONTROL_RE.sub(" ", text or "").strip()
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"The query is {len(text):,} characters long; the limit is "
+                         f"{MAX_QUERY_CHARS:,}.",
+                         suggestion=" ".join(text[:200].split()[:-1]) or None)
+    if text in ("", "*", "*:*"):
+        return wq.Every()
+    _check_syntax(text)
+    q = _parser(index).parse(text)
+
+    def fix(node: wq.Query) -> wq.Query:
+        if isinstance(node, wq.Term) and node.fieldname in ENTITY_TYPES:
+            return wq.Term(node.fieldname, _resolve_entity(index, node.fieldname, node.text),
+                           boost=node.boost)
+        return node
+
+    q = q.accept(fix)
+    reader = index.searcher.reader()
+    for node in q.leaves():
+        if isinstance(node, wq.Wildcard | wq.Prefix | wq.FuzzyTerm | wq.Regex):
+            shown = getattr(node, "text", "")
+            if isinstance(node, wq.Wildcard) and not shown.strip("*?"):
+                raise QueryError(f"{shown!r} alone is not a word pattern.", suggestion="*")
+            n = sum(1 for _ in zip(range(MAX_EXPANSION + 1), node._btexts(reader),
+                                   strict=False))
+            if n > MAX_EXPANSION:
+                raise QueryError(f"{shown!r} matches more than {MAX_EXPANSION} different "
+                                 "words; give more letters before the wildcard.",
+                                 suggestion=None)
+    if q is wq.NullQuery or not list(q.leaves()):
+        raise QueryError(f"Nothing to search for in {text!r}: words of one letter and "
+                         "punctuation are not indexed.", suggestion="*")
+    return q
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+def normalise_filters(filters: Filters) -> dict[str, list[str]]:
+    """``{"outlet": "RT"}`` -> ``{"outlet": ["RT"]}``; unknown facets raise QueryError."""
+    out: dict[str, list[str]] = {}
+    for key, value in (filters or {}).items():
+        if key not in FACETS:
+            raise QueryError(f"Unknown filter {key!r}; filters are {', '.join(FACETS)}.")
+        values = [value] if isinstance(value, str) else list(value)
+        if values:
+            out[key] = [str(v) for v in values]
+    return out
+
+
+def _facet_mask(index: Index, key: str, values: Iterable[str]) -> np.ndarray:
+    n = len(index.live)
+    if key == "outlet":
+        lower = {o.casefold(): i for i, o in enumerate(index.outlets)}
+        codes = [lower[v.casefold()] for v in values if v.casefold() in lower]
+        return np.isin(index.outlet_code, codes)
+    if key == "month":
+        codes = [index.months.index(v[:7]) for v in values if v[:7] in index.months]
+        return np.isin(index.month_code, codes)
+    mask = np.zeros(n, dtype=bool)
+    for v in values:
+        code = index.entity_code(_resolve_entity(index, key, v), key)
+        if code is not None:
+            mask[index.entity_docs(code)] = True
+    return mask
+
+
+def _matched_mask(index: Index, q: wq.Query) -> np.ndarray:
+    if isinstance(q, wq.Every):
+        return index.live.copy()
+    mask = np.zeros(len(index.live), dtype=bool)
+    docs = np.fromiter(index.searcher.docs_for_query(q), dtype=np.int64)
+    mask[docs] = True
+    return mask & index.live
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    """One page of results, with the total and facet counts for the whole result set."""
+
+    query: str
+    total: int
+    hits: pd.DataFrame
+    facets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    suggestion: str | None = None
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    page: int = 1
+    limit: int = 10
+
+    def to_dict(self) -> dict:
+        """The JSON form the CLI prints with ``--json``."""
+        hits = []
+        for row in self.hits.itertuples(index=False):
+            hits.append({"rank": int(row.rank), "doc_id": row.doc_id,
+                         "score": None if pd.isna(row.score) else round(float(row.score), 4),
+                         "title": row.title, "outlet": row.outlet,
+                         "date": None if pd.isna(row.date) else row.date.date().isoformat(),
+                         "snippet": row.snippet})
+        return {"query": self.query, "total": self.total, "hits": hits,
+                "facets": {k: [{"value": v, "count": int(c)} for v, c in
+                               zip(df["value"], df["count"], strict=True)]
+                           for k, df in self.facets.items()},
+                "suggestion": self.suggestion}
+
+    def _repr_html_(self) -> str:
+        from .render import search_result_html
+
+        return search_result_html(self)
+
+    def __repr__(self) -> str:
+        return (f"<SearchResult {self.query!r}: {self.total:,} articles, page {self.page}, "
+                f"{len(self.hits)} shown>")
+
+
+def _suggest(index: Index, q: wq.Query, text: str) -> str | None:
+    """A did-you-mean query: each unknown word replaced by the closest known one."""
+    reader = index.searcher.reader()
+    fixes: list[tuple[int, int, str]] = []
+    seen: set[str] = set()
+    for node in q.leaves():
+        if not isinstance(node, wq.Term) or node.fieldname not in ("title", "body"):
+            continue
+        term = node.text
+        if term in seen or reader.doc_frequency("body", term) or reader.doc_frequency(
+                "title", term):
+            continue
+        seen.add(term)
+        best = max(reader.terms_within("body", term, 2 if len(term) > 4 else 1),
+                   key=lambda t: reader.doc_frequency("body", t), default=None)
+        start, end = getattr(node, "startchar", None), getattr(node, "endchar", None)
+        if best is None or start is None:
+            continue
+        forms = index.surfaces().get(best)
+        word = forms[0][0] if forms else best
+        original = text[start:end]
+        if original[:1].isupper():
+            word = word[:1].upper() + word[1:]
+        fixes.append((start, end, word))
+    if not fixes:
+        return None
+    out = text
+    for start, end, word in sorted(fixes, reverse=True):
+        out = out[:start] + word + out[end:]
+    return out
+
+
+def _query_stems(index: Index, q: wq.Query) -> set[str]:
+    if isinstance(q, wq.Every):
+        return set()
+    terms = q.existing_terms(index.searcher.reader(), phrases=True, expand=True)
+    return {t.decode("utf-8") if isinstance(t, bytes) else t
+            for f, t in terms if f in ("title", "body")}
+
+
+def make_snippet(text: str, stems: set[str], width: int = SNIPPET_CHARS) -> str:
+    """The passage of ``text`` with the most query words, hits wrapped in ``**``."""
+    spans = [(s, e) for _, st, s, e in analysis.iter_tokens(text) if st in stems]
+    if not spans:
+        cut = text[:width]
+        return " ".join((cut.rsplit(" ", 1)[0] + " …" if len(text) > width else cut).split())
+    best, best_n = spans[0][0], 0
+    j = 0
+    for i, (s, _) in enumerate(spans):
+        while spans[j][0] < s - width // 2:
+            j += 1
+        if i - j + 1 > best_n:
+            best, best_n = spans[j][0], i - j + 1
+    start = max(0, best - 40)
+    start = text.rfind(" ", 0, start) + 1 if start else 0
+    end = min(len(text), start + width)
+    if end < len(text):
+        end = max(text.rfind(" ", start, end), best + 1)
+    out, pos = [], start
+    for s, e in spans:
+        if s >= start and e <= end:
+            out.append(text[pos:s] + "**" + text[s:e] + "**")
+            pos = e
+    out.append(text[pos:end])
+    snippet = " ".join("".join(out).split())
+    return ("… " if start else "") + snippet + (" …" if end < len(text) else "")
+
+
+def _rows(index: Index, docnums: Sequence[int], scores: Sequence[float], stems: set[str],
+          first_rank: int) -> pd.DataFrame:
+    s = index.searcher
+    rows = []
+    for i, (d, score) in enumerate(zip(docnums, scores, strict=True)):
+        f = s.stored_fields(int(d))
+        body = analysis.strip_furniture(f.get("text", ""))
+        rows.append((first_rank + i, f["doc_id"], score, f.get("title", ""),
+                     f.get("outlet", "") or "", f.get("date"), make_snippet(body, stems)))
+    df = pd.DataFrame(rows, columns=list(HIT_COLUMNS))
+    df["score"] = df["score"].astype(float)
+    df["date"] = pd.to_datetime(df["date"])
+    df["rank"] = df["rank"].astype(int)
+    return df
+
+
+def _facet_counts(index: Index, mask: np.ndarray, key: str, limit: int | None) -> pd.DataFrame:
+    if key == "outlet":
+        codes = index.outlet_code[mask]
+        counts = np.bincount(codes[codes >= 0], minlength=len(index.outlets))
+        names = index.outlets
+    elif key == "month":
+        codes = index.month_code[mask]
+        counts = np.bincount(codes[codes >= 0], minlength=len(index.months))
+        names = index.months
+    else:
+        type_code = ENTITY_TYPES.index(key)
+        sel = mask[index.ent_doc]
+        ids = index.ent_ids[sel]
+        ids = ids[index.entity_type_code[ids] == type_code]
+        counts = np.bincount(ids, minlength=len(index.entities))
+        names = [n for n, _ in index.entities]
+    nz = np.flatnonzero(counts)
+    df = pd.DataFrame({"value": [names[i] for i in nz], "count": counts[nz].astype(int)})
+    if key == "month":
+        df = df.sort_values("value", kind="stable")
+    else:
+        df = df.sort_values(["count", "value"], ascending=[False, True], kind="stable")
+    if limit is not None:
+        df = df.head(limit)
+    return df.reset_index(drop=True)
+
+
+def search(index: Index, query: str = "*", *, filters: Filters = None, limit: int = 10,
+           page: int = 1, sort: str = "relevance", facets: bool | Sequence[str] = True,
+           facet_limit: int | None = 10) -> SearchResult:
+    """Search ``index``; returns one page of hits, the total and facet counts.
+
+    ``filters`` maps a facet (person, org, place, outlet, month) to one value or a list
+    (OR within a facet, AND across facets). ``sort`` is ``"relevance"`` or ``"date"``
+    (newest first). ``facets`` is True for all of :data:`FACETS`, or a list of them.
+    """
+    if sort not in ("relevance", "date"):
+        raise QueryError(f"Unknown sort {sort!r}; use 'relevance' or 'date'.")
+    if limit < 1 or page < 1:
+        raise QueryError("limit and page must be 1 or more.")
+    q = parse_query(index, query)
+    flt = normalise_filters(filters)
+    masks = {k: _facet_mask(index, k, v) for k, v in flt.items()}
+    matched = _matched_mask(index, q)
+    allowed = matched.copy()
+    for m in masks.values():
+        allowed &= m
+    total = int(allowed.sum())
+    first = (page - 1) * limit
+    stems = _query_stems(index, q)
+
+    if sort == "date" or isinstance(q, wq.Every):
+        docs = np.flatnonzero(allowed)
+        order = np.lexsort((docs, -index.day[docs].astype(np.int64)))
+        chosen = docs[order][first : first + limit]
+        scores = [float("nan")] * len(chosen)
+    else:
+        filt = None if not flt else {int(d) for d in np.flatnonzero(allowed)}
+        res = index.searcher.search(q, limit=first + limit, filter=filt)
+        chosen = [hit.docnum for hit in res][first:]
+        scores = [hit.score for hit in res][first:]
+    hits = _rows(index, chosen, scores, stems, first + 1)
+
+    facet_frames: dict[str, pd.DataFrame] = {}
+    wanted = FACETS if facets is True else tuple(facets or ())
+    for key in wanted:
+        m = matched.copy()
+        for other, om in masks.items():
+            if other != key:
+                m &= om
+        facet_frames[key] = _facet_counts(index, m, key, facet_limit)
+    suggestion = _suggest(index, q, query) if not isinstance(q, wq.Every) else None
+    return SearchResult(query=query, total=total, hits=hits, facets=facet_frames,
+                        suggestion=suggestion, filters=flt, page=page, limit=limit)
+
+
+def facets(index: Index, field: str, *, query: str = "*", filters: Filters = None,
+           limit: int | None = 20) -> pd.DataFrame:
+    """Counts of articles per value of one facet (columns: value, count)."""
+    if field not in FACETS:
+        raise QueryError(f"Unknown facet {field!r}; facets are {', '.join(FACETS)}.")
+    q = parse_query(index, query)
+    flt = normalise_filters(filters)
+    m = _matched_mask(index, q)
+    for key, values in flt.items():
+        if key != field:
+            m &= _facet_mask(index, key, values)
+    return _facet_counts(index, m, field, limit)
+
+
+@dataclass
+class Article:
+    """One indexed article with its entities (name, type, count, surfaces)."""
+
+    doc_id: str
+    title: str
+    text: str
+    outlet: str
+    date: datetime | None
+    url: str
+    source: str
+    entities: pd.DataFrame
+
+    def to_dict(self) -> dict:
+        """The JSON form the CLI prints with ``--json``."""
+        return {"doc_id": self.doc_id, "title": self.title, "outlet": self.outlet,
+                "date": self.date.isoformat() if self.date else None, "url": self.url,
+                "source": self.source, "text": self.text,
+                "entities": self.entities.to_dict(orient="records")}
+
+    def _repr_html_(self) -> str:
+        from .render import article_html
+
+        return article_html(self)
+
+
+def show(index: Index, doc_id: str) -> Article:
+    """The stored article ``doc_id`` with its entities (corpus-level types)."""
+    import json
+
+    docnum = index.docnum.get(doc_id)
+    if docnum is None:
+        raise ArticleNotFoundError(f"no article {doc_id!r} in {index.path}/")
+    f = index.searcher.stored_fields(docnum)
+    types = {}
+    for code in index.ent_ids[index.ent_indptr[docnum] : index.ent_indptr[docnum + 1]]:
+        name, t = index.entities[code]
+        types[name] = t
+    rows = [(n, types.get(n, t), c, list(s)) for n, t, c, s in json.loads(f.get("entities", "[]"))]
+    ents = pd.DataFrame(rows, columns=["name", "type", "count", "surfaces"])
+    return Article(doc_id=f["doc_id"], title=f.get("title", ""), text=f.get("text", ""),
+                   outlet=f.get("outlet", "") or "", date=f.get("date"), url=f.get("url", ""),
+                   source=f.get("source", ""), entities=ents)
