@@ -522,6 +522,8 @@ class Index:
         self._entity_code = {(n.casefold(), t): i for i, (n, t) in enumerate(self.entities)}
         self._stamp = self._current_stamp()
         self._surfaces: dict[str, list[tuple[str, int]]] | None = None
+        self._vocab: tuple[list[str], np.ndarray] | None = None
+        self._vocab_set: dict[str, int] = {}
 
     def _current_stamp(self) -> tuple[int, int]:
         st = (self.path / CURRENT).stat()
@@ -572,19 +574,36 @@ class Index:
         """The number of an entity by name (case-insensitive) and type, or None."""
         return self._entity_code.get((name.casefold(), type_))
 
+    def _load_surfaces(self) -> None:
+        db = sqlite3.connect(f"file:{self.gen_path / 'manifest.sqlite'}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT word, df FROM surfaces ORDER BY df DESC").fetchall()
+        finally:
+            db.close()
+        self._vocab = ([w for w, _ in rows], np.array([d for _, d in rows], dtype=np.int64))
+        self._vocab_set = {w: i for i, (w, _) in enumerate(rows)}
+
     def surfaces(self) -> dict[str, list[tuple[str, int]]]:
-        """Indexed stem -> surface words seen in the corpus, with document frequency."""
+        """Indexed stem -> surface words seen in the corpus with their article counts."""
         if self._surfaces is None:
-            db = sqlite3.connect(f"file:{self.gen_path / 'manifest.sqlite'}?mode=ro", uri=True)
-            try:
-                rows = db.execute("SELECT word, df FROM surfaces ORDER BY df DESC").fetchall()
-            finally:
-                db.close()
+            words, dfs = self.vocabulary()
             out: dict[str, list[tuple[str, int]]] = {}
-            for word, df in rows:
+            for word, df in zip(words, dfs.tolist(), strict=True):
                 out.setdefault(analysis.stem(word), []).append((word, df))
             self._surfaces = out
         return self._surfaces
+
+    def vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """Surface words of the corpus (lower case) and their article counts, commonest first."""
+        if self._vocab is None:
+            self._load_surfaces()
+        return self._vocab
+
+    def vocabulary_set(self) -> dict[str, int]:
+        """Surface word -> its position in :meth:`vocabulary`."""
+        if self._vocab is None:
+            self._load_surfaces()
+        return self._vocab_set
 
     # the public queries, as methods ------------------------------------------------------
 

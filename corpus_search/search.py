@@ -145,7 +145,15 @@ def parse_query(index: Index, text: str) -> wq.Query:
     if text in ("", "*", "*:*"):
         return wq.Every()
     _check_syntax(text)
-    q = _parser(index).parse(text)
+    try:
+        q = _parser(index).parse(text)
+    except Exception as exc:  # Whoosh raises bare Exception for unparseable values
+        if "date" in str(exc):
+            raise QueryError("Could not read a date in the query; write dates as 2022-01-31 "
+                             "and ranges as date:[2022-01-01 to 2022-02-28].",
+                             suggestion=re.sub(r"date:\S+(\s+to\s+\S+)?", "", text).strip()
+                             or "*") from None
+        raise QueryError(f"Could not read the query: {exc}.", suggestion=None) from None
 
     def fix(node: wq.Query) -> wq.Query:
         if isinstance(node, wq.Term) and node.fieldname in ENTITY_TYPES:
@@ -157,7 +165,7 @@ def parse_query(index: Index, text: str) -> wq.Query:
     reader = index.searcher.reader()
     for node in q.leaves():
         if isinstance(node, wq.Wildcard | wq.Prefix | wq.FuzzyTerm | wq.Regex):
-            shown = getattr(node, "text", "")
+            shown = getattr(node, "text", "") + ("*" if isinstance(node, wq.Prefix) else "")
             if isinstance(node, wq.Wildcard) and not shown.strip("*?"):
                 raise QueryError(f"{shown!r} alone is not a word pattern.", suggestion="*")
             n = sum(1 for _ in zip(range(MAX_EXPANSION + 1), node._btexts(reader),
@@ -255,34 +263,44 @@ class SearchResult:
 
 
 def _suggest(index: Index, q: wq.Query, text: str) -> str | None:
-    """A did-you-mean query: each unknown word replaced by the closest known one."""
-    reader = index.searcher.reader()
+    """A did-you-mean query: unknown words, and rare words with a far commoner neighbour, fixed.
+
+    Neighbours are surface words of the corpus within two edits (one for short words; a
+    swap of two letters is one edit); for a rare word, they must be in ten times as many
+    articles.
+    """
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    words, dfs = index.vocabulary()
     fixes: list[tuple[int, int, str]] = []
-    seen: set[str] = set()
     for node in q.leaves():
-        if not isinstance(node, wq.Term) or node.fieldname not in ("title", "body"):
-            continue
-        term = node.text
-        if term in seen or reader.doc_frequency("body", term) or reader.doc_frequency(
-                "title", term):
-            continue
-        seen.add(term)
-        best = max(reader.terms_within("body", term, 2 if len(term) > 4 else 1),
-                   key=lambda t: reader.doc_frequency("body", t), default=None)
         start, end = getattr(node, "startchar", None), getattr(node, "endchar", None)
-        if best is None or start is None:
+        if (not isinstance(node, wq.Term) or node.fieldname not in ("title", "body")
+                or start is None):
             continue
-        forms = index.surfaces().get(best)
-        word = forms[0][0] if forms else best
         original = text[start:end]
+        word = original.lower()
+        pos = index.vocabulary_set().get(word)
+        df = 0 if pos is None else int(dfs[pos])
+        if df >= 3:
+            continue
+        cutoff = 2 if len(word) > 4 else 1
+        matches = process.extract(word, words, scorer=OSA.distance,
+                                  score_cutoff=cutoff, limit=25)
+        best = max((m for m in matches if m[0] != word and analysis.stem(m[0]) != node.text),
+                   key=lambda m: (-m[1], dfs[m[2]]), default=None)
+        if best is None or (df and dfs[best[2]] < 10 * df):
+            continue
+        fix = best[0]
         if original[:1].isupper():
-            word = word[:1].upper() + word[1:]
-        fixes.append((start, end, word))
+            fix = fix[:1].upper() + fix[1:]
+        fixes.append((start, end, fix))
     if not fixes:
         return None
     out = text
-    for start, end, word in sorted(fixes, reverse=True):
-        out = out[:start] + word + out[end:]
+    for start, end, fix in sorted(set(fixes), reverse=True):
+        out = out[:start] + fix + out[end:]
     return out
 
 

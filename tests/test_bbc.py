@@ -1,0 +1,46 @@
+"""The 2,225-article BBC corpus from ../shared: realistic size (skipped when absent)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import corpus_search as cs
+
+pytestmark = pytest.mark.bbc
+
+
+def test_bbc_build_and_rebuild(bbc_path: Path, bbc_index_dir: Path) -> None:
+    """All 2,225 files are accounted for; a second build finds everything unchanged quickly."""
+    started = time.perf_counter()
+    again = cs.build([bbc_path], bbc_index_dir, outlet="BBC News", progress=False)
+    seconds = time.perf_counter() - started
+    # 2,125 distinct texts; the other 100 files are byte-identical copies.
+    assert (2125, 0, 2125, 100) == (again.total, again.added, again.unchanged,
+                                    len(again.duplicates))
+    assert [] == again.skipped
+    notes = {Path(n.path).relative_to(bbc_path).as_posix(): n.reason for n in again.notes}
+    assert "not UTF-8; decoded as cp1252" == notes["sport/199.txt"]
+    assert seconds < 15
+
+
+def test_bbc_sport_199_is_searchable(bbc_index_dir: Path) -> None:
+    """The cp1252 file is indexed and its text decoded."""
+    index = cs.open_index(bbc_index_dir)
+    art = index.show("sport/199")
+    assert art.title
+    assert "\ufffd" not in art.text
+
+
+def test_bbc_facets(bbc_index_dir: Path) -> None:
+    """Tony Blair leads the people of political articles; surnames are merged."""
+    index = cs.open_index(bbc_index_dir)
+    res = index.search("election", facet_limit=None)
+    people = dict(zip(res.facets["person"]["value"], res.facets["person"]["count"],
+                      strict=True))
+    assert "Tony Blair" == res.facets["person"]["value"].iloc[0]
+    assert "Blair" not in people
+    assert {"BBC News": res.total} == dict(zip(res.facets["outlet"]["value"],
+                                               res.facets["outlet"]["count"], strict=True))

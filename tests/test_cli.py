@@ -1,0 +1,75 @@
+"""The corpus-search command line over the seed index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corpus_search.cli import main
+
+from .conftest import SEEDS
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
+    assert 0 == main([*args, "--json"])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_search_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """search --json has the documented keys and finds NATO in all five."""
+    out = _json(capsys, "search", "NATO", "--index", str(seed_index_dir))
+    assert {"query", "total", "hits", "facets", "suggestion"} == set(out)
+    assert 5 == out["total"]
+    assert {"rank", "doc_id", "score", "title", "outlet", "date", "snippet"} == set(
+        out["hits"][0])
+    assert {"person", "org", "place", "outlet", "month"} == set(out["facets"])
+    people = {f["value"]: f["count"] for f in out["facets"]["person"]}
+    assert 3 == people["Jens Stoltenberg"]
+
+
+def test_facets_and_filters(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """facets with --filter gives value/count rows."""
+    out = _json(capsys, "facets", "outlet", "--index", str(seed_index_dir),
+                "--filter", "person=Jens Stoltenberg")
+    assert [{"value": "NBC News", "count": 1}, {"value": "RT", "count": 1}] == out
+
+
+def test_show_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """show --json gives the article with its entities."""
+    out = _json(capsys, "show", "003_c672599c6d8cd13a", "--index", str(seed_index_dir))
+    assert "TVN24" == out["outlet"]
+    assert "Kyiv" in {e["name"] for e in out["entities"]}
+
+
+def test_errors_exit_2(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad query prints one line on stderr and exits with status 2."""
+    assert 2 == main(["search", '"NATO AND (', "--index", str(seed_index_dir)])
+    err = capsys.readouterr().err
+    assert 1 == len(err.strip().splitlines())
+    assert err.startswith("corpus-search: The query has an unbalanced quote")
+    assert 2 == main(["show", "missing", "--index", str(seed_index_dir)])
+    assert 2 == main(["search", "x", "--index", str(seed_index_dir / "none")])
+
+
+def test_build_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """build prints counts, and lists skipped files with reasons."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("T\n\nBody")
+    (tmp_path / "c" / "b.txt").write_bytes(b"")
+    assert 0 == main(["build", str(tmp_path / "c"), "--index", str(tmp_path / "ix"),
+                      "--no-entities"])
+    out = capsys.readouterr().out
+    assert "1 indexed" in out
+    assert f"skipped: {tmp_path / 'c' / 'b.txt'}: empty file" in out
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    """python -m corpus_search runs the same command line."""
+    proc = subprocess.run([sys.executable, "-m", "corpus_search", "build", str(SEEDS),
+                           "--index", str(tmp_path / "ix"), "--no-entities", "--json"],
+                          capture_output=True, text=True, check=True)
+    assert 5 == json.loads(proc.stdout)["indexed"]

@@ -1,0 +1,160 @@
+"""Loading corpora: text folders, CSV, JSONL, metadata, dates, ids and bad files."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from corpus_search.analysis import strip_furniture
+from corpus_search.corpus import ColumnMap, load_corpus, parse_date
+
+from .conftest import SEEDS
+
+
+def test_seeds_load_with_outlets_from_metadata() -> None:
+    """The five seeds load with the outlets that metadata.csv gives them."""
+    report = load_corpus([SEEDS])
+    outlets = {a.doc_id: a.outlet for a in report.articles}
+    assert {
+        "000_681841e30ad004f4": "NBC News",
+        "001_03f7df105f449af6": "",
+        "002_6774853757ba448b": "RT",
+        "003_c672599c6d8cd13a": "TVN24",
+        "004_de08d329854fef43": "Voice of America",
+    } == outlets
+    assert [] == report.skipped
+    assert all(a.date is None for a in report.articles)
+
+
+def test_title_is_first_line(tmp_path: Path) -> None:
+    """The first non-empty line is the title; the rest is the body."""
+    (tmp_path / "a.txt").write_text("\n\nA headline\n\nFirst para.\r\nSecond line.\n")
+    (art,) = load_corpus([tmp_path]).articles
+    assert ("A headline", "First para.\nSecond line.") == (art.title, art.body)
+
+
+def test_ids_are_stable(tmp_path: Path) -> None:
+    """The same input gives the same ids on every load."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.txt").write_text("T\n\nbody one")
+    (tmp_path / "t.jsonl").write_text(json.dumps({"title": "J", "text": "body two"}) + "\n")
+    first = [a.doc_id for a in load_corpus([tmp_path]).articles]
+    second = [a.doc_id for a in load_corpus([tmp_path]).articles]
+    assert ["sub/x", "t.jsonl:1"] == first
+    assert first == second
+
+
+def test_csv_columns_detected(tmp_path: Path) -> None:
+    """CSV columns are found by their common names, in any case."""
+    (tmp_path / "a.csv").write_text(
+        "Headline,Body,Publisher,Published,Link\n"
+        'Hello,"Body with, comma\nand newline",RT,2022-06-11T00:57:56Z,https://x.org/1\n')
+    (art,) = load_corpus([tmp_path]).articles
+    assert ("Hello", "Body with, comma\nand newline", "RT") == (art.title, art.body, art.outlet)
+    assert datetime(2022, 6, 11, 0, 57, 56) == art.date
+    assert "https://x.org/1" == art.url
+
+
+def test_explicit_columns(tmp_path: Path) -> None:
+    """Columns can be named explicitly when their names are unusual."""
+    (tmp_path / "a.jsonl").write_text(json.dumps({"h": "T", "words": "The body", "w": "X"}))
+    cols = ColumnMap(title="h", text="words", outlet="w")
+    (art,) = load_corpus([tmp_path], columns=cols).articles
+    assert ("T", "The body", "X") == (art.title, art.body, art.outlet)
+
+
+def test_missing_text_column_is_reported(tmp_path: Path) -> None:
+    """A CSV with no text column is skipped with the columns it has."""
+    (tmp_path / "a.csv").write_text("title,foo\nx,y\n")
+    report = load_corpus([tmp_path])
+    assert [] == report.articles
+    assert "no text column" in report.skipped[0].reason
+    assert "title, foo" in report.skipped[0].reason
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2022-01-09", datetime(2022, 1, 9)),
+    ("2022-06-11T00:57:56", datetime(2022, 6, 11, 0, 57, 56)),
+    ("2022-06-11T00:57:56Z", datetime(2022, 6, 11, 0, 57, 56)),
+    ("2022-06-11T02:57:56+02:00", datetime(2022, 6, 11, 0, 57, 56)),
+    ("9 January 2022", datetime(2022, 1, 9)),
+    ("", None),
+    (None, None),
+])
+def test_parse_date(value: str | None, expected: datetime | None) -> None:
+    """Dates in the usual forms parse; missing stays missing."""
+    assert expected == parse_date(value)
+
+
+@pytest.mark.parametrize("garbage", ["yesterday-ish", "12", "2022-13-45", "not a date"])
+def test_garbage_date_raises(garbage: str) -> None:
+    """Garbage is not silently turned into a date."""
+    with pytest.raises(ValueError):
+        parse_date(garbage)
+
+
+def test_garbage_date_keeps_article(tmp_path: Path) -> None:
+    """An article with a garbage date is loaded undated, with a note."""
+    (tmp_path / "a.csv").write_text("title,text,date\nT,Body,soon\n")
+    report = load_corpus([tmp_path])
+    assert 1 == len(report.articles)
+    assert report.articles[0].date is None
+    assert "not a date" in report.notes[0].reason
+
+
+def test_bad_files_are_skipped_with_reasons(tmp_path: Path) -> None:
+    """Empty, binary and over-size files are skipped and named; good files still load."""
+    (tmp_path / "good.txt").write_text("Title\n\nBody")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (tmp_path / "big.txt").write_bytes(b"Title\n\n" + b"word " * 1_100_000)
+    (tmp_path / "title-only.txt").write_text("Just a title\n")
+    report = load_corpus([tmp_path])
+    assert ["good"] == [a.doc_id for a in report.articles]
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert "empty file" == reasons["empty.txt"]
+    assert reasons["binary.txt"].startswith("binary file")
+    assert reasons["big.txt"].startswith("over-size file")
+    assert reasons["title-only.txt"].startswith("no body text")
+
+
+def test_encodings_fall_back(tmp_path: Path) -> None:
+    """latin-1/cp1252 and UTF-16 files are decoded and reported."""
+    (tmp_path / "cp.txt").write_bytes("Caf\u00e9 \u2019quote\u2019\n\nbody".encode("cp1252"))
+    (tmp_path / "u16.txt").write_bytes("Title \u0416\n\nbody".encode("utf-16"))
+    report = load_corpus([tmp_path])
+    titles = sorted(a.title for a in report.articles)
+    assert ["Caf\u00e9 \u2019quote\u2019", "Title \u0416"] == titles
+    notes = sorted(n.reason for n in report.notes)
+    assert ["UTF-16 with BOM; decoded as UTF-16", "not UTF-8; decoded as cp1252"] == notes
+
+
+def test_duplicates_indexed_once(tmp_path: Path) -> None:
+    """Exact duplicate texts load once; the copy is reported as a duplicate."""
+    (tmp_path / "a.txt").write_text("Title\n\nSame body")
+    (tmp_path / "b.txt").write_text("Title\n\nSame   body\n")
+    report = load_corpus([tmp_path])
+    assert ["a"] == [a.doc_id for a in report.articles]
+    assert "exact duplicate of a" == report.duplicates[0].reason
+
+
+def test_jsonl_broken_line(tmp_path: Path) -> None:
+    """A broken JSONL line is reported with its line number; the others load."""
+    (tmp_path / "a.jsonl").write_text('{"text": "one"}\n{"text": \n[1]\n{"text": "two"}\n')
+    report = load_corpus([tmp_path])
+    assert ["a.jsonl:1", "a.jsonl:4"] == [a.doc_id for a in report.articles]
+    assert [f"{tmp_path / 'a.jsonl'}:2", f"{tmp_path / 'a.jsonl'}:3"] == [
+        s.path for s in report.skipped]
+
+
+def test_furniture_is_cut_from_indexed_text() -> None:
+    """Page furniture is not part of the text that is indexed."""
+    raw = (SEEDS / "002_6774853757ba448b.txt").read_text()
+    assert "Read Full Article at RT.com" in raw
+    assert "Read Full Article" not in strip_furniture(raw)
+    nbc = strip_furniture((SEEDS / "000_681841e30ad004f4.txt").read_text())
+    assert "Leave a Comment" not in nbc
+    assert "Elizabeth Warren" not in nbc  # in the related-articles list after the story

@@ -1,0 +1,122 @@
+"""Building, rebuilding incrementally, failing safely, locking and refusing strange folders."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+import corpus_search as cs
+from corpus_search.index import LOCK
+
+from .conftest import SEEDS
+
+
+def test_build_counts(seed_index: cs.Index, seed_index_dir: Path) -> None:
+    """The seed index holds five articles in one generation with its marker."""
+    assert 5 == len(seed_index)
+    assert (seed_index_dir / "CURRENT").read_text().strip() == seed_index.generation
+    assert (seed_index_dir / seed_index.generation / "corpus_search.json").is_file()
+
+
+def test_rebuild_processes_only_new(corpus_copy: Path, tmp_path: Path) -> None:
+    """A second build after adding one file indexes only that file."""
+    index_dir = tmp_path / "ix"
+    cs.build([corpus_copy], index_dir, progress=False)
+    (corpus_copy / "new.txt").write_text("Kyiv talks\n\nBalloonists met in Kyiv on Monday.")
+    report = cs.build([corpus_copy], index_dir, progress=False)
+    assert (1, 0, 5, 0, 1) == (report.added, report.updated, report.unchanged,
+                               report.removed, report.model_runs)
+    index = cs.open_index(index_dir)
+    assert 6 == len(index)
+    assert ["new"] == index.search("balloonists").hits["doc_id"].tolist()
+
+
+def test_unchanged_rebuild_keeps_generation(corpus_copy: Path, tmp_path: Path) -> None:
+    """A build with nothing new reports everything unchanged and writes nothing."""
+    index_dir = tmp_path / "ix"
+    first = cs.build([corpus_copy], index_dir, progress=False)
+    again = cs.build([corpus_copy], index_dir, progress=False)
+    assert (5, 0, first.generation) == (again.unchanged, again.added, again.generation)
+
+
+def test_changed_and_removed(corpus_copy: Path, tmp_path: Path) -> None:
+    """Changed files are updated, removed files leave the index, entities follow."""
+    index_dir = tmp_path / "ix"
+    cs.build([corpus_copy], index_dir, progress=False)
+    (corpus_copy / "003_c672599c6d8cd13a.txt").unlink()
+    path = corpus_copy / "004_de08d329854fef43.txt"
+    path.write_text(path.read_text() + "\nKiev responded on Tuesday.\n")
+    report = cs.build([corpus_copy], index_dir, progress=False)
+    assert (0, 1, 3, 1) == (report.added, report.updated, report.unchanged, report.removed)
+    index = cs.open_index(index_dir)
+    assert ["004_de08d329854fef43", "001_03f7df105f449af6"] == sorted(
+        index.search("*", filters={"place": "Kyiv"}).hits["doc_id"], reverse=True)
+
+
+def test_failed_build_keeps_previous_index(corpus_copy: Path, tmp_path: Path) -> None:
+    """A build that dies after writing Whoosh files leaves the previous index in use."""
+    index_dir = tmp_path / "ix"
+    cs.build([corpus_copy], index_dir, progress=False)
+    before = cs.open_index(index_dir).search("NATO").hits["doc_id"].tolist()
+    (corpus_copy / "new.txt").write_text("NATO news\n\nNATO met again.")
+
+    def boom() -> None:
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        cs.build([corpus_copy], index_dir, progress=False, _after_commit=boom)
+    index = cs.open_index(index_dir)
+    assert before == index.search("NATO").hits["doc_id"].tolist()
+    assert ["gen-000001"] == sorted(p.name for p in index_dir.glob("gen-*"))
+    assert 1 == cs.build([corpus_copy], index_dir, progress=False).added
+
+
+def test_reader_switches_to_new_generation(corpus_copy: Path, tmp_path: Path) -> None:
+    """An open index sees a finished rebuild on its next query."""
+    index_dir = tmp_path / "ix"
+    cs.build([corpus_copy], index_dir, progress=False)
+    index = cs.open_index(index_dir)
+    assert 0 == index.search("zeppelin").total
+    (corpus_copy / "z.txt").write_text("Zeppelin\n\nA zeppelin flew over.")
+    cs.build([corpus_copy], index_dir, progress=False)
+    assert 1 == index.search("zeppelin").total
+
+
+def test_lock_held_gives_clear_error(tmp_path: Path) -> None:
+    """A second build while one holds the lock fails with a one-line message."""
+    index_dir = tmp_path / "ix"
+    index_dir.mkdir()
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"pid 4242, started 2026-01-01 10:00:00")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(cs.IndexLockedError, match="pid 4242"):
+            cs.build([SEEDS], index_dir, progress=False, entities=False)
+    finally:
+        os.close(fd)
+    assert 5 == cs.build([SEEDS], index_dir, progress=False, entities=False).added
+
+
+def test_strange_folder_refused(tmp_path: Path) -> None:
+    """A folder with files this package did not write is never opened or written."""
+    (tmp_path / "_MAIN_1.toc").write_bytes(b"not ours")
+    with pytest.raises(cs.UnsafeIndexError):
+        cs.open_index(tmp_path)
+    with pytest.raises(cs.UnsafeIndexError):
+        cs.build([SEEDS], tmp_path, progress=False, entities=False)
+
+
+def test_missing_index_message(tmp_path: Path) -> None:
+    """Opening a folder with no index says how to build one."""
+    with pytest.raises(cs.IndexNotFoundError, match="corpus-search build"):
+        cs.open_index(tmp_path / "nothing")
+
+
+def test_without_entities(tmp_path: Path) -> None:
+    """entities=False builds a searchable index with empty entity facets."""
+    cs.build([SEEDS], tmp_path / "ix", progress=False, entities=False)
+    res = cs.open_index(tmp_path / "ix").search("NATO")
+    assert (5, 0) == (res.total, len(res.facets["person"]))
