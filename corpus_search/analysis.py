@@ -114,6 +114,41 @@ def strip_furniture(text: str) -> str:
     return "\n".join(out).strip()
 
 
+def furniture_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges of ``text`` that :func:`strip_furniture` removes."""
+    ranges: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        if _TERMINAL_RE.match(line):
+            ranges.append((pos, len(text)))
+            break
+        if _LINE_RE.match(line):
+            ranges.append((pos, end))
+        else:
+            ranges.extend((pos + m.start(), pos + m.end()) for m in _INLINE_RE.finditer(line))
+        pos = end + 1
+    return ranges
+
+
+def article_tokens(text: str) -> list[tuple[str, str, int, int]]:
+    """:func:`iter_tokens` of a stored text, leaving out tokens inside page furniture.
+
+    Offsets are into ``text`` itself; the stems are exactly those that were indexed.
+    """
+    ranges = furniture_ranges(text)
+    out = []
+    i = 0
+    for tok in iter_tokens(text):
+        start = tok[2]
+        while i < len(ranges) and ranges[i][1] <= start:
+            i += 1
+        if i < len(ranges) and ranges[i][0] <= start < ranges[i][1]:
+            continue
+        out.append(tok)
+    return out
+
+
 def is_furniture(phrase: str) -> bool:
     """Whether a short phrase (an entity candidate, say) is page furniture."""
     p = phrase.strip()

@@ -17,7 +17,16 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from .search import Article, SearchResult
 
-__all__ = ["PALETTE", "article_html", "esc", "mark_spans", "safe_link", "search_result_html"]
+__all__ = [
+    "PALETTE",
+    "article_html",
+    "esc",
+    "furniture_spans",
+    "mark_nested",
+    "mark_spans",
+    "safe_link",
+    "search_result_html",
+]
 
 PALETTE = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa", "#a5f3fc",
            "#f5d0fe", "#d9f99d", "#e5e7eb"]
@@ -55,22 +64,52 @@ def snippet_html(snippet: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<mark>\1</mark>", esc(snippet))
 
 
-def mark_spans(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:
-    """Escape ``text`` and wrap each ``(start, end, colour, title)`` span in ``<mark>``.
-
-    Overlapping spans keep the first; paragraphs become ``<p>``.
-    """
+def _mark(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:
     out, pos = [], 0
     for start, end, colour, title in sorted(spans):
         if start < pos:
             continue
         out.append(esc(text[pos:start]))
-        out.append(f'<mark style="background:{esc(colour)}" title="{esc(title)}">'
-                   f"{esc(text[start:end])}</mark>")
+        style = (f"background:{esc(colour)}" if not colour.startswith("style:")
+                 else esc(colour[6:]))
+        out.append(f'<mark style="{style}" title="{esc(title)}">{esc(text[start:end])}</mark>')
         pos = end
     out.append(esc(text[pos:]))
-    paras = [p.strip() for p in "".join(out).split("\n\n")]
+    return "".join(out)
+
+
+def _paragraphs(marked: str) -> str:
+    paras = [p.strip() for p in marked.split("\n\n")]
     return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paras if p)
+
+
+def mark_spans(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:
+    """Escape ``text`` and wrap each ``(start, end, colour, title)`` span in ``<mark>``.
+
+    Overlapping spans keep the first; paragraphs become ``<p>``. A colour written as
+    ``"style:..."`` is used as the whole CSS style.
+    """
+    return _paragraphs(_mark(text, spans))
+
+
+def mark_nested(text: str, outer: Sequence[tuple[int, int, str, str]],
+                inner: Sequence[tuple[int, int, str, str]]) -> str:
+    """Like :func:`mark_spans`, with ``outer`` spans ``(start, end, open_html, close_html)``
+    (trusted markup made by this module) around the inner marks."""
+    out, pos = [], 0
+
+    def inner_part(a: int, b: int) -> str:
+        spans = [(s - a, e - a, c, t) for s, e, c, t in inner if s >= a and e <= b]
+        return _mark(text[a:b], spans)
+
+    for start, end, open_html, close_html in sorted(outer):
+        if start < pos:
+            continue
+        out.append(inner_part(pos, start))
+        out.append(open_html + inner_part(start, end) + close_html)
+        pos = end
+    out.append(inner_part(pos, len(text)))
+    return _paragraphs("".join(out))
 
 
 def entity_spans(text: str, names: Iterable[tuple[str, Iterable[str], str, str]]
@@ -86,12 +125,23 @@ def entity_spans(text: str, names: Iterable[tuple[str, Iterable[str], str, str]]
     return spans
 
 
+def furniture_spans(text: str) -> list[tuple[int, int, str, str]]:
+    """Outer spans (for :func:`mark_nested`) that grey out page furniture."""
+    from .analysis import furniture_ranges
+
+    return [(s, e, '<span class="cs-furn" style="color:#9ca3af" title="page furniture: '
+                   'not indexed">', "</span>") for s, e in furniture_ranges(text)]
+
+
 def article_html(article: Article) -> str:
-    """One article with its entities marked by type."""
+    """One article with its entities marked by type; page furniture greyed out."""
+    from .analysis import furniture_ranges
+
     ents = article.entities
-    spans = entity_spans(article.text, [
+    furniture = furniture_ranges(article.text)
+    spans = [sp for sp in entity_spans(article.text, [
         (r.name, r.surfaces, TYPE_COLOURS.get(r.type, "#eee"), f"{r.type}: {r.name}")
-        for r in ents.itertuples(index=False)])
+        for r in ents.itertuples(index=False)]) if not any(a <= sp[0] < b for a, b in furniture)]
     legend = "".join(f'<span><mark style="background:{c}">{t}</mark></span>'
                      for t, c in TYPE_COLOURS.items())
     meta = " · ".join(x for x in (esc(article.outlet), esc(article.date and
@@ -99,7 +149,7 @@ def article_html(article: Article) -> str:
     link = safe_link(article.url, "source") if article.url else ""
     return (f'{_STYLE}<div class="cs-art"><h3>{esc(article.title)}</h3>'
             f'<div class="cs-meta">{meta} {link}</div><div class="cs-legend cs-meta">{legend}'
-            f"</div>{mark_spans(article.text, spans)}</div>")
+            f"</div>{mark_nested(article.text, furniture_spans(article.text), spans)}</div>")
 
 
 def search_result_html(result: SearchResult) -> str:

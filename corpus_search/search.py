@@ -35,6 +35,7 @@ __all__ = [
     "normalise_filters",
     "parse_query",
     "search",
+    "selection",
     "show",
 ]
 
@@ -209,6 +210,14 @@ def _facet_mask(index: Index, key: str, values: Iterable[str]) -> np.ndarray:
         code = index.entity_code(_resolve_entity(index, key, v), key)
         if code is not None:
             mask[index.entity_docs(code)] = True
+    return mask
+
+
+def selection(index: Index, query: str | None = None, filters: Filters = None) -> np.ndarray:
+    """Boolean array over docnums: live articles matching ``query`` and all ``filters``."""
+    mask = _matched_mask(index, parse_query(index, query or "*"))
+    for key, values in normalise_filters(filters).items():
+        mask &= _facet_mask(index, key, values)
     return mask
 
 

@@ -1,0 +1,106 @@
+"""Keyword in context: every hit of a query in the article bodies, with exact offsets.
+
+Offsets (``start``, ``end``) index the stored text as :func:`~corpus_search.search.show`
+returns it, so ``text[start:end] == match``. Hits inside page furniture are not shown
+(furniture is not indexed). Words, phrases and wildcards of the query are matched as
+indexed (stemmed); words under NOT are not matches.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from whoosh import query as wq
+
+from . import analysis
+from .errors import QueryError
+from .index import Index
+from .search import Filters, parse_query, selection
+
+__all__ = ["KWIC_COLUMNS", "concordance"]
+
+KWIC_COLUMNS = ("doc_id", "outlet", "date", "left", "match", "right", "start", "end")
+Pattern = list[set[str]]  # one set of stems per position
+
+
+def _patterns(q: wq.Query, reader) -> list[Pattern]:
+    if isinstance(q, wq.Not):
+        return []
+    if isinstance(q, wq.AndNot):
+        return _patterns(q.a, reader)
+    if isinstance(q, wq.Phrase):
+        return [[{w} for w in q.words]] if q.fieldname in ("title", "body") else []
+    if isinstance(q, wq.Term):
+        return [[{q.text}]] if q.fieldname in ("title", "body") else []
+    if isinstance(q, wq.Prefix | wq.Wildcard | wq.FuzzyTerm | wq.Regex):
+        if q.fieldname not in ("title", "body"):
+            return []
+        words = {t.decode() if isinstance(t, bytes) else t for t in q._btexts(reader)}
+        return [[words]] if words else []
+    out: list[Pattern] = []
+    for child in q.children():
+        out.extend(_patterns(child, reader))
+    return out
+
+
+def _context(text: str, start: int, end: int, width: int) -> tuple[str, str]:
+    left = " ".join(text[max(0, start - 3 * width) : start].split())
+    right = " ".join(text[end : end + 3 * width].split())
+    if start > 0 and text[start - 1].isspace():
+        left += " "
+    if end < len(text) and text[end].isspace():
+        right = " " + right
+    return left[-width:], right[:width]
+
+
+def _words(s: str) -> list[str]:
+    return re.findall(r"\w+", s.lower())
+
+
+def concordance(index: Index, query: str, width: int = 60, sort: str = "doc",
+                limit: int | None = None, filters: Filters = None) -> pd.DataFrame:
+    """One row per hit of ``query`` (see KWIC_COLUMNS), sorted like AntConc.
+
+    ``sort`` is "doc" (article order, then position), "left" (by the words left of the
+    hit, nearest first) or "right" (by the words right of it).
+    """
+    if sort not in ("doc", "left", "right"):
+        raise QueryError(f"Unknown sort {sort!r}; use doc, left or right.")
+    q = parse_query(index, query)
+    if isinstance(q, wq.Every):
+        raise QueryError("A concordance needs words to find, not every article.",
+                         suggestion=None)
+    patterns = _patterns(q, index.searcher.reader())
+    if not patterns:
+        raise QueryError("The query has no words or phrases to show in context.")
+    docs = np.flatnonzero(selection(index, query, filters))
+    rows = []
+    for d in docs:
+        fields = index.searcher.stored_fields(int(d))
+        text = fields.get("text", "")
+        toks = analysis.article_tokens(text)
+        stems = [t[1] for t in toks]
+        for i in range(len(toks)):
+            for pat in patterns:
+                n = len(pat)
+                if i + n <= len(toks) and all(stems[i + k] in pat[k] for k in range(n)):
+                    start, end = toks[i][2], toks[i + n - 1][3]
+                    left, right = _context(text, start, end, width)
+                    rows.append((fields["doc_id"], fields.get("outlet", "") or "",
+                                 fields.get("date"), left, text[start:end], right, start, end))
+                    break
+    df = pd.DataFrame(rows, columns=list(KWIC_COLUMNS))
+    df["date"] = pd.to_datetime(df["date"])
+    if sort == "left":
+        key = df["left"].map(lambda s: tuple(reversed(_words(s))))
+        df = df.iloc[sorted(range(len(df)), key=lambda i: (key.iloc[i], df["match"].iloc[i]
+                                                            .lower()))]
+    elif sort == "right":
+        key = df["right"].map(lambda s: tuple(_words(s)))
+        df = df.iloc[sorted(range(len(df)), key=lambda i: (key.iloc[i], df["match"].iloc[i]
+                                                            .lower()))]
+    if limit is not None:
+        df = df.head(limit)
+    return df.reset_index(drop=True)

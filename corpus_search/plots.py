@@ -1,0 +1,68 @@
+"""Charts (matplotlib Figures, no pyplot state) from the library's DataFrames.
+
+Every chart labels its axes and states in a caption the articles and words behind it.
+Months with no articles are gaps, never zeros.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = ["plot_terms"]
+
+
+def plot_terms(freq: pd.DataFrame, per_10k: bool = False, title: str | None = None,
+               max_groups: int = 40) -> Figure:
+    """Chart a :func:`~corpus_search.terms.term_frequency` DataFrame.
+
+    Lines over months (gaps where a month has no articles), bars by outlet or by
+    article (the ``max_groups`` groups with most words), one series per term.
+    """
+    by = freq.attrs.get("by")
+    value = "per_10k" if per_10k else "count"
+    fig = Figure(figsize=(9, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    terms = list(dict.fromkeys(freq["term"]))
+    what = "per 10,000 words" if per_10k else "occurrences"
+    if freq.empty or not terms:
+        ax.text(0.5, 0.5, "No articles match", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+    elif by == "month":
+        for term in terms:
+            sub = freq[freq["term"] == term]
+            y = sub[value].astype(float).where(sub["tokens"] > 0)  # empty month: a gap
+            x = pd.PeriodIndex(sub["group"], freq="M").to_timestamp()
+            ax.plot(x, y, marker="o", markersize=3, label=term)
+        ax.set_xlabel("month")
+        fig.autofmt_xdate()
+    else:
+        groups = list(dict.fromkeys(freq["group"]))
+        if len(groups) > max_groups:
+            tokens = freq.drop_duplicates("group").set_index("group")["tokens"]
+            groups = list(tokens.sort_values(ascending=False).index[:max_groups])
+        x = np.arange(len(groups))
+        width = 0.8 / len(terms)
+        for i, term in enumerate(terms):
+            sub = freq[freq["term"] == term].set_index("group").reindex(groups)
+            ax.bar(x + (i - (len(terms) - 1) / 2) * width, sub[value].astype(float), width,
+                   label=term)
+        ax.set_xticks(x, [str(g) for g in groups], rotation=30 if len(groups) > 4 else 0,
+                      ha="right" if len(groups) > 4 else "center", fontsize=8)
+        ax.set_xlabel({"outlet": "outlet", "article": "article"}.get(by, ""))
+    ax.set_ylabel(what)
+    if terms and not freq.empty:
+        ax.legend(title="term", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    by_text = {"month": "by month", "outlet": "by outlet", "article": "by article"}.get(by, "")
+    ax.set_title(title or f"{', '.join(terms)}: {what} {by_text}".strip())
+    caption = (f"Based on {freq.attrs.get('articles', 0):,} articles, "
+               f"{freq.attrs.get('tokens', 0):,} words")
+    if freq.attrs.get("query") not in (None, "", "*"):
+        caption += f" matching {freq.attrs['query']!r}"
+    if by == "month":
+        caption += "; undated articles left out; months with no articles are gaps"
+    fig.text(0.01, -0.02, caption + ".", fontsize=8, color="#444", ha="left", va="top")
+    return fig

@@ -1,0 +1,137 @@
+"""Term frequency from the index: postings, per-article token counts and column arrays.
+
+Nothing here re-reads or re-tokenises the corpus. A word is counted in its indexed
+(stemmed) form, so ``sanctions`` also counts ``sanction`` and ``sanctioned``; the
+``forms`` column says which surface words of the corpus that covers. A phrase
+(``"more NATO"``, or any term with a space) is counted as a phrase. Counts are of the
+article bodies as indexed (page furniture excluded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from whoosh import query as wq
+
+from . import analysis
+from .errors import QueryError
+from .index import Index
+from .search import Filters, selection
+
+__all__ = ["TERM_COLUMNS", "term_counts", "term_frequency"]
+
+TERM_COLUMNS = ("term", "group", "count", "articles", "tokens", "per_10k", "forms")
+"""Columns of :func:`term_frequency`: term (as asked), group (outlet, month "YYYY-MM",
+doc_id, or "all"), count (occurrences), articles (articles of the group containing it),
+tokens (all words of the group's articles), per_10k (count per 10,000 words; NaN when
+the group has no words), forms (surface words counted, commonest first)."""
+BY = ("outlet", "month", "article", None)
+UNKNOWN_OUTLET = "(unknown outlet)"
+
+
+def _stems(term: str) -> list[str]:
+    stems = analysis.analyse(term.strip().strip('"'))
+    if not stems:
+        raise QueryError(f"Nothing to count in {term!r}: words of one letter and "
+                         "punctuation are not indexed.")
+    return stems
+
+
+def term_counts(index: Index, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """Docnums containing ``term`` and how often (a word's postings, or phrase spans)."""
+    stems = _stems(term)
+    searcher = index.searcher
+    if len(stems) == 1:
+        m = searcher.reader().postings("body", stems[0]) if searcher.reader().doc_frequency(
+            "body", stems[0]) else None
+        ids, freqs = [], []
+        while m is not None and m.is_active():
+            ids.append(m.id())
+            freqs.append(m.value_as("frequency"))
+            m.next()
+    else:
+        m = wq.Phrase("body", stems).matcher(searcher)
+        ids, freqs = [], []
+        while m.is_active():
+            ids.append(m.id())
+            freqs.append(len(m.spans()))
+            m.next()
+    return np.asarray(ids, dtype=np.int64), np.asarray(freqs, dtype=np.int64)
+
+
+def _forms(index: Index, term: str) -> str:
+    stems = _stems(term)
+    surfaces = index.surfaces()
+    parts = [", ".join(w for w, _ in surfaces.get(s, [])) or s for s in stems]
+    return parts[0] if len(parts) == 1 else " + ".join(f"[{p}]" for p in parts)
+
+
+def _groups(index: Index, by: str | None, mask: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Group code per docnum (-1: left out) and the group labels."""
+    n = len(index.live)
+    if by is None:
+        return np.where(mask, 0, -1), ["all"]
+    if by == "outlet":
+        codes = index.outlet_code.copy()
+        labels = list(index.outlets)
+        if (mask & (codes < 0)).any():
+            codes[codes < 0] = len(labels)
+            labels.append(UNKNOWN_OUTLET)
+        return np.where(mask, codes, -1), labels
+    if by == "month":
+        present = np.unique(index.month_code[mask & (index.month_code >= 0)])
+        if not len(present):
+            return np.full(n, -1), []
+        lo, hi = pd.Period(index.months[present[0]], "M"), pd.Period(index.months[present[-1]],
+                                                                       "M")
+        labels = [str(p) for p in pd.period_range(lo, hi, freq="M")]
+        pos = {m: i for i, m in enumerate(labels)}
+        remap = np.array([pos.get(m, -1) for m in index.months] or [-1])
+        codes = np.where(index.month_code >= 0, remap[np.maximum(index.month_code, 0)], -1)
+        return np.where(mask, codes, -1), labels
+    if by == "article":
+        docs = np.flatnonzero(mask)
+        codes = np.full(n, -1)
+        codes[docs] = np.arange(len(docs))
+        return codes, [index.doc_ids[d] for d in docs]
+    raise QueryError(f"Unknown grouping {by!r}; use outlet, month, article or None.")
+
+
+def term_frequency(index: Index, terms: str | Sequence[str], by: str | None = "outlet", *,
+                   query: str | None = None, filters: Filters = None) -> pd.DataFrame:
+    """How often each term occurs per group of articles (a long DataFrame, see TERM_COLUMNS).
+
+    ``by`` is "outlet", "month" (every month from the first to the last, empty months
+    included with tokens 0 and per_10k NaN; undated articles left out), "article" or
+    None (one group, "all"). ``query`` and ``filters`` choose the articles, as in search.
+    ``df.attrs`` holds ``articles`` and ``tokens``: the totals behind the numbers.
+    """
+    if isinstance(terms, str):
+        terms = [terms]
+    if by not in BY:
+        raise QueryError(f"Unknown grouping {by!r}; use outlet, month, article or None.")
+    mask = selection(index, query, filters)
+    codes, labels = _groups(index, by, mask)
+    k = len(labels)
+    valid = codes >= 0
+    group_tokens = np.bincount(codes[valid], weights=index.tokens[valid], minlength=k)
+    frames = []
+    for term in terms:
+        ids, freqs = term_counts(index, term)
+        g = codes[ids] if len(ids) else np.zeros(0, dtype=np.int64)
+        keep = g >= 0
+        count = np.bincount(g[keep], weights=freqs[keep], minlength=k)
+        arts = np.bincount(g[keep], minlength=k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = np.where(group_tokens > 0, count / group_tokens * 10_000, np.nan)
+        frames.append(pd.DataFrame({
+            "term": term, "group": labels, "count": count.astype(np.int64),
+            "articles": arts.astype(np.int64), "tokens": group_tokens.astype(np.int64),
+            "per_10k": per, "forms": _forms(index, term)}))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=list(TERM_COLUMNS))
+    df.attrs = {"by": by, "articles": int((mask & valid).sum()),
+                "tokens": int(group_tokens.sum()), "query": query, "filters": filters}
+    return df

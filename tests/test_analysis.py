@@ -1,0 +1,201 @@
+"""Term frequency, charts, concordance, comparison, keyness and similar articles."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import corpus_search as cs
+from corpus_search.analysis import strip_furniture
+from corpus_search.compare import compare
+from corpus_search.keyness import keyness, similar
+from corpus_search.kwic import KWIC_COLUMNS, concordance
+from corpus_search.plots import plot_terms
+from corpus_search.terms import TERM_COLUMNS, term_frequency
+
+RT, NBC = "002_6774853757ba448b", "000_681841e30ad004f4"
+
+
+@pytest.fixture(scope="module")
+def dated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+    """A small dated corpus: January and March articles, nothing in February."""
+    root = tmp_path_factory.mktemp("dated")
+    recs = [
+        {"id": "1", "title": "Sanctions", "text": "Sanctions were agreed. More sanctions.",
+         "outlet": "A", "date": "2022-01-05"},
+        {"id": "2", "title": "Talks", "text": "Talks on sanctions and gas prices.",
+         "outlet": "B", "date": "2022-01-20"},
+        {"id": "3", "title": "Gas", "text": "Gas prices rose again in March.",
+         "outlet": "A", "date": "2022-03-02"},
+        {"id": "4", "title": "Undated", "text": "A sanction with no date.", "outlet": "B"},
+    ]
+    (root / "a.jsonl").write_text("\n".join(json.dumps(r) for r in recs))
+    cs.build([root], root / "ix", progress=False, entities=False)
+    return cs.open_index(root / "ix")
+
+
+def test_nato_by_article_equals_plain_count(seed_index: cs.Index) -> None:
+    """Counting NATO by article equals a case-insensitive count in each indexed body."""
+    df = term_frequency(seed_index, ["NATO"], by="article")
+    assert list(TERM_COLUMNS) == list(df.columns)
+    for row in df.itertuples(index=False):
+        body = strip_furniture(seed_index.show(row.group).text)
+        assert len(re.findall(r"\bnato\b", body, re.IGNORECASE)) == row.count
+
+
+def test_stemmed_forms_and_phrases(seed_index: cs.Index) -> None:
+    """A word counts all its forms and says which; a phrase counts as a phrase."""
+    df = term_frequency(seed_index, ["sanction", '"more NATO"'], by=None)
+    sanction, phrase = df.iloc[0], df.iloc[1]
+    assert "sanctions" in sanction["forms"]
+    assert (1, 2) == (phrase["articles"], phrase["count"])
+
+
+def test_months_include_gaps(dated_index: cs.Index) -> None:
+    """Empty months are rows with no words and NaN per 10k; undated articles are left out."""
+    df = term_frequency(dated_index, "sanctions", by="month")
+    assert ["2022-01", "2022-02", "2022-03"] == df["group"].tolist()
+    assert [3, 0, 0] == df["count"].tolist()
+    assert 0 == df["tokens"].iloc[1]
+    assert np.isnan(df["per_10k"].iloc[1])
+    assert 3 == df.attrs["articles"]
+
+
+def test_outlets_and_query(dated_index: cs.Index) -> None:
+    """Grouping by outlet respects a query; per 10k uses the group's words."""
+    df = term_frequency(dated_index, "gas", by="outlet", query="prices")
+    rows = {r.group: (r.count, r.tokens) for r in df.itertuples(index=False)}
+    assert {"A": (1, 6), "B": (1, 6)} == rows
+    assert [10_000 / 6] * 2 == pytest.approx(df["per_10k"].tolist())
+
+
+def test_plot_month_has_gap_and_caption(dated_index: cs.Index, tmp_path: Path) -> None:
+    """The month chart shows a gap (NaN) for February and states its denominators."""
+    fig = plot_terms(term_frequency(dated_index, ["sanctions", "gas"], by="month"),
+                     per_10k=True)
+    ax = fig.axes[0]
+    y = ax.lines[0].get_ydata()
+    assert np.isnan(y[1])
+    assert "per 10,000 words" == ax.get_ylabel()
+    caption = " ".join(t.get_text() for t in fig.texts)
+    assert "Based on 3 articles, 17 words" in caption
+    fig.savefig(tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 5_000
+
+
+def test_plot_outlet_bars(seed_index: cs.Index) -> None:
+    """By outlet the chart is one bar per outlet and term."""
+    fig = plot_terms(term_frequency(seed_index, ["NATO", "Russia"], by="outlet"))
+    assert 10 == len(fig.axes[0].patches)
+
+
+def test_concordance_offsets(seed_index: cs.Index) -> None:
+    """Every hit's offsets point at the match in the stored text."""
+    df = concordance(seed_index, '"more NATO" OR sanction*')
+    assert list(KWIC_COLUMNS) == list(df.columns)
+    assert 2 + 1 + 3 == len(df)  # "more NATO" twice in RT; sanctions in 001 once, 004 thrice
+    for row in df.itertuples(index=False):
+        assert row.match == seed_index.show(row.doc_id).text[row.start : row.end]
+    assert {"more NATO", "sanctions"} == set(df["match"])
+
+
+def test_concordance_sorting(seed_index: cs.Index) -> None:
+    """Sorting by the right context orders by the first word after the match."""
+    df = concordance(seed_index, "Stoltenberg", sort="right")
+    firsts = [re.findall(r"\w+", r.lower())[0] for r in df["right"]]
+    assert sorted(firsts) == firsts
+
+
+def test_concordance_skips_furniture(seed_index: cs.Index) -> None:
+    """"Read Full Article at RT.com" is furniture, so "article" has no hit in the RT piece."""
+    df = concordance(seed_index, "article")
+    assert RT not in set(df["doc_id"])
+
+
+def test_compare_rt_and_nbc(seed_index: cs.Index) -> None:
+    """RT and NBC share Jens Stoltenberg, NATO, Russia and Ukraine."""
+    cmp = compare(seed_index, RT, NBC)
+    assert {"Jens Stoltenberg", "NATO", "Russia", "Ukraine"} <= set(cmp.shared_entities())
+    assert 0 < cmp.similarity < 1
+    assert "stoltenberg" in set(cmp.terms["term"])
+
+
+def test_compare_matching_sentences(tmp_path: Path) -> None:
+    """Wire copy shared by two outlets is paired sentence by sentence."""
+    wire = "The minister said the talks in Geneva would resume on Monday morning."
+    (tmp_path / "a.txt").write_text(f"One\n\nFirst outlet intro here. {wire} More text.")
+    (tmp_path / "b.txt").write_text(f"Two\n\nOther lead sentence. {wire[:-1]}, officials said.")
+    cs.build([tmp_path], tmp_path / "ix", progress=False, entities=False)
+    cmp = compare(cs.open_index(tmp_path / "ix"), "a", "b")
+    assert 1 == len(cmp.sentences)
+    assert wire == cmp.sentences["a_text"].iloc[0]
+    html = cmp._repr_html_()
+    assert 'href="#cs-b-1"' in html and 'id="cs-a-1"' in html
+
+
+def test_html_escapes_markup(tmp_path: Path) -> None:
+    """Article text, titles and URLs cannot inject markup into the HTML views."""
+    evil = "<script>alert(1)</script> <img src=x onerror=alert(2)>"
+    recs = [{"title": f"T {evil}", "text": f"Body {evil} NATO", "url": "javascript:alert(3)",
+             "outlet": "<b>O</b>"},
+            {"title": "Plain", "text": f"NATO body {evil}", "url": "https://ok.example/x"}]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in recs))
+    cs.build([tmp_path], tmp_path / "ix", progress=False, entities=False)
+    index = cs.open_index(tmp_path / "ix")
+    pages = [compare(index, "a.jsonl:1", "a.jsonl:2")._repr_html_(),
+             index.show("a.jsonl:1")._repr_html_(), index.search("NATO")._repr_html_()]
+    for html in pages:
+        assert "<script>" not in html and "<img" not in html and "<b>O</b>" not in html
+        assert "javascript:" not in html.replace("javascript:alert(3)", "") or \
+            'href="javascript' not in html
+        assert 'href="javascript' not in html
+    assert "&lt;script&gt;" in pages[1]
+    assert 'href="https://ok.example/x"' in pages[0]
+
+
+def test_keyness_rt(seed_index: cs.Index) -> None:
+    """What RT says that the others do not: words only RT uses rank first."""
+    df = keyness(seed_index, {"outlet": "RT"}, min_freq=3)
+    assert df["g2"].is_monotonic_decreasing
+    top = df.iloc[0]
+    assert top["reference"] == 0 and top["log_ratio"] > 0
+    assert {"target_articles": 1, "reference_articles": 4} == {
+        k: df.attrs[k] for k in ("target_articles", "reference_articles")}
+
+
+def test_keyness_needs_target(seed_index: cs.Index) -> None:
+    """Keyness without a target is a QueryError, not a traceback."""
+    with pytest.raises(cs.QueryError):
+        keyness(seed_index, {})
+
+
+def test_similar(seed_index: cs.Index) -> None:
+    """More-like-this returns other articles, best first, never the article itself."""
+    df = similar(seed_index, RT, limit=3)
+    assert 3 == len(df)
+    assert RT not in set(df["doc_id"])
+    assert df["score"].is_monotonic_decreasing
+
+
+def test_cli_terms_and_kwic(seed_index_dir: Path, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    """terms --json and --plot, kwic --json, compare --html work from the command line."""
+    from corpus_search.cli import main
+
+    png = tmp_path / "t.png"
+    assert 0 == main(["terms", "NATO", "--by", "article", "--index", str(seed_index_dir),
+                      "--json", "--plot", str(png)])
+    out = json.loads(capsys.readouterr().out)
+    assert 5 == len(out["rows"]) and png.stat().st_size > 5_000
+    assert 0 == main(["kwic", '"more NATO"', "--index", str(seed_index_dir), "--json"])
+    assert 2 == len(json.loads(capsys.readouterr().out))
+    html = tmp_path / "c.html"
+    assert 0 == main(["compare", RT, NBC, "--index", str(seed_index_dir), "--html", str(html),
+                      "--json"])
+    assert "Jens Stoltenberg" in json.loads(capsys.readouterr().out)["entities"]["person"][
+        "shared"]
+    assert "<!doctype html>" in html.read_text()
