@@ -18,13 +18,37 @@ from datetime import date, timedelta
 
 import numpy as np
 
-FUNCTION_WORDS = ["the", "of", "and", "to", "a", "in", "that", "is", "for", "it", "on", "was", "with", "he", "as", "at", "by", "said", "from", "his", "be", "have", "an", "are", "they", "not", "this", "but", "had", "has", "were", "been", "who", "their", "more", "will", "which", "would", "its", "she", "her", "up", "out", "about", "there", "after", "one", "all", "also", "new", "can", "than", "two", "other", "into", "over", "last", "first", "some", "could", "year", "we", "them", "when", "only", "years", "said", "what", "our", "time", "people", "if", "no", "so", "government", "minister", "president", "officials", "state", "country", "military", "forces", "security", "week", "month", "day", "told", "report", "statement", "talks", "deal", "plan", "support", "against", "between", "during", "under", "while", "since", "before", "because", "where", "how", "many", "most", "such", "may", "just", "like", "now", "then", "even", "still", "back", "well", "three", "any", "very", "much", "own", "made", "make", "take", "get", "see", "know", "think", "way", "war", "peace", "border", "troops", "attack", "defence", "defense", "sanctions", "economy", "prices", "energy", "gas", "oil", "market", "bank", "election", "party", "vote", "leader", "police", "court", "law", "news", "media", "press"]
+FUNCTION_WORDS = (
+    "the of and to a in that is for it on was with he as at by said from his be have an "
+    "are they not this but had has were been who their more will which would its she her "
+    "up out about there after one all also new can than two other into over last first "
+    "some could year we them when only years said what our time people if no so "
+    "government minister president officials state country military forces security week "
+    "month day told report statement talks deal plan support against between during under "
+    "while since before because where how many most such may just like now then even "
+    "still back well three any very much own made make take get see know think way war "
+    "peace border troops attack defence defense sanctions economy prices energy gas oil "
+    "market bank election party vote leader police court law news media press"
+).split()
 TOPICS = ("sanctions", "invasion", "ceasefire", "inflation", "refugees", "pipeline")
 OUTLETS = [f"Outlet {c}" for c in "ABCDEFGHIJKLMNOPQRST"]
-FIRST = ["Anna", "Boris", "Carla", "Dmitri", "Elena", "Frank", "Greta", "Hugo", "Irina", "Jonas", "Karin", "Lars", "Maria", "Nikolai", "Olga", "Pavel", "Rosa", "Sergei", "Tomas", "Ursula", "Viktor", "Wanda", "Yuri", "Zofia"]
-LAST = ["Petrov", "Novak", "Schmidt", "Kowalski", "Ivanova", "Larsen", "Rossi", "Dubois", "Horvat", "Meyer", "Sokolov", "Berg", "Kovacs", "Nilsen", "Popescu", "Weber", "Moreau", "Fischer", "Lindqvist", "Marek"]
-PLACES = ["Kyiv", "Moscow", "Warsaw", "Berlin", "Paris", "London", "Washington", "Brussels", "Minsk", "Kharkiv", "Odesa", "Riga", "Vilnius", "Tallinn", "Prague", "Vienna", "Budapest", "Bucharest", "Helsinki", "Stockholm", "Ankara", "Beijing", "Tokyo", "Delhi", "Cairo"]
-ORGS = ["NATO", "European Union", "United Nations", "Red Cross", "World Bank", "Gazprom", "Kremlin", "Pentagon", "IMF", "OSCE", "Amnesty International", "European Commission", "Bundestag", "Reuters", "WHO"]
+FIRST = (
+    "Anna Boris Carla Dmitri Elena Frank Greta Hugo Irina Jonas Karin Lars Maria Nikolai "
+    "Olga Pavel Rosa Sergei Tomas Ursula Viktor Wanda Yuri Zofia"
+).split()
+LAST = (
+    "Petrov Novak Schmidt Kowalski Ivanova Larsen Rossi Dubois Horvat Meyer Sokolov Berg "
+    "Kovacs Nilsen Popescu Weber Moreau Fischer Lindqvist Marek"
+).split()
+PLACES = (
+    "Kyiv Moscow Warsaw Berlin Paris London Washington Brussels Minsk Kharkiv Odesa Riga "
+    "Vilnius Tallinn Prague Vienna Budapest Bucharest Helsinki Stockholm Ankara Beijing "
+    "Tokyo Delhi Cairo"
+).split()
+ORGS = (
+    "NATO|European Union|United Nations|Red Cross|World Bank|Gazprom|Kremlin|Pentagon|IMF|"
+    "OSCE|Amnesty International|European Commission|Bundestag|Reuters|WHO"
+).split("|")
 START, END = date(2021, 10, 1), date(2022, 12, 31)
 
 
