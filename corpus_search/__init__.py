@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .compare import Comparison, compare
 from .corpus import Article as SourceArticle
 from .corpus import ColumnMap, LoadReport, load_corpus, parse_date
 from .errors import (
@@ -25,18 +26,26 @@ from .errors import (
     QueryError,
     UnsafeIndexError,
 )
-from .index import BuildReport, Index, build, open_index
+from .index import BuildReport, Index, build, ensure_index, open_index
+from .keyness import KEYNESS_COLUMNS, keyness, similar
+from .kwic import KWIC_COLUMNS, concordance
+from .plots import plot_terms
 from .search import FACETS, HIT_COLUMNS, Article, SearchResult, parse_query
+from .terms import TERM_COLUMNS, term_frequency
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FACETS",
     "HIT_COLUMNS",
+    "KEYNESS_COLUMNS",
+    "KWIC_COLUMNS",
+    "TERM_COLUMNS",
     "Article",
     "ArticleNotFoundError",
     "BuildReport",
     "ColumnMap",
+    "Comparison",
     "CorpusError",
     "CorpusSearchError",
     "Index",
@@ -50,13 +59,20 @@ __all__ = [
     "UnsafeIndexError",
     "__version__",
     "build",
+    "compare",
+    "concordance",
+    "ensure_index",
     "facets",
+    "keyness",
     "load_corpus",
     "open_index",
     "parse_date",
     "parse_query",
+    "plot_terms",
     "search",
     "show",
+    "similar",
+    "term_frequency",
 ]
 
 

@@ -54,7 +54,15 @@ from .entities import (
 )
 from .errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
-__all__ = ["BuildReport", "Index", "build", "current_generation", "make_schema", "open_index"]
+__all__ = [
+    "BuildReport",
+    "Index",
+    "build",
+    "current_generation",
+    "ensure_index",
+    "make_schema",
+    "open_index",
+]
 
 FORMAT = 1
 MARKER = "corpus_search.json"
@@ -562,7 +570,7 @@ class Index:
         return int(self.live.sum())
 
     def __repr__(self) -> str:
-        return f"<Index {self.path}/{self.generation}: {len(self):,} articles>"
+        return f"<Index {self.path}: {len(self):,} articles>"
 
     # helpers used by the query modules ---------------------------------------------------
 
@@ -625,7 +633,54 @@ class Index:
 
         return show(self, doc_id)
 
+    def term_frequency(self, terms, by: str | None = "outlet", **kwargs):
+        """See :func:`corpus_search.terms.term_frequency`."""
+        from .terms import term_frequency
+
+        return term_frequency(self, terms, by, **kwargs)
+
+    def plot_terms(self, terms, by: str | None = "month", per_10k: bool = False, **kwargs):
+        """Term frequency as a chart (a matplotlib Figure); see :func:`term_frequency`."""
+        from .plots import plot_terms
+
+        return plot_terms(self.term_frequency(terms, by, **kwargs), per_10k=per_10k)
+
+    def concordance(self, query: str, **kwargs):
+        """See :func:`corpus_search.kwic.concordance`."""
+        from .kwic import concordance
+
+        return concordance(self, query, **kwargs)
+
+    def compare(self, doc_a: str, doc_b: str, **kwargs):
+        """See :func:`corpus_search.compare.compare`."""
+        from .compare import compare
+
+        return compare(self, doc_a, doc_b, **kwargs)
+
+    def keyness(self, target_filters, reference_filters=None, **kwargs):
+        """See :func:`corpus_search.keyness.keyness`."""
+        from .keyness import keyness
+
+        return keyness(self, target_filters, reference_filters, **kwargs)
+
+    def similar(self, doc_id: str, limit: int = 10, **kwargs):
+        """See :func:`corpus_search.keyness.similar`."""
+        from .keyness import similar
+
+        return similar(self, doc_id, limit, **kwargs)
+
 
 def open_index(path: str | Path = "index") -> Index:
     """Open the index built in ``path`` (refuses folders this package did not write)."""
+    return Index(path)
+
+
+def ensure_index(corpus: str | Path | Sequence[str | Path] = "corpus",
+                 path: str | Path = "index", **build_options) -> Index:
+    """Build or update the index of ``corpus`` (only new and changed articles), then open it.
+
+    The one call a notebook needs: cheap when nothing changed.
+    """
+    paths = [corpus] if isinstance(corpus, str | Path) else list(corpus)
+    build(paths, path, **build_options)
     return Index(path)

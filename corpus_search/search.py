@@ -213,12 +213,35 @@ def _facet_mask(index: Index, key: str, values: Iterable[str]) -> np.ndarray:
     return mask
 
 
-def selection(index: Index, query: str | None = None, filters: Filters = None) -> np.ndarray:
-    """Boolean array over docnums: live articles matching ``query`` and all ``filters``."""
+Dates = tuple[object, object] | None
+
+
+def _date_mask(index: Index, dates: Dates) -> np.ndarray | None:
+    """Articles dated from ``dates[0]`` to ``dates[1]`` inclusive (either may be None)."""
+    if not dates or all(d in (None, "") for d in dates):
+        return None
+    lo, hi = dates
+    epoch = np.datetime64("1970-01-01", "D")
+    mask = index.day != np.iinfo(np.int32).min
+    try:
+        if lo not in (None, ""):
+            mask &= index.day >= (np.datetime64(str(lo)[:10], "D") - epoch).astype(np.int64)
+        if hi not in (None, ""):
+            mask &= index.day <= (np.datetime64(str(hi)[:10], "D") - epoch).astype(np.int64)
+    except ValueError:
+        raise QueryError(f"Dates are written 2022-01-31; got {dates!r}.") from None
+    return mask
+
+
+def selection(index: Index, query: str | None = None, filters: Filters = None,
+              dates: Dates = None) -> np.ndarray:
+    """Boolean array over docnums: live articles matching ``query``, ``filters`` and
+    the date range ``dates`` (from, to; inclusive; either end may be None)."""
     mask = _matched_mask(index, parse_query(index, query or "*"))
     for key, values in normalise_filters(filters).items():
         mask &= _facet_mask(index, key, values)
-    return mask
+    dm = _date_mask(index, dates)
+    return mask if dm is None else mask & dm
 
 
 def _matched_mask(index: Index, q: wq.Query) -> np.ndarray:
@@ -245,6 +268,11 @@ class SearchResult:
     filters: dict[str, list[str]] = field(default_factory=dict)
     page: int = 1
     limit: int = 10
+
+    @property
+    def pages(self) -> int:
+        """How many pages of ``limit`` hits the whole result set has."""
+        return max(1, -(-self.total // self.limit))
 
     def to_dict(self) -> dict:
         """The JSON form the CLI prints with ``--json``."""
@@ -394,11 +422,12 @@ def _facet_counts(index: Index, mask: np.ndarray, key: str, limit: int | None) -
 
 def search(index: Index, query: str = "*", *, filters: Filters = None, limit: int = 10,
            page: int = 1, sort: str = "relevance", facets: bool | Sequence[str] = True,
-           facet_limit: int | None = 10) -> SearchResult:
+           facet_limit: int | None = 10, dates: Dates = None) -> SearchResult:
     """Search ``index``; returns one page of hits, the total and facet counts.
 
     ``filters`` maps a facet (person, org, place, outlet, month) to one value or a list
-    (OR within a facet, AND across facets). ``sort`` is ``"relevance"`` or ``"date"``
+    (OR within a facet, AND across facets); ``dates`` is a (from, to) range, inclusive,
+    either end None. ``sort`` is ``"relevance"`` or ``"date"``
     (newest first). ``facets`` is True for all of :data:`FACETS`, or a list of them.
     """
     if sort not in ("relevance", "date"):
@@ -409,6 +438,9 @@ def search(index: Index, query: str = "*", *, filters: Filters = None, limit: in
     flt = normalise_filters(filters)
     masks = {k: _facet_mask(index, k, v) for k, v in flt.items()}
     matched = _matched_mask(index, q)
+    dm = _date_mask(index, dates)
+    if dm is not None:
+        matched &= dm
     allowed = matched.copy()
     for m in masks.values():
         allowed &= m
@@ -442,13 +474,16 @@ def search(index: Index, query: str = "*", *, filters: Filters = None, limit: in
 
 
 def facets(index: Index, field: str, *, query: str = "*", filters: Filters = None,
-           limit: int | None = 20) -> pd.DataFrame:
+           limit: int | None = 20, dates: Dates = None) -> pd.DataFrame:
     """Counts of articles per value of one facet (columns: value, count)."""
     if field not in FACETS:
         raise QueryError(f"Unknown facet {field!r}; facets are {', '.join(FACETS)}.")
     q = parse_query(index, query)
     flt = normalise_filters(filters)
     m = _matched_mask(index, q)
+    dm = _date_mask(index, dates)
+    if dm is not None:
+        m &= dm
     for key, values in flt.items():
         if key != field:
             m &= _facet_mask(index, key, values)
