@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import synthetic
 from .compare import Comparison, compare
 from .corpus import Article as SourceArticle
 from .corpus import ColumnMap, LoadReport, load_corpus, parse_date
@@ -72,6 +73,7 @@ __all__ = [
     "search",
     "show",
     "similar",
+    "synthetic",
     "term_frequency",
 ]
 

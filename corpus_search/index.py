@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
@@ -614,6 +615,28 @@ class Index:
         return self._vocab_set
 
     # the public queries, as methods ------------------------------------------------------
+
+    def articles(self) -> pd.DataFrame:
+        """Every article: doc_id, title, outlet, date, words, entities (from the manifest)."""
+        db = sqlite3.connect(f"file:{self.gen_path / 'manifest.sqlite'}?mode=ro", uri=True)
+        try:
+            df = pd.read_sql_query(
+                "SELECT doc_id, title, outlet, date, tokens AS words, "
+                "json_array_length(entities) AS entities FROM articles ORDER BY doc_id", db)
+        finally:
+            db.close()
+        df["outlet"] = df["outlet"].fillna("")
+        df["date"] = pd.to_datetime(df["date"])
+        return df
+
+    def summary(self) -> pd.DataFrame:
+        """Per outlet: articles, words, dated articles, first and last date."""
+        df = self.articles()
+        df["outlet"] = df["outlet"].replace("", "(unknown outlet)")
+        out = df.groupby("outlet", sort=True).agg(
+            articles=("doc_id", "size"), words=("words", "sum"),
+            dated=("date", "count"), first=("date", "min"), last=("date", "max"))
+        return out.sort_values(["articles", "words"], ascending=False)
 
     def search(self, query: str = "*", **kwargs):
         """See :func:`corpus_search.search.search`."""

@@ -1,4 +1,7 @@
-"""A deterministic generator of realistic synthetic news corpora (JSONL for corpus-search).
+"""Synthetic news corpora: deterministic, realistic in shape, invented in content.
+
+For benchmarks, tests and teaching (a dated corpus to chart over time). The words are
+invented; only the shape is realistic.
 
 Same seed and size -> byte-identical output. At 100k articles: a Zipfian vocabulary of
 60,000 invented words under ~200 real function words, 20 outlets with skewed sizes and
@@ -6,7 +9,7 @@ staggered start dates (so some outlet-months are empty), dates over 2021-10..202
 lognormal lengths around 600 words, person/organisation/place names drawn with skew, and
 a few topic words whose rate changes by month.
 
-    python -m benchmarks.synthetic 10000 > data/10k.jsonl
+    python -m corpus_search.synthetic 10000 > benchmarks/data/10k.jsonl
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
+
+__all__ = ["generate", "write"]
 
 FUNCTION_WORDS = (
     "the of and to a in that is for it on was with he as at by said from his be have an "
@@ -108,11 +114,13 @@ def generate(n: int, seed: int = 20221) -> Iterator[dict]:
                "url": f"https://{OUTLETS[o].lower().replace(' ', '-')}.example/{i}"}
 
 
-def write(path: str, n: int, seed: int = 20221) -> None:
-    """Write ``n`` articles to ``path`` as JSONL."""
+def write(path: str | Path, n: int, seed: int = 20221) -> Path:
+    """Write ``n`` articles to ``path`` as JSONL (``corpus-search build`` reads it)."""
+    path = Path(path)
     with open(path, "w", encoding="utf-8") as fh:
         for rec in generate(n, seed):
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return path
 
 
 if __name__ == "__main__":
