@@ -87,13 +87,12 @@ class SearchExplorer(_App):
                             layout=w.Layout(width="60%"))
         self.search_button = w.Button(description="Search", button_style="primary",
                                       icon="search")
-        self.sort = w.ToggleButtons(options=["relevance", "date"], value="relevance",
-                                    description="Sort")
+        self.sort = w.Dropdown(options=["relevance", "date"], value="relevance",
+                               description="Sort", layout=w.Layout(width="200px"))
         self.date_from = w.DatePicker(description="From")
         self.date_to = w.DatePicker(description="To")
-        self.facet_pickers = {
-            key: w.SelectMultiple(description=key, rows=8, layout=w.Layout(width="24%"))
-            for key in ENTITY_FACETS}
+        self.facet_pickers = {key: w.SelectMultiple(rows=8, layout=_WIDE)
+                              for key in ENTITY_FACETS}
         self.clear_button = w.Button(description="clear filters", icon="times")
         self.suggestion_button = w.Button(layout=w.Layout(display="none", width="auto"),
                                           button_style="warning")
@@ -121,7 +120,8 @@ class SearchExplorer(_App):
         self.children = [
             w.HBox([self.query, self.search_button, self.sort]),
             w.HBox([self.date_from, self.date_to, self.clear_button]),
-            w.HBox(list(self.facet_pickers.values()), layout=_WIDE),
+            w.HBox([w.VBox([w.HTML(f"<b>{key}</b>"), picker], layout=w.Layout(width="25%"))
+                    for key, picker in self.facet_pickers.items()], layout=_WIDE),
             self.message, self.suggestion_button, self.status, self.results,
             w.HBox([self.prev_button, self.page_label, self.next_button]),
             self.article, w.HBox([self.show_code]), self.code_view,
