@@ -58,6 +58,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     res = open_index(args.index).search(args.query, filters=_filters(args.filter),
                                         limit=args.limit, page=args.page, sort=args.sort)
+    if args.csv:
+        res.to_csv(args.csv)
     if args.json:
         _print_json(res.to_dict())
         return 0
@@ -139,6 +141,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--sort", choices=["relevance", "date"], default="relevance")
+    p.add_argument("--csv", metavar="FILE", help="also write the hits to a CSV file "
+                   "(cells a spreadsheet would run as formulas are neutralised)")
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("facets", help="article counts per person, org, place, outlet or month")

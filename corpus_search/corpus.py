@@ -304,21 +304,37 @@ def _read_txt(path: Path, ctx: _Context, sidecar: dict[str, dict[str, str]]) -> 
 
 
 def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Context,
-                        columns: Sequence[str]) -> None:
-    try:
-        cols = ctx.columns.resolve(columns)
-    except KeyError as exc:
-        ctx.report.skipped.append(Skipped(
-            str(path), f"column {exc.args[0]!r} not found (columns: {', '.join(columns)})"))
-        return
-    if cols["text"] is None:
-        ctx.report.skipped.append(Skipped(
-            str(path), f"no text column found (columns: {', '.join(map(str, columns))}); "
-                       "name it with --text-col"))
-        return
+                        columns: Sequence[str] | None) -> None:
+    """Turn table rows into articles. ``columns`` is the header of a CSV; ``None`` means
+    each row (a JSONL object) names its own fields, so columns are resolved per row."""
+    resolved: dict[tuple[str, ...], dict[str, str | None] | str] = {}
+
+    def resolve(keys: Sequence[str]) -> dict[str, str | None] | str:
+        key = tuple(keys)
+        if key not in resolved:
+            try:
+                cols = ctx.columns.resolve(keys)
+                resolved[key] = cols if cols["text"] is not None else (
+                    f"no text column found (columns: {', '.join(map(str, keys))}); "
+                    "name it with --text-col")
+            except KeyError as exc:
+                resolved[key] = f"column {exc.args[0]!r} not found (columns: {', '.join(keys)})"
+        return resolved[key]
+
+    if columns is not None:
+        cols = resolve(columns)
+        if isinstance(cols, str):
+            ctx.report.skipped.append(Skipped(str(path), cols))
+            return
     rel = _rel(path, ctx.root)
     for where, row in rows:
-        def get(fld: str, row: dict = row) -> object:
+        if columns is None:
+            cols = resolve([k for k in row if isinstance(k, str)])
+            if isinstance(cols, str):
+                ctx.report.skipped.append(Skipped(f"{path}{where}", cols))
+                continue
+
+        def get(fld: str, row: dict = row, cols: dict = cols) -> object:
             col = cols[fld]
             return row.get(col) if col is not None else None
 
@@ -378,7 +394,6 @@ def _read_jsonl(path: Path, ctx: _Context) -> None:
     if text is None:
         return
     records: list[tuple[str, dict]] = []
-    keys: dict[str, None] = {}
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -391,13 +406,12 @@ def _read_jsonl(path: Path, ctx: _Context) -> None:
             ctx.report.skipped.append(
                 Skipped(f"{path}:{lineno}", f"not a JSON object but {type(obj).__name__}"))
             continue
-        keys.update(dict.fromkeys(k for k in obj if isinstance(k, str)))
         records.append((f":{lineno}", obj))
     if not records:
         if not any(s.path.startswith(f"{path}:") for s in ctx.report.skipped):
             ctx.report.skipped.append(Skipped(str(path), "no records"))
         return
-    _records_from_table(path, records, ctx, list(keys))
+    _records_from_table(path, records, ctx, None)
 
 
 _READERS = {".csv": _read_csv, ".jsonl": _read_jsonl, ".ndjson": _read_jsonl}

@@ -289,6 +289,12 @@ class SearchResult:
                            for k, df in self.facets.items()},
                 "suggestion": self.suggestion}
 
+    def to_csv(self, path) -> None:
+        """Write the hits shown to CSV, formula-like cells neutralised for spreadsheets."""
+        from .export import to_csv
+
+        to_csv(self.hits, path)
+
     def _repr_html_(self) -> str:
         from .render import search_result_html
 

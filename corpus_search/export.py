@@ -1,0 +1,37 @@
+"""Exporting tables safely.
+
+A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or
+carriage return before one) as a formula: a headline such as ``=HYPERLINK(...)`` in a
+scraped corpus would become a live link or worse. Exported text cells that start so are
+prefixed with a single quote (OWASP's advice), which spreadsheets show as plain text.
+Numbers are left as numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["neutralise", "to_csv"]
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell made safe for spreadsheets; other values unchanged."""
+    if isinstance(value, str) and value.startswith(_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def to_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` as UTF-8 CSV with formula-like text cells neutralised."""
+    path = Path(path)
+    safe = df.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = safe[col].map(neutralise)
+    safe.columns = [str(neutralise(str(c))) for c in safe.columns]
+    safe.to_csv(path, index=False, encoding="utf-8")
+    return path
