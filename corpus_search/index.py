@@ -656,6 +656,12 @@ class Index:
 
         return show(self, doc_id)
 
+    def crosstab(self, rows: str = "outlet", columns: str = "month", **kwargs):
+        """See :func:`corpus_search.search.crosstab`."""
+        from .search import crosstab
+
+        return crosstab(self, rows, columns, **kwargs)
+
     def term_frequency(self, terms, by: str | None = "outlet", **kwargs):
         """See :func:`corpus_search.terms.term_frequency`."""
         from .terms import term_frequency

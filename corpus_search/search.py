@@ -21,6 +21,7 @@ from whoosh import query as wq
 from whoosh.qparser.dateparse import DateParserPlugin
 
 from . import analysis
+from ._postings import query_docs
 from .entities import ENTITY_TYPES, load_aliases
 from .errors import ArticleNotFoundError, QueryError
 from .index import Index
@@ -31,6 +32,7 @@ __all__ = [
     "HIT_COLUMNS",
     "Article",
     "SearchResult",
+    "crosstab",
     "facets",
     "normalise_filters",
     "parse_query",
@@ -247,10 +249,7 @@ def selection(index: Index, query: str | None = None, filters: Filters = None,
 def _matched_mask(index: Index, q: wq.Query) -> np.ndarray:
     if isinstance(q, wq.Every):
         return index.live.copy()
-    mask = np.zeros(len(index.live), dtype=bool)
-    docs = np.fromiter(index.searcher.docs_for_query(q), dtype=np.int64)
-    mask[docs] = True
-    return mask & index.live
+    return query_docs(index.searcher, q, len(index.live)) & index.live
 
 
 # --- results ------------------------------------------------------------------------------
@@ -384,14 +383,15 @@ def make_snippet(text: str, stems: set[str], width: int = SNIPPET_CHARS) -> str:
 
 
 def _rows(index: Index, docnums: Sequence[int], scores: Sequence[float], stems: set[str],
-          first_rank: int) -> pd.DataFrame:
+          first_rank: int, snippets: bool = True) -> pd.DataFrame:
     s = index.searcher
     rows = []
     for i, (d, score) in enumerate(zip(docnums, scores, strict=True)):
         f = s.stored_fields(int(d))
-        body = analysis.strip_furniture(f.get("text", ""))
+        snippet = (make_snippet(analysis.strip_furniture(f.get("text", "")), stems)
+                   if snippets else "")
         rows.append((first_rank + i, f["doc_id"], score, f.get("title", ""),
-                     f.get("outlet", "") or "", f.get("date"), make_snippet(body, stems)))
+                     f.get("outlet", "") or "", f.get("date"), snippet))
     df = pd.DataFrame(rows, columns=list(HIT_COLUMNS))
     df["score"] = df["score"].astype(float)
     df["date"] = pd.to_datetime(df["date"])
@@ -428,13 +428,15 @@ def _facet_counts(index: Index, mask: np.ndarray, key: str, limit: int | None) -
 
 def search(index: Index, query: str = "*", *, filters: Filters = None, limit: int = 10,
            page: int = 1, sort: str = "relevance", facets: bool | Sequence[str] = True,
-           facet_limit: int | None = 10, dates: Dates = None) -> SearchResult:
+           facet_limit: int | None = 10, dates: Dates = None,
+           snippets: bool = True) -> SearchResult:
     """Search ``index``; returns one page of hits, the total and facet counts.
 
     ``filters`` maps a facet (person, org, place, outlet, month) to one value or a list
     (OR within a facet, AND across facets); ``dates`` is a (from, to) range, inclusive,
     either end None. ``sort`` is ``"relevance"`` or ``"date"``
     (newest first). ``facets`` is True for all of :data:`FACETS`, or a list of them.
+    ``snippets=False`` leaves the snippet column empty (no stored text is read).
     """
     if sort not in ("relevance", "date"):
         raise QueryError(f"Unknown sort {sort!r}; use 'relevance' or 'date'.")
@@ -464,7 +466,7 @@ def search(index: Index, query: str = "*", *, filters: Filters = None, limit: in
         res = index.searcher.search(q, limit=first + limit, filter=filt)
         chosen = [hit.docnum for hit in res][first:]
         scores = [hit.score for hit in res][first:]
-    hits = _rows(index, chosen, scores, stems, first + 1)
+    hits = _rows(index, chosen, scores, stems, first + 1, snippets)
 
     facet_frames: dict[str, pd.DataFrame] = {}
     wanted = FACETS if facets is True else tuple(facets or ())
@@ -494,6 +496,35 @@ def facets(index: Index, field: str, *, query: str = "*", filters: Filters = Non
         if key != field:
             m &= _facet_mask(index, key, values)
     return _facet_counts(index, m, field, limit)
+
+
+def crosstab(index: Index, rows: str = "outlet", columns: str = "month", *,
+             query: str = "*", filters: Filters = None, dates: Dates = None) -> pd.DataFrame:
+    """Article counts for every pair of two facets (e.g. outlet x month) as a table.
+
+    Rows and columns are the values of ``rows`` and ``columns`` (outlet or month);
+    for months every month from the first to the last is a column, so gaps show as 0.
+    Articles without a value (no outlet, no date) are left out.
+    """
+    codes = {"outlet": (index.outlet_code, index.outlets),
+             "month": (index.month_code, index.months)}
+    if rows not in codes or columns not in codes or rows == columns:
+        raise QueryError("crosstab takes two different facets of: outlet, month.")
+    mask = selection(index, query, filters, dates)
+    (rc, rl), (cc, cl) = codes[rows], codes[columns]
+    keep = mask & (rc >= 0) & (cc >= 0)
+    counts = np.bincount(rc[keep].astype(np.int64) * len(cl) + cc[keep],
+                         minlength=len(rl) * len(cl)).reshape(len(rl), len(cl))
+    df = pd.DataFrame(counts, index=pd.Index(rl, name=rows), columns=pd.Index(cl, name=columns))
+    for axis, name in ((0, rows), (1, columns)):
+        if name == "month" and len(cl if axis else rl):
+            labels = [str(p) for p in pd.period_range(min(cl if axis else rl),
+                                                      max(cl if axis else rl), freq="M")]
+            df = df.reindex(labels, axis=axis, fill_value=0)
+            df = df.rename_axis(name, axis=axis)
+    order = df.sum(axis=1).sort_values(ascending=False, kind="stable").index if rows == \
+        "outlet" else df.index
+    return df.loc[order]
 
 
 @dataclass

@@ -16,6 +16,7 @@ import pandas as pd
 from whoosh import query as wq
 
 from . import analysis
+from ._postings import postings
 from .errors import QueryError
 from .index import Index
 from .search import Filters, selection
@@ -44,13 +45,8 @@ def term_counts(index: Index, term: str) -> tuple[np.ndarray, np.ndarray]:
     stems = _stems(term)
     searcher = index.searcher
     if len(stems) == 1:
-        m = searcher.reader().postings("body", stems[0]) if searcher.reader().doc_frequency(
-            "body", stems[0]) else None
-        ids, freqs = [], []
-        while m is not None and m.is_active():
-            ids.append(m.id())
-            freqs.append(m.value_as("frequency"))
-            m.next()
+        ids, weights = postings(searcher.reader(), "body", stems[0].encode("utf-8"))
+        return ids, weights.astype(np.int64)
     else:
         m = wq.Phrase("body", stems).matcher(searcher)
         ids, freqs = [], []
@@ -68,9 +64,15 @@ def _forms(index: Index, term: str) -> str:
     return parts[0] if len(parts) == 1 else " + ".join(f"[{p}]" for p in parts)
 
 
-def _groups(index: Index, by: str | None, mask: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _groups(index: Index, by: str | tuple[str, str] | None, mask: np.ndarray
+            ) -> tuple[np.ndarray, list[str]]:
     """Group code per docnum (-1: left out) and the group labels."""
     n = len(index.live)
+    if isinstance(by, tuple | list):
+        (ca, la), (cb, lb) = _groups(index, by[0], mask), _groups(index, by[1], mask)
+        both = (ca >= 0) & (cb >= 0)
+        codes = np.where(both, ca * max(len(lb), 1) + cb, -1)
+        return codes, [f"{a} | {b}" for a in la for b in lb]
     if by is None:
         return np.where(mask, 0, -1), ["all"]
     if by == "outlet":
@@ -104,13 +106,18 @@ def term_frequency(index: Index, terms: str | Sequence[str], by: str | None = "o
     """How often each term occurs per group of articles (a long DataFrame, see TERM_COLUMNS).
 
     ``by`` is "outlet", "month" (every month from the first to the last, empty months
-    included with tokens 0 and per_10k NaN; undated articles left out), "article" or
-    None (one group, "all"). ``query`` and ``filters`` choose the articles, as in search.
+    included with tokens 0 and per_10k NaN; undated articles left out), "article",
+    None (one group, "all"), or the pair ("outlet", "month") (groups "Outlet | 2022-01"). ``query`` and ``filters`` choose the articles, as in search.
     ``df.attrs`` holds ``articles`` and ``tokens``: the totals behind the numbers.
     """
     if isinstance(terms, str):
         terms = [terms]
-    if by not in BY:
+    pair = isinstance(by, tuple | list)
+    if pair:
+        by = tuple(by)
+        if len(by) != 2 or not set(by) <= {"outlet", "month"} or by[0] == by[1]:
+            raise QueryError("A pair grouping is ('outlet', 'month') or ('month', 'outlet').")
+    elif by not in BY:
         raise QueryError(f"Unknown grouping {by!r}; use outlet, month, article or None.")
     mask = selection(index, query, filters)
     codes, labels = _groups(index, by, mask)
