@@ -153,7 +153,7 @@ def timed(fn: Callable[[], object], repeat: int, arg_list: list) -> list[float]:
 
 def summary(ms: list[float]) -> dict:
     ms = sorted(ms)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     return {"p50": round(statistics.median(ms), 3), "p95": round(p95, 3), "n": len(ms)}
 
 

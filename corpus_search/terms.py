@@ -107,7 +107,8 @@ def term_frequency(index: Index, terms: str | Sequence[str], by: str | None = "o
 
     ``by`` is "outlet", "month" (every month from the first to the last, empty months
     included with tokens 0 and per_10k NaN; undated articles left out), "article",
-    None (one group, "all"), or the pair ("outlet", "month") (groups "Outlet | 2022-01"). ``query`` and ``filters`` choose the articles, as in search.
+    None (one group, "all"), or the pair ("outlet", "month") (groups such as
+    "RT | 2022-01"). ``query`` and ``filters`` choose the articles, as in search.
     ``df.attrs`` holds ``articles`` and ``tokens``: the totals behind the numbers.
     """
     if isinstance(terms, str):
