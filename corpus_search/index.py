@@ -40,7 +40,7 @@ import pandas as pd
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from . import analysis
+from . import _parallel, analysis
 from .corpus import Article, ColumnMap, Skipped, load_corpus
 from .entities import (
     ENTITY_TYPES,
@@ -226,10 +226,11 @@ def _open_manifest(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _adjust_surfaces(db: sqlite3.Connection, texts: Sequence[str], sign: int) -> None:
+def _adjust_surfaces(db: sqlite3.Connection, word_lists: Sequence[Sequence[str]],
+                     sign: int) -> None:
     counts: dict[str, int] = {}
-    for text in texts:
-        for w in set(analysis.surface_words(text)):
+    for words in word_lists:
+        for w in set(words):
             counts[w] = counts.get(w, 0) + 1
     db.executemany("INSERT INTO surfaces VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET "
                    "df = df + excluded.df", ((w, sign * c) for w, c in counts.items()))
@@ -330,13 +331,16 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
                 for d in leaving:
                     fields = s.document(doc_id=d)
                     if fields:
-                        old_texts.append(analysis.strip_furniture(fields.get("text", "")))
+                        old_texts.append(analysis.surface_words(
+                            analysis.strip_furniture(fields.get("text", ""))))
             _adjust_surfaces(db, old_texts, -1)
-        _adjust_surfaces(db, [_indexed_text(a) for a in todo], +1)
+        indexed = {a.doc_id: _indexed_text(a) for a in todo}
+        words = {d: analysis.surface_words(t) for d, t in indexed.items()}
+        _adjust_surfaces(db, list(words.values()), +1)
 
         # Entities for new and changed articles (cached by text), normalised every time.
-        ner_texts = [analysis.strip_furniture(f"{a.title}\n\n{a.body}") for a in todo]
         if report.entities and todo:
+            ner_texts = [analysis.strip_furniture(f"{a.title}\n\n{a.body}") for a in todo]
             cache = EntityCache(index_dir / CACHE)
             try:
                 raw, report.model_runs = entities_for(ner_texts, cache, extractor, progress)
@@ -349,8 +353,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         db.executemany(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             ((a.doc_id, a.content_hash, a.source, a.title, a.outlet,
-              a.date.isoformat() if a.date else None, a.url,
-              len(analysis.surface_words(_indexed_text(a))),
+              a.date.isoformat() if a.date else None, a.url, len(words[a.doc_id]),
               json.dumps([e.to_json() for e in normalise(m)], ensure_ascii=False))
              for a, m in zip(todo, raw, strict=True)))
 
@@ -371,26 +374,34 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         try:
             for d in gone:
                 writer.delete_by_term("doc_id", d)
-            pending = todo + retyped
-            for art in tqdm(pending, desc="indexing", unit="art", disable=not progress,
-                            leave=False):
+            docs = []
+            for art in todo + retyped:
                 typed = typed_now[art.doc_id]
+                if art.doc_id in known:
+                    writer.delete_by_term("doc_id", art.doc_id)
                 doc = dict(
-                    doc_id=art.doc_id, title=art.title, body=_indexed_text(art), text=art.body,
+                    doc_id=art.doc_id, title=art.title,
+                    body=indexed.get(art.doc_id) or _indexed_text(art), text=art.body,
                     outlet=art.outlet, url=art.url, source=art.source,
                     entities=json.dumps([e.to_json() for e in per_doc[art.doc_id]],
                                         ensure_ascii=False),
                     **{t: ",".join(n.replace(",", " ") for n in typed[t]) for t in ENTITY_TYPES})
                 if art.date:
                     doc["date"] = art.date
-                if art.doc_id in known:
-                    writer.update_document(**doc)
-                else:
+                docs.append(doc)
+            parallel = len(docs) >= PARALLEL_MIN_ARTICLES and (os.cpu_count() or 1) > 1
+            if parallel:
+                _parallel.add_in_two_halves(ix, writer, docs, _add)
+            else:
+                for doc in tqdm(docs, desc="indexing", unit="art", disable=not progress,
+                                leave=False):
                     writer.add_document(**doc)
         except BaseException:
-            writer.cancel()
+            if not getattr(writer, "is_closed", False):
+                writer.cancel()
             raise
-        writer.commit()
+        if not parallel:
+            writer.commit()
         db.commit()
         if after_commit:
             after_commit()
@@ -414,6 +425,14 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
     for gen in sorted(index_dir.glob("gen-*")):
         if gen.name not in {final.name, old_gen.name if old_gen else ""} and "." not in gen.name:
             shutil.rmtree(gen, ignore_errors=True)
+
+
+PARALLEL_MIN_ARTICLES = 1000
+"""Batches at least this large are indexed on two cores (see ``_parallel``)."""
+
+
+def _add(writer, doc: dict) -> None:
+    writer.add_document(**doc)
 
 
 def _has_changes(articles: list[Article], gen: Path) -> bool:

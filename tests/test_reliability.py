@@ -325,3 +325,32 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
     with pytest.raises(cs.UnsafeIndexError):
         cs.open_index(tmp_path)
     assert os.listdir(tmp_path)  # nothing was deleted
+
+
+def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
+    """A killed two-core build leaves no worker behind and the previous index intact."""
+    from corpus_search.index import PARALLEL_MIN_ARTICLES
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _write_jsonl(corpus / "a.jsonl", 50, seed=3)
+    index_dir = tmp_path / "ix"
+    cs.build([corpus], index_dir, progress=False, entities=False)
+    before = _answers(index_dir)
+    _write_jsonl(corpus / "b.jsonl", PARALLEL_MIN_ARTICLES + 200, seed=4)
+    for delay in (2.0, 3.5, 5.0):
+        proc = subprocess.Popen(_build_cmd(corpus, index_dir), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.5)
+        leftovers = subprocess.run(["pgrep", "-f", f"--index {index_dir}"],
+                                   capture_output=True, text=True).stdout.split()
+        assert [] == leftovers
+        got = _answers(index_dir)
+        if got != before:  # it finished: the new index must be complete
+            assert 1250 == len(cs.open_index(index_dir))
+            return
+    report = cs.build([corpus], index_dir, progress=False, entities=False)
+    assert (PARALLEL_MIN_ARTICLES + 200, 1250) == (report.added, len(cs.open_index(index_dir)))

@@ -1,0 +1,85 @@
+"""Indexing a large batch on two cores, deterministically (private).
+
+Whoosh's own multiprocessing writer hands batches to whichever worker is free, so the
+order of documents (their docnums) differs from build to build, and with it the order of
+tied search results. Here the batch is split in two fixed halves: this process indexes
+the first half into one new segment while a forked worker indexes the second half into
+another; the two segments are then added after the existing ones, in that order. This is
+how Whoosh's ``MpWriter(multisegment=True)`` commits, minus the race.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import tempfile
+from collections.abc import Callable, Sequence
+
+from whoosh.writing import SegmentWriter
+
+__all__ = ["add_in_two_halves"]
+
+
+def _die_with_parent() -> None:
+    """Linux: kill this process when its parent dies (it must not outlive a killed build)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+
+
+def _index_half(ix, docs: Sequence[dict], add: Callable) -> object:
+    writer = SegmentWriter(ix, _lk=False, limitmb=256)
+    for doc in docs:
+        add(writer, doc)
+    return writer._finalize_segment()
+
+
+def add_in_two_halves(ix, writer, docs: Sequence[dict], add: Callable) -> None:
+    """Index ``docs`` as two new segments and commit ``writer`` with them.
+
+    ``writer`` is the index's locked writer, already holding any deletions; ``add(w, doc)``
+    adds one document to a writer.
+    """
+    half = (len(docs) + 1) // 2
+    fd, result_path = tempfile.mkstemp(prefix="cs-segment-", suffix=".pickle")
+    os.close(fd)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the worker; coverage cannot see it
+        code = 1
+        try:
+            _die_with_parent()
+            if os.getppid() != parent:
+                os._exit(1)
+            segment = _index_half(ix, docs[half:], add)
+            with open(result_path, "wb") as fh:
+                pickle.dump(segment, fh)
+            code = 0
+        finally:
+            os._exit(code)
+    try:
+        first = _index_half(ix, docs[:half], add)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise RuntimeError(f"the indexing worker failed (status {status})")
+        with open(result_path, "rb") as fh:
+            second = pickle.load(fh)  # written just now by our own worker
+    except BaseException:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        writer.cancel()
+        raise
+    finally:
+        os.unlink(result_path)
+    segments = writer._merge_segments(None, False, True)
+    segments += [first, second]
+    writer._close_segment()
+    writer._commit_toc(segments)
+    writer._finish()
