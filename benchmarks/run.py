@@ -164,7 +164,8 @@ def pick_terms(index, count: int) -> dict[str, list[str]]:
     alpha = [(w, int(d)) for w, d in zip(words, dfs, strict=True)
              if re.fullmatch(r"[a-z]{4,}", w)]
     common = [w for w, d in alpha if 0.05 * n <= d <= 0.5 * n][:count]
-    rare = [w for w, d in alpha if 3 <= d <= max(4, n // 2000)][:count]
+    rare = [w for w, d in alpha if 3 <= d <= max(4, n // 2000)][:count] or [
+        w for w, _ in sorted(alpha, key=lambda x: x[1])[:count]]
     mid = [w for w, d in alpha if 0.01 * n <= d < 0.05 * n][: 3 * count]
     return {"common": common, "rare": rare, "mid": mid}
 

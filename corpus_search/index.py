@@ -542,6 +542,10 @@ class Index:
                                          dtype=np.int8)
         self.ent_doc = np.repeat(np.arange(len(self.live), dtype=np.int32),
                                  np.diff(self.ent_indptr))
+        pair_type = self.entity_type_code[self.ent_ids] if len(self.ent_ids) else \
+            np.zeros(0, dtype=np.int8)
+        self.type_pairs = {t: (self.ent_doc[pair_type == i], self.ent_ids[pair_type == i])
+                           for i, t in enumerate(ENTITY_TYPES)}
         order = np.argsort(self.ent_ids, kind="stable")
         self._ent_order = self.ent_doc[order]
         self._ent_ptr = np.searchsorted(self.ent_ids[order],

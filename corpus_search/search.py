@@ -409,11 +409,8 @@ def _facet_counts(index: Index, mask: np.ndarray, key: str, limit: int | None) -
         counts = np.bincount(codes[codes >= 0], minlength=len(index.months))
         names = index.months
     else:
-        type_code = ENTITY_TYPES.index(key)
-        sel = mask[index.ent_doc]
-        ids = index.ent_ids[sel]
-        ids = ids[index.entity_type_code[ids] == type_code]
-        counts = np.bincount(ids, minlength=len(index.entities))
+        docs, ids = index.type_pairs[key]
+        counts = np.bincount(ids[mask[docs]], minlength=len(index.entities))
         names = [n for n, _ in index.entities]
     nz = np.flatnonzero(counts)
     df = pd.DataFrame({"value": [names[i] for i in nz], "count": counts[nz].astype(int)})

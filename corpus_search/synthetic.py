@@ -75,7 +75,7 @@ def _zipf(n: int, s: float, shift: float) -> np.ndarray:
 def generate(n: int, seed: int = 20221) -> Iterator[dict]:
     """Yield ``n`` article records (id, title, text, outlet, date, url)."""
     rng = np.random.default_rng(seed)
-    vocab = np.array(_vocab(rng, 60_000 if n >= 50_000 else max(5_000, n // 2 + 3_000)))
+    vocab = np.array(_vocab(rng, min(60_000, max(5_000, 3 * n))))
     p_word = _zipf(len(vocab), 1.07, 2.7)
     people = np.array([f"{f} {la}" for f in FIRST for la in LAST])
     p_people = _zipf(len(people), 1.2, 1.5)
