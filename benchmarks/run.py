@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name:<36}{a['p50']:>14.1f} /{a['p95']:>9.1f}{b['p50']:>11.1f} /"
               f"{b['p95']:>8.1f}{ratio if ratio is not None else float('nan'):>11.2f}")
     results["serving_rss_mb"] = round((psutil.Process().memory_info().rss - rss_before) / 1e6, 1)
+    fts.db.close()
+    index.close()
     results["terms"] = terms
     print(f"\nmemory of an open index after all queries: +{results['serving_rss_mb']} MB RSS")
     out = args.out or HERE / "results" / f"{n}.json"

@@ -128,3 +128,22 @@ def test_responsive_on_bbc(bbc_index_dir) -> None:
         started = time.perf_counter()
         app.query.value = q
         assert time.perf_counter() - started < 0.5, q
+
+
+def test_widgets_escape_article_data(tmp_path) -> None:
+    """Titles, outlets, snippets and article text with markup are shown as text."""
+    import json
+
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    rec = {"title": f"Title {evil}", "text": f"NATO text {evil}", "outlet": f"<b>{evil}</b>",
+           "url": "javascript:alert(3)"}
+    (tmp_path / "a.jsonl").write_text(json.dumps(rec))
+    cs.build([tmp_path / "a.jsonl"], tmp_path / "ix", progress=False, entities=False)
+    app = SearchExplorer(cs.open_index(tmp_path / "ix"), query="NATO")
+    app.result_buttons[0].click()
+    shown = [row.children[1].value for row in app.results.children] + [app.article.value]
+    shown += [label for label, _ in app.facet_pickers["outlet"].options]
+    for html in shown[:-1]:
+        assert "<script>" not in html and "<img" not in html
+        assert 'href="javascript' not in html
+    assert "&lt;script&gt;" in app.article.value

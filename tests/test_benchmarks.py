@@ -1,0 +1,20 @@
+"""The benchmark harness runs end to end at a tiny size (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def test_harness_runs_tiny(tmp_path: Path) -> None:
+    """benchmarks.run at 300 articles writes every operation for both engines."""
+    from benchmarks.run import main
+
+    out = tmp_path / "r.json"
+    main(["--size", "300", "--repeat", "1", "--ner-sample", "0", "--work", str(tmp_path),
+          "--out", str(out)])
+    results = json.loads(out.read_text())
+    assert {"corpus_search", "fts5", "incremental"} <= set(results["build"])
+    assert 12 == len(results["queries"])
+    for name, row in results["queries"].items():
+        assert row["corpus_search"]["n"] > 0 and row["fts5"]["n"] > 0, name
