@@ -70,6 +70,31 @@ def query_docs(searcher, q: wq.Query, n: int) -> np.ndarray:
     return mask
 
 
+_ARRAY_QUERIES = (wq.Term, wq.Or, wq.And, wq.AndNot, wq.Not, wq.Every)
+
+
+def _verify(searcher, q: wq.Query, candidates: np.ndarray) -> np.ndarray:
+    """``candidates`` narrowed to the documents ``q`` matches, visiting only those."""
+    docs = np.flatnonzero(candidates)
+    out = np.zeros(len(candidates), dtype=bool)
+    if not len(docs):
+        return out
+    if len(docs) > len(candidates) // 4:  # dense: one pass of the matcher is cheaper
+        out[np.fromiter(searcher.docs_for_query(q), dtype=np.int64)] = True
+        return out & candidates
+    m = q.matcher(searcher)
+    for d in docs.tolist():
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            out[d] = True
+    return out
+
+
 def _mask(reader, searcher, q: wq.Query, n: int) -> np.ndarray:
     if isinstance(q, wq.Term):
         mask = np.zeros(n, dtype=bool)
@@ -89,11 +114,16 @@ def _mask(reader, searcher, q: wq.Query, n: int) -> np.ndarray:
         return mask
     elif isinstance(q, wq.And):
         mask = np.ones(n, dtype=bool)
+        slow = []
         for child in q.children():
             if isinstance(child, wq.Not):
                 mask &= ~_mask(reader, searcher, child.query, n)
-            else:
+            elif isinstance(child, _ARRAY_QUERIES):
                 mask &= _mask(reader, searcher, child, n)
+            else:
+                slow.append(child)
+        for child in slow:  # phrases, ranges: checked only where the rest matched
+            mask = _verify(searcher, child, mask)
         return mask
     elif isinstance(q, wq.AndNot):
         return _mask(reader, searcher, q.a, n) & ~_mask(reader, searcher, q.b, n)

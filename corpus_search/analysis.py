@@ -15,24 +15,116 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import (
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+    Token,
+    Tokenizer,
+)
+from whoosh.lang.porter import stem as _porter
 
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
 MIN_TOKEN_CHARS = 2
 _TOKEN_RE = re.compile(TOKEN_PATTERN, re.UNICODE)
 
 #: Bumped whenever analysis changes what is indexed: a build then re-processes everything.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 
-def make_analyzer():
-    """The Whoosh analyzer for title and body."""
+def reference_analyzer():
+    """The analyzer as a Whoosh pipeline; :class:`StemTokenizer` is the same, fused."""
     return (
         RegexTokenizer(TOKEN_PATTERN)
         | LowercaseFilter()
         | StopFilter(stoplist=None, minsize=MIN_TOKEN_CHARS)
         | StemFilter(cachesize=100_000)
     )
+
+
+_STEM_CACHE_MAX = 500_000
+
+
+class StemTokenizer(Tokenizer):
+    """Tokenise, lower-case, drop one-letter tokens and Porter-stem in one loop.
+
+    Gives exactly the tokens of :func:`reference_analyzer` (tested) at about half the
+    cost: one Python loop instead of four chained generators. With ``pairs=True`` it
+    yields each pair of neighbouring stems ("prime minist") instead: the terms of the
+    ``pairs`` field that makes two-word phrases a single lookup.
+    """
+
+    _cache: dict[str, str] = {}
+
+    def __init__(self, pairs: bool = False) -> None:
+        self.pairs = pairs
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.pairs == self.pairs
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.pairs))
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        if not (tokenize and removestops) and not self.pairs:
+            # Query-time forms (wildcards keep the whole text; stops kept and marked): rare
+            # and short, so the Whoosh pipeline itself handles them.
+            yield from _REFERENCE(value, positions=positions, chars=chars,
+                                  keeporiginal=keeporiginal, removestops=removestops,
+                                  start_pos=start_pos, start_char=start_char,
+                                  tokenize=tokenize, mode=mode, **kwargs)
+            return
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        cache = self._cache
+        pos: int | None = None  # as Whoosh's StopFilter renumbers: from the first kept token
+        prev: str | None = None
+        prev_start = 0
+        for raw, m in enumerate(_TOKEN_RE.finditer(value)):
+            low = m.group().lower()
+            if len(low) < MIN_TOKEN_CHARS:
+                continue
+            pos = start_pos + raw if pos is None else pos + 1
+            stemmed = cache.get(low)
+            if stemmed is None:
+                if len(cache) > _STEM_CACHE_MAX:
+                    cache.clear()
+                stemmed = cache[low] = _porter(low)
+            if self.pairs:
+                if prev is None:
+                    prev, prev_start = stemmed, m.start()
+                    continue
+                t.text = f"{prev} {stemmed}"
+                start = prev_start
+                prev, prev_start = stemmed, m.start()
+            else:
+                t.text = stemmed
+                start = m.start()
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = t.text
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + m.end()
+            yield t
+
+
+_REFERENCE = reference_analyzer()
+
+
+def make_analyzer() -> StemTokenizer:
+    """The Whoosh analyzer for title and body."""
+    return StemTokenizer()
+
+
+def make_pairs_analyzer() -> StemTokenizer:
+    """The analyzer of the ``pairs`` field: neighbouring stems, space-separated."""
+    return StemTokenizer(pairs=True)
 
 
 _ANALYZER = make_analyzer()

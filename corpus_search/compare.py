@@ -39,6 +39,11 @@ class Comparison:
     sentences: pd.DataFrame
     """a_start, a_end, b_start, b_end, ratio, a_text, b_text"""
 
+    def __repr__(self) -> str:
+        return (f"<Comparison {self.a.doc_id} vs {self.b.doc_id}: similarity "
+                f"{self.similarity:.3f}, {int(self.entities['shared'].sum())} shared entities, "
+                f"{len(self.terms)} shared terms, {len(self.sentences)} matching sentences>")
+
     def shared_entities(self, type_: str | None = None) -> list[str]:
         """Names of entities in both articles (of one type, or all)."""
         df = self.entities[self.entities["shared"]]

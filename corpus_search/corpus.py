@@ -119,6 +119,8 @@ class LoadReport:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
     duplicates: list[Skipped] = field(default_factory=list)
+    _given: dict[str, str] = field(default_factory=dict, repr=False)
+    """article source -> the path as the caller spelt it, for reports"""
 
 
 # --- dates ----------------------------------------------------------------------------
@@ -208,6 +210,13 @@ class _Context:
     outlet: str
     report: LoadReport
 
+    def source(self, path: Path) -> str:
+        """Where an article came from, the same whatever the working directory: the
+        path below the corpus folder, led by that folder's own name."""
+        name = self.root.resolve().name
+        rel = _rel(path, self.root)
+        return f"{name}/{rel}" if name else rel
+
 
 def _rel(path: Path, root: Path) -> str:
     try:
@@ -243,8 +252,8 @@ def _decode_file(path: Path, data: bytes, ctx: _Context) -> str | None:
     return text
 
 
-def _make_article(ctx: _Context, where: str, doc_id: str, title: str, body: str,
-                  outlet: str, date_value: object, url: str) -> Article | None:
+def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: str,
+                  body: str, outlet: str, date_value: object, url: str) -> Article | None:
     title, body = _clean(title or ""), _clean(body or "")
     if not body:
         ctx.report.skipped.append(
@@ -255,9 +264,10 @@ def _make_article(ctx: _Context, where: str, doc_id: str, title: str, body: str,
     except ValueError as exc:
         ctx.report.notes.append(Skipped(where, f"{exc}; date left empty"))
         date = None
+    ctx.report._given[source] = where
     return Article(doc_id=doc_id, title=title, body=body,
                    outlet=" ".join(str(outlet or ctx.outlet).split()), date=date,
-                   url=str(url or "").strip(), source=where)
+                   url=str(url or "").strip(), source=source)
 
 
 def _read_sidecar(folder: Path, ctx: _Context) -> dict[str, dict[str, str]]:
@@ -296,7 +306,8 @@ def _read_txt(path: Path, ctx: _Context, sidecar: dict[str, dict[str, str]]) -> 
         return
     title, body = split_title(_clean(text))
     meta = sidecar.get(path.name, {})
-    art = _make_article(ctx, str(path), _rel(path, ctx.root).removesuffix(".txt"),
+    art = _make_article(ctx, str(path), ctx.source(path),
+                        _rel(path, ctx.root).removesuffix(".txt"),
                         meta.get("title") or title, body, meta.get("outlet", ""),
                         meta.get("date"), meta.get("url", ""))
     if art:
@@ -344,7 +355,7 @@ def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Cont
         title = get("title")
         rid = get("id")
         doc_id = f"{rel}#{str(rid).strip()}" if rid not in (None, "") else f"{rel}{where}"
-        art = _make_article(ctx, f"{path}{where}", doc_id,
+        art = _make_article(ctx, f"{path}{where}", f"{ctx.source(path)}{where}", doc_id,
                             "" if title is None else str(title), text or "",
                             "" if get("outlet") is None else str(get("outlet")), get("date"),
                             "" if get("url") is None else str(get("url")))
@@ -473,13 +484,15 @@ def _dedupe(report: LoadReport) -> None:
     for art in report.articles:
         first = seen_text.get(art.text_hash)
         if first is not None:
-            report.duplicates.append(Skipped(art.source, f"exact duplicate of {first}"))
+            report.duplicates.append(Skipped(report._given.get(art.source, art.source),
+                                             f"exact duplicate of {first}"))
             continue
         doc_id = art.doc_id
         if doc_id in seen_id:  # two roots with the same relative name, or repeated ids
             seen_id[doc_id] += 1
             doc_id = f"{doc_id}~{seen_id[art.doc_id]}"
-            report.notes.append(Skipped(art.source, f"id {art.doc_id!r} already used; "
+            report.notes.append(Skipped(report._given.get(art.source, art.source),
+                                        f"id {art.doc_id!r} already used; "
                                                     f"given {doc_id!r}"))
             art = Article(doc_id, art.title, art.body, art.outlet, art.date, art.url, art.source)
         seen_id.setdefault(doc_id, 1)

@@ -65,7 +65,7 @@ __all__ = [
     "open_index",
 ]
 
-FORMAT = 1
+FORMAT = 2
 MARKER = "corpus_search.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
@@ -82,6 +82,9 @@ def make_schema() -> Schema:
         doc_id=ID(stored=True, unique=True, sortable=True),
         title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=2.0),
         body=TEXT(analyzer=analyzer, phrase=True),
+        # Neighbouring stem pairs of the body: a two-word phrase is one term lookup here,
+        # and longer phrases check positions only in articles holding all their pairs.
+        pairs=TEXT(analyzer=analysis.make_pairs_analyzer(), phrase=False),
         text=STORED(),
         outlet=KEYWORD(stored=True, **names),
         date=DATETIME(stored=True),
@@ -139,8 +142,9 @@ class BuildReport:
 # --- folder handling ------------------------------------------------------------------
 
 
-def current_generation(index_dir: Path) -> Path:
-    """The generation folder ``CURRENT`` names, after checking it is ours."""
+def current_generation(index_dir: Path, check_format: bool = True) -> Path:
+    """The generation folder ``CURRENT`` names, after checking it is ours (and, unless
+    ``check_format`` is false, that this version can read it)."""
     index_dir = Path(index_dir)
     cur = index_dir / CURRENT
     if not cur.is_file():
@@ -154,7 +158,7 @@ def current_generation(index_dir: Path) -> Path:
         raise UnsafeIndexError(f"{cur} does not name a corpus_search generation; "
                                "refusing to open it (rebuild into an empty folder)")
     marker = json.loads((gen / MARKER).read_text("utf-8"))
-    if marker.get("format") != FORMAT:
+    if check_format and marker.get("format") != FORMAT:
         raise IndexProblem(f"{gen} was built by another version of corpus_search "
                            f"(format {marker.get('format')}); rebuild it")
     return gen
@@ -267,7 +271,8 @@ def build(paths: Sequence[str | Path] = ("corpus",), index_dir: str | Path = "in
         for stale in index_dir.glob("gen-*.tmp*"):
             shutil.rmtree(stale, ignore_errors=True)
         try:
-            old_gen: Path | None = current_generation(index_dir)
+            # An older format of ours is rebuilt in full (its config differs).
+            old_gen: Path | None = current_generation(index_dir, check_format=False)
         except IndexNotFoundError:
             old_gen = None
         _build_generation(loaded.articles, index_dir, old_gen, report, progress,
@@ -313,9 +318,10 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
             db = _open_manifest(tmp / "manifest.sqlite")
             ix = whoosh_index.create_in(str(tmp), make_schema())
 
-        known = dict(db.execute("SELECT doc_id, hash FROM articles"))
+        known = {d: (h, src) for d, h, src in
+                 db.execute("SELECT doc_id, hash, source FROM articles")}
         by_id = {a.doc_id: a for a in articles}
-        todo = [a for a in articles if known.get(a.doc_id) != a.content_hash]
+        todo = [a for a in articles if known.get(a.doc_id) != (a.content_hash, a.source)]
         gone = [d for d in known if d not in by_id]
         report.added = sum(1 for a in todo if a.doc_id not in known)
         report.updated = len(todo) - report.added
@@ -379,9 +385,9 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
                 typed = typed_now[art.doc_id]
                 if art.doc_id in known:
                     writer.delete_by_term("doc_id", art.doc_id)
+                body = indexed.get(art.doc_id) or _indexed_text(art)
                 doc = dict(
-                    doc_id=art.doc_id, title=art.title,
-                    body=indexed.get(art.doc_id) or _indexed_text(art), text=art.body,
+                    doc_id=art.doc_id, title=art.title, body=body, pairs=body, text=art.body,
                     outlet=art.outlet, url=art.url, source=art.source,
                     entities=json.dumps([e.to_json() for e in per_doc[art.doc_id]],
                                         ensure_ascii=False),

@@ -33,6 +33,8 @@ def _patterns(q: wq.Query, reader) -> list[Pattern]:
     if isinstance(q, wq.Phrase):
         return [[{w} for w in q.words]] if q.fieldname in ("title", "body") else []
     if isinstance(q, wq.Term):
+        if q.fieldname == "pairs":  # a two-word phrase; boost 0 marks a longer one's filter
+            return [[{w} for w in q.text.split(" ")]] if q.boost else []
         return [[{q.text}]] if q.fieldname in ("title", "body") else []
     if isinstance(q, wq.Prefix | wq.Wildcard | wq.FuzzyTerm | wq.Regex):
         if q.fieldname not in ("title", "body"):
@@ -72,7 +74,8 @@ def concordance(index: Index, query: str, width: int = 60, sort: str = "doc",
     if isinstance(q, wq.Every):
         raise QueryError("A concordance needs words to find, not every article.",
                          suggestion=None)
-    patterns = _patterns(q, index.searcher.reader())
+    # Longest first, so a phrase is shown whole rather than as its first word.
+    patterns = sorted(_patterns(q, index.searcher.reader()), key=len, reverse=True)
     if not patterns:
         raise QueryError("The query has no words or phrases to show in context.")
     docs = np.flatnonzero(selection(index, query, filters))

@@ -9,6 +9,7 @@ AND across facets; each facet's counts ignore that facet's own filter, so pickin
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,21 @@ def _resolve_entity(index: Index, type_: str, value: str) -> str:
     return canonical.casefold()
 
 
+def phrase_query(node: wq.Phrase) -> wq.Query:
+    """An exact body phrase through the ``pairs`` field (other phrases unchanged).
+
+    Two words are one ``pairs`` term, scored like any term. Longer phrases become an AND
+    of their pairs (boost 0: they only narrow the candidates) and the phrase itself, so
+    positions are read only in articles that hold every pair.
+    """
+    if node.fieldname != "body" or node.slop != 1 or len(node.words) < 2:
+        return node
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(node.words)]
+    if len(pairs) == 1:
+        return wq.Term("pairs", pairs[0], boost=node.boost)
+    return wq.And([*(wq.Term("pairs", p, boost=0.0) for p in dict.fromkeys(pairs)), node])
+
+
 def parse_query(index: Index, text: str) -> wq.Query:
     """Parse a query string, or raise :class:`QueryError` with a one-line reason.
 
@@ -162,6 +178,8 @@ def parse_query(index: Index, text: str) -> wq.Query:
         if isinstance(node, wq.Term) and node.fieldname in ENTITY_TYPES:
             return wq.Term(node.fieldname, _resolve_entity(index, node.fieldname, node.text),
                            boost=node.boost)
+        if isinstance(node, wq.Phrase):
+            return phrase_query(node)
         return node
 
     q = q.accept(fix)
@@ -350,8 +368,14 @@ def _query_stems(index: Index, q: wq.Query) -> set[str]:
     if isinstance(q, wq.Every):
         return set()
     terms = q.existing_terms(index.searcher.reader(), phrases=True, expand=True)
-    return {t.decode("utf-8") if isinstance(t, bytes) else t
-            for f, t in terms if f in ("title", "body")}
+    out: set[str] = set()
+    for f, t in terms:
+        word = t.decode("utf-8") if isinstance(t, bytes) else t
+        if f in ("title", "body"):
+            out.add(word)
+        elif f == "pairs":
+            out.update(word.split(" "))
+    return out
 
 
 def make_snippet(text: str, stems: set[str], width: int = SNIPPET_CHARS) -> str:
@@ -543,6 +567,12 @@ class Article:
                 "date": self.date.isoformat() if self.date else None, "url": self.url,
                 "source": self.source, "text": self.text,
                 "entities": self.entities.to_dict(orient="records")}
+
+    def __repr__(self) -> str:
+        where = ", ".join(x for x in (self.outlet, self.date.date().isoformat()
+                                      if self.date else "") if x)
+        return (f"<Article {self.doc_id}: {self.title!r}{f' ({where})' if where else ''}, "
+                f"{len(self.text.split()):,} words, {len(self.entities)} entities>")
 
     def _repr_html_(self) -> str:
         from .render import article_html

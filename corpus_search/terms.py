@@ -9,6 +9,8 @@ article bodies as indexed (page furniture excluded).
 
 from __future__ import annotations
 
+import itertools
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,17 +46,32 @@ def term_counts(index: Index, term: str) -> tuple[np.ndarray, np.ndarray]:
     """Docnums containing ``term`` and how often (a word's postings, or phrase spans)."""
     stems = _stems(term)
     searcher = index.searcher
+    reader = searcher.reader()
     if len(stems) == 1:
-        ids, weights = postings(searcher.reader(), "body", stems[0].encode("utf-8"))
+        ids, weights = postings(reader, "body", stems[0].encode("utf-8"))
         return ids, weights.astype(np.int64)
-    else:
-        m = wq.Phrase("body", stems).matcher(searcher)
-        ids, freqs = [], []
-        while m.is_active():
-            ids.append(m.id())
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(stems)]
+    if len(pairs) == 1:  # a two-word phrase is one term of the pairs field
+        ids, weights = postings(reader, "pairs", pairs[0].encode("utf-8"))
+        return ids, weights.astype(np.int64)
+    # Longer phrases: count spans only in articles that hold every pair.
+    candidates = None
+    for p in dict.fromkeys(pairs):
+        ids, _ = postings(reader, "pairs", p.encode("utf-8"))
+        candidates = ids if candidates is None else np.intersect1d(candidates, ids)
+    m = wq.Phrase("body", stems).matcher(searcher)
+    out_ids, freqs = [], []
+    for d in candidates.tolist():
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            out_ids.append(d)
             freqs.append(len(m.spans()))
-            m.next()
-    return np.asarray(ids, dtype=np.int64), np.asarray(freqs, dtype=np.int64)
+    return np.asarray(out_ids, dtype=np.int64), np.asarray(freqs, dtype=np.int64)
 
 
 def _forms(index: Index, term: str) -> str:

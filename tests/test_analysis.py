@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import corpus_search as cs
-from corpus_search.analysis import strip_furniture
+from corpus_search.analysis import (
+    make_analyzer,
+    make_pairs_analyzer,
+    reference_analyzer,
+    strip_furniture,
+)
 from corpus_search.compare import compare
 from corpus_search.keyness import keyness, similar
 from corpus_search.kwic import KWIC_COLUMNS, concordance
 from corpus_search.plots import plot_terms
 from corpus_search.terms import TERM_COLUMNS, term_frequency
+
+from .conftest import SEEDS
 
 RT, NBC = "002_6774853757ba448b", "000_681841e30ad004f4"
 
@@ -199,3 +209,69 @@ def test_cli_terms_and_kwic(seed_index_dir: Path, tmp_path: Path,
     assert "Jens Stoltenberg" in json.loads(capsys.readouterr().out)["entities"]["person"][
         "shared"]
     assert "<!doctype html>" in html.read_text()
+
+
+_KWARGS = [dict(mode="index", positions=True, chars=True),
+           dict(mode="query"), dict(mode="query", tokenize=False, removestops=False),
+           dict(mode="query", removestops=False), dict(mode="index", start_pos=3,
+                                                       start_char=7, positions=True,
+                                                       chars=True)]
+
+
+def _tokens(analyzer, text: str, kw: dict) -> list[tuple]:
+    return [(t.text, t.stopped, getattr(t, "pos", None), getattr(t, "startchar", None),
+             getattr(t, "endchar", None)) for t in analyzer(text, **kw)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(st.sampled_from([*"ab Zé.'-\n1", "Warned", "U.S.", "Stoltenberg’s",
+                                     "Зеленський"]), max_size=30).map("".join))
+def test_fused_analyzer_equals_whoosh_pipeline(text: str) -> None:
+    """The fused tokenizer gives exactly the Whoosh pipeline's tokens, in every mode."""
+    for kw in _KWARGS:
+        assert _tokens(reference_analyzer(), text, kw) == _tokens(make_analyzer(), text, kw)
+
+
+def test_fused_analyzer_on_seeds() -> None:
+    """Token for token equal on the five seed articles; pairs are neighbouring stems."""
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        for kw in _KWARGS[:1]:
+            assert _tokens(reference_analyzer(), text, kw) == _tokens(make_analyzer(), text, kw)
+        stems = [t.text for t in make_analyzer()(text)]
+        assert [f"{a} {b}" for a, b in itertools.pairwise(stems)] == \
+            [t.text for t in make_pairs_analyzer()(text)]
+
+
+PHRASES = ['"more NATO"', '"Jens Stoltenberg"', '"the Munich Security Conference"',
+           '"Eastern Europe" AND Russia', '"NATO allies" OR "Russian President"',
+           'body:"NATO chief"', '"will only get more NATO"', '"NATO NATO"']
+
+
+@pytest.mark.parametrize("query", PHRASES)
+def test_phrases_through_pairs_match_whoosh_phrases(seed_index: cs.Index, query: str) -> None:
+    """Phrases answered through the pairs field find exactly Whoosh's own phrase matches."""
+    _assert_same_as_whoosh(seed_index, query)
+
+
+def _assert_same_as_whoosh(index: cs.Index, query: str) -> None:
+    from whoosh import qparser
+
+    from corpus_search.search import parse_query, selection
+
+    raw = qparser.MultifieldParser(["title", "body"], index.schema).parse(query)
+    expected = sorted(index.searcher.docs_for_query(raw))
+    q = parse_query(index, query)
+    assert "pairs" in {f for f, _ in q.iter_all_terms()}
+    assert expected == np.flatnonzero(selection(index, query)).tolist()
+    assert len(expected) == index.search(query).total
+
+
+def test_phrase_counts_through_pairs(seed_index: cs.Index) -> None:
+    """Two- and four-word phrase counts equal a plain count of the phrase in each body."""
+    for phrase in ["more NATO", "Jens Stoltenberg", "the Munich Security Conference"]:
+        df = term_frequency(seed_index, [phrase], by="article")
+        pattern = re.compile(r"\b" + r"\W+".join(phrase.split()) + r"\b", re.IGNORECASE)
+        for doc_id, count in zip(df["group"], df["count"], strict=True):
+            body = strip_furniture(seed_index.show(doc_id).text)
+            assert len(pattern.findall(body)) == count, (phrase, doc_id)

@@ -44,3 +44,34 @@ def test_bbc_facets(bbc_index_dir: Path) -> None:
     assert "Blair" not in people
     assert {"BBC News": res.total} == dict(zip(res.facets["outlet"]["value"],
                                                res.facets["outlet"]["count"], strict=True))
+
+
+BBC_PHRASES = ['"prime minister"', '"the government"', '"said the"', '"Tony Blair"',
+               '"chancellor Gordon Brown"', '"in the first half"', '"of the"',
+               '"world cup" AND england', '"mobile phone" OR "broadband"']
+
+
+@pytest.mark.parametrize("query", BBC_PHRASES)
+def test_bbc_phrases_match_whoosh(bbc_index_dir: Path, query: str) -> None:
+    """Phrases through the pairs field find what Whoosh's positional phrase search finds."""
+    from .test_analysis import _assert_same_as_whoosh
+
+    _assert_same_as_whoosh(cs.open_index(bbc_index_dir), query)
+
+
+@pytest.mark.parametrize("phrase", ["prime minister", "in the first half", "of the"])
+def test_bbc_phrase_counts_match_whoosh_spans(bbc_index_dir: Path, phrase: str) -> None:
+    """Phrase counts per article equal the spans of Whoosh's own phrase matcher."""
+    from whoosh import query as wq
+
+    from corpus_search import analysis
+    from corpus_search.terms import term_counts
+
+    index = cs.open_index(bbc_index_dir)
+    m = wq.Phrase("body", analysis.analyse(phrase)).matcher(index.searcher)
+    expected = {}
+    while m.is_active():
+        expected[m.id()] = len(m.spans())
+        m.next()
+    ids, counts = term_counts(index, phrase)
+    assert expected == dict(zip(ids.tolist(), counts.tolist(), strict=True))

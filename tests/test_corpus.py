@@ -47,6 +47,19 @@ def test_ids_are_stable(tmp_path: Path) -> None:
     assert first == second
 
 
+def test_source_does_not_depend_on_how_the_path_is_spelt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same folder given as absolute, relative or via '..' gives the same sources."""
+    folder = tmp_path / "news"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("Title\nBody text.", encoding="utf-8")
+    (folder / "b.csv").write_text("title,text\nT,Some text\n", encoding="utf-8")
+    monkeypatch.chdir(folder / "sub")
+    spellings = [folder, Path("..") / ".." / "news", Path("..")]
+    sources = [sorted(a.source for a in load_corpus([p]).articles) for p in spellings]
+    assert [["news/b.csv#2", "news/sub/a.txt"]] * 3 == sources
+
+
 def test_csv_columns_detected(tmp_path: Path) -> None:
     """CSV columns are found by their common names, in any case."""
     (tmp_path / "a.csv").write_text(

@@ -120,3 +120,20 @@ def test_without_entities(tmp_path: Path) -> None:
     cs.build([SEEDS], tmp_path / "ix", progress=False, entities=False)
     res = cs.open_index(tmp_path / "ix").search("NATO")
     assert (5, 0) == (res.total, len(res.facets["person"]))
+
+
+def test_older_format_is_rebuilt_not_refused(corpus_copy: Path, tmp_path: Path) -> None:
+    """Opening an index of an older format says so; building replaces it in full."""
+    import json
+
+    ix = tmp_path / "ix"
+    cs.build([corpus_copy], ix, progress=False, entities=False)
+    marker = ix / (ix / "CURRENT").read_text().strip() / "corpus_search.json"
+    data = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**data, "format": data["format"] - 1,
+                                  "config": {**data["config"], "format": "old"}}))
+    with pytest.raises(cs.IndexProblem, match="another version"):
+        cs.open_index(ix)
+    report = cs.build([corpus_copy], ix, progress=False, entities=False)
+    assert (5, 0) == (report.added, report.unchanged)
+    assert 5 == len(cs.open_index(ix))

@@ -114,12 +114,12 @@ def test_loading_random_bytes_never_raises(tmp_path_factory: pytest.TempPathFact
     for i, (suffix, data) in enumerate(files):
         (root / f"f{i}{suffix}").write_bytes(data)
     report = load_corpus([root])
-    sources = {a.source.split(":")[0].split("#")[0] for a in report.articles}
-    accounted = sources | {s.path.split(":")[0].split("#")[0]
+    sources = {Path(a.source.split(":")[0].split("#")[0]).name for a in report.articles}
+    accounted = sources | {Path(s.path.split(":")[0].split("#")[0]).name
                            for s in [*report.skipped, *report.duplicates, *report.notes]}
     for i, (suffix, _) in enumerate(files):
-        path = str(root / f"f{i}{suffix}")
-        assert path in accounted or suffix != ".txt", path
+        name = f"f{i}{suffix}"
+        assert name in accounted or suffix != ".txt", name
 
 
 @settings(max_examples=300, deadline=None)
