@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import ClassVar
 
 from whoosh.analysis import (
     LowercaseFilter,
@@ -55,7 +56,7 @@ class StemTokenizer(Tokenizer):
     ``pairs`` field that makes two-word phrases a single lookup.
     """
 
-    _cache: dict[str, str] = {}
+    _cache: ClassVar[dict[str, str]] = {}
 
     def __init__(self, pairs: bool = False) -> None:
         self.pairs = pairs

@@ -10,7 +10,6 @@ article bodies as indexed (page furniture excluded).
 from __future__ import annotations
 
 import itertools
-
 from collections.abc import Sequence
 
 import numpy as np
