@@ -26,11 +26,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,7 +66,7 @@ __all__ = [
     "open_index",
 ]
 
-FORMAT = 2
+FORMAT = 3
 MARKER = "corpus_search.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
@@ -74,8 +75,31 @@ _OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
 _GEN_FILES = {MARKER, "manifest.sqlite", "columns.npz", "vocab.json"}
 
 
-def make_schema() -> Schema:
-    """The Whoosh schema: searchable title/body, filterable outlet/date/entities."""
+PAIR_MIN_DF_SHARE = 0.02
+"""Words in at least this share of articles count as common for the ``pairs`` field."""
+PAIR_MAX_STEMS = 1500
+"""At most this many common words (the most frequent)."""
+
+
+def common_stems(surface_dfs: Iterable[tuple[str, int]], articles: int) -> frozenset[str]:
+    """The stems whose neighbouring pairs are indexed: those in at least
+    ``PAIR_MIN_DF_SHARE`` of the articles (surface document frequencies summed by stem),
+    at most ``PAIR_MAX_STEMS``. Chosen at a full build and kept by later updates, so an
+    index's pairs never mean different things in different segments."""
+    df: dict[str, int] = {}
+    for word, n in surface_dfs:
+        stem = analysis.stem(word)
+        df[stem] = df.get(stem, 0) + n
+    floor = max(1, math.ceil(PAIR_MIN_DF_SHARE * articles))
+    ranked = sorted((s for s, n in df.items() if n >= floor), key=lambda s: (-df[s], s))
+    return frozenset(ranked[:PAIR_MAX_STEMS])
+
+
+def make_schema(common: frozenset[str] = frozenset()) -> Schema:
+    """The Whoosh schema: searchable title/body, filterable outlet/date/entities.
+
+    ``common`` is the set of stems whose neighbouring pairs go into the ``pairs`` field
+    (see :func:`common_stems`)."""
     analyzer = analysis.make_analyzer()
     names = dict(lowercase=True, commas=True, scorable=False)
     return Schema(
@@ -84,7 +108,7 @@ def make_schema() -> Schema:
         body=TEXT(analyzer=analyzer, phrase=True),
         # Neighbouring stem pairs of the body: a two-word phrase is one term lookup here,
         # and longer phrases check positions only in articles holding all their pairs.
-        pairs=TEXT(analyzer=analysis.make_pairs_analyzer(), phrase=False),
+        pairs=TEXT(analyzer=analysis.make_pairs_analyzer(common), phrase=False),
         text=STORED(),
         outlet=KEYWORD(stored=True, **names),
         date=DATETIME(stored=True),
@@ -316,7 +340,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
             ix = whoosh_index.open_dir(str(tmp))
         else:
             db = _open_manifest(tmp / "manifest.sqlite")
-            ix = whoosh_index.create_in(str(tmp), make_schema())
+            ix = None  # created once the common words are known
 
         known = {d: (h, src) for d, h, src in
                  db.execute("SELECT doc_id, hash, source FROM articles")}
@@ -343,6 +367,9 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         indexed = {a.doc_id: _indexed_text(a) for a in todo}
         words = {d: analysis.surface_words(t) for d, t in indexed.items()}
         _adjust_surfaces(db, list(words.values()), +1)
+        if ix is None:
+            common = common_stems(db.execute("SELECT word, df FROM surfaces"), len(todo))
+            ix = whoosh_index.create_in(str(tmp), make_schema(common))
 
         # Entities for new and changed articles (cached by text), normalised every time.
         if report.entities and todo:
@@ -577,6 +604,12 @@ class Index:
             return False
         self._load()
         return True
+
+    @property
+    def pair_stems(self) -> frozenset[str]:
+        """The common stems whose neighbouring pairs this index holds (``pairs`` field)."""
+        self.refresh()
+        return getattr(self.schema["pairs"].analyzer, "common", frozenset())
 
     @property
     def searcher(self):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -135,19 +135,33 @@ def _resolve_entity(index: Index, type_: str, value: str) -> str:
     return canonical.casefold()
 
 
-def phrase_query(node: wq.Phrase) -> wq.Query:
-    """An exact body phrase through the ``pairs`` field (other phrases unchanged).
+def _without_dates(text: str) -> str:
+    """The query with its date terms taken out (a suggestion after a bad date)."""
+    return " ".join(re.sub(r'date:("[^"]*"|\[[^\]]*\]?|\S+)', " ", text).split()) or "*"
 
-    Two words are one ``pairs`` term, scored like any term. Longer phrases become an AND
-    of their pairs (boost 0: they only narrow the candidates) and the phrase itself, so
-    positions are read only in articles that hold every pair.
+
+def phrase_pairs(words: Sequence[str], common: frozenset[str]) -> list[str]:
+    """The ``pairs`` terms of a phrase's stems: neighbours that are both common."""
+    return list(dict.fromkeys(f"{a} {b}" for a, b in itertools.pairwise(words)
+                              if a in common and b in common))
+
+
+def phrase_query(node: wq.Phrase, common: frozenset[str]) -> wq.Query:
+    """An exact body phrase helped by the ``pairs`` field (other phrases unchanged).
+
+    Two common words are one ``pairs`` term, scored like any term. Otherwise the phrase
+    is ANDed with the pairs it has (boost 0: they only narrow the candidates), so
+    positions are read only in articles that hold every pair; a phrase with no common
+    pair has a rarer word, which keeps its own positional check small.
     """
     if node.fieldname != "body" or node.slop != 1 or len(node.words) < 2:
         return node
-    pairs = [f"{a} {b}" for a, b in itertools.pairwise(node.words)]
-    if len(pairs) == 1:
+    pairs = phrase_pairs(node.words, common)
+    if len(node.words) == 2 and pairs:
         return wq.Term("pairs", pairs[0], boost=node.boost)
-    return wq.And([*(wq.Term("pairs", p, boost=0.0) for p in dict.fromkeys(pairs)), node])
+    if not pairs:
+        return node
+    return wq.And([*(wq.Term("pairs", p, boost=0.0) for p in pairs), node])
 
 
 def parse_query(index: Index, text: str) -> wq.Query:
@@ -170,21 +184,38 @@ def parse_query(index: Index, text: str) -> wq.Query:
         if "date" in str(exc):
             raise QueryError("Could not read a date in the query; write dates as 2022-01-31 "
                              "and ranges as date:[2022-01-01 to 2022-02-28].",
-                             suggestion=re.sub(r"date:\S+(\s+to\s+\S+)?", "", text).strip()
-                             or "*") from None
+                             suggestion=_without_dates(text)) from None
         raise QueryError(f"Could not read the query: {exc}.", suggestion=None) from None
+
+    def walk(node: wq.Query) -> Iterator[wq.Query]:
+        yield node
+        for child in node.children():
+            yield from walk(child)
+
+    if "date:" in text and any(isinstance(n, type(wq.NullQuery)) for n in walk(q)):
+        raise QueryError("Could not read a date in the query; write dates as 2022-01-31 and "
+                         "ranges as date:[2022-01-01 to 2022-02-28].",
+                         suggestion=_without_dates(text))
+    common = index.pair_stems
 
     def fix(node: wq.Query) -> wq.Query:
         if isinstance(node, wq.Term) and node.fieldname in ENTITY_TYPES:
             return wq.Term(node.fieldname, _resolve_entity(index, node.fieldname, node.text),
                            boost=node.boost)
         if isinstance(node, wq.Phrase):
-            return phrase_query(node)
+            return phrase_query(node, common)
         return node
 
     q = q.accept(fix)
     reader = index.searcher.reader()
     for node in q.leaves():
+        if isinstance(node, wq.Term) and node.fieldname == "date":
+            try:  # Whoosh parses a date term only when it runs the query
+                index.schema["date"].to_bytes(node.text)
+            except Exception:
+                raise QueryError(f"Could not read {node.text!r} as a date; write dates as "
+                                 "2022-01-31 and ranges as date:[2022-01-01 to 2022-02-28].",
+                                 suggestion=_without_dates(text)) from None
         if isinstance(node, wq.Wildcard | wq.Prefix | wq.FuzzyTerm | wq.Regex):
             shown = getattr(node, "text", "") + ("*" if isinstance(node, wq.Prefix) else "")
             if isinstance(node, wq.Wildcard) and not shown.strip("*?"):

@@ -9,7 +9,6 @@ article bodies as indexed (page furniture excluded).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,7 +19,7 @@ from . import analysis
 from ._postings import postings
 from .errors import QueryError
 from .index import Index
-from .search import Filters, selection
+from .search import Filters, phrase_pairs, selection
 
 __all__ = ["TERM_COLUMNS", "term_counts", "term_frequency"]
 
@@ -49,14 +48,14 @@ def term_counts(index: Index, term: str) -> tuple[np.ndarray, np.ndarray]:
     if len(stems) == 1:
         ids, weights = postings(reader, "body", stems[0].encode("utf-8"))
         return ids, weights.astype(np.int64)
-    pairs = [f"{a} {b}" for a, b in itertools.pairwise(stems)]
-    if len(pairs) == 1:  # a two-word phrase is one term of the pairs field
+    pairs = phrase_pairs(stems, index.pair_stems)
+    if len(stems) == 2 and pairs:  # two common words: one term of the pairs field
         ids, weights = postings(reader, "pairs", pairs[0].encode("utf-8"))
         return ids, weights.astype(np.int64)
-    # Longer phrases: count spans only in articles that hold every pair.
+    # Otherwise count spans only in articles that hold every word and every pair.
     candidates = None
-    for p in dict.fromkeys(pairs):
-        ids, _ = postings(reader, "pairs", p.encode("utf-8"))
+    for field, term in [*(("pairs", p) for p in pairs), *(("body", s) for s in stems)]:
+        ids, _ = postings(reader, field, term.encode("utf-8"))
         candidates = ids if candidates is None else np.intersect1d(candidates, ids)
     m = wq.Phrase("body", stems).matcher(searcher)
     out_ids, freqs = [], []

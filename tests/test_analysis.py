@@ -233,14 +233,16 @@ def test_fused_analyzer_equals_whoosh_pipeline(text: str) -> None:
 
 
 def test_fused_analyzer_on_seeds() -> None:
-    """Token for token equal on the five seed articles; pairs are neighbouring stems."""
+    """Token for token equal on the five seed articles; pairs are neighbouring common stems."""
     for path in sorted(SEEDS.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         for kw in _KWARGS[:1]:
             assert _tokens(reference_analyzer(), text, kw) == _tokens(make_analyzer(), text, kw)
         stems = [t.text for t in make_analyzer()(text)]
-        assert [f"{a} {b}" for a, b in itertools.pairwise(stems)] == \
-            [t.text for t in make_pairs_analyzer()(text)]
+        common = frozenset(s for s in stems if s < "n")
+        assert [f"{a} {b}" for a, b in itertools.pairwise(stems)
+                if a in common and b in common] == \
+            [t.text for t in make_pairs_analyzer(common)(text)]
 
 
 PHRASES = ['"more NATO"', '"Jens Stoltenberg"', '"the Munich Security Conference"',
@@ -256,13 +258,16 @@ def test_phrases_through_pairs_match_whoosh_phrases(seed_index: cs.Index, query:
 
 def _assert_same_as_whoosh(index: cs.Index, query: str) -> None:
     from whoosh import qparser
+    from whoosh import query as wq
 
-    from corpus_search.search import parse_query, selection
+    from corpus_search.search import parse_query, phrase_pairs, selection
 
     raw = qparser.MultifieldParser(["title", "body"], index.schema).parse(query)
     expected = sorted(index.searcher.docs_for_query(raw))
     q = parse_query(index, query)
-    assert "pairs" in {f for f, _ in q.iter_all_terms()}
+    assert "pairs" in {f for f, _ in q.iter_all_terms()} or not any(
+        phrase_pairs(p.words, index.pair_stems) for p in raw.leaves()
+        if isinstance(p, wq.Phrase) and p.fieldname == "body")
     assert expected == np.flatnonzero(selection(index, query)).tolist()
     assert len(expected) == index.search(query).total
 

@@ -25,6 +25,7 @@ def test_rebuild_processes_only_new(corpus_copy: Path, tmp_path: Path) -> None:
     """A second build after adding one file indexes only that file."""
     index_dir = tmp_path / "ix"
     cs.build([corpus_copy], index_dir, progress=False)
+    common = cs.open_index(index_dir).pair_stems
     (corpus_copy / "new.txt").write_text("Kyiv talks\n\nBalloonists met in Kyiv on Monday.")
     report = cs.build([corpus_copy], index_dir, progress=False)
     assert (1, 0, 5, 0, 1) == (report.added, report.updated, report.unchanged,
@@ -32,6 +33,9 @@ def test_rebuild_processes_only_new(corpus_copy: Path, tmp_path: Path) -> None:
     index = cs.open_index(index_dir)
     assert 6 == len(index)
     assert ["new"] == index.search("balloonists").hits["doc_id"].tolist()
+    assert common == index.pair_stems  # chosen at the full build, kept by updates
+    assert "balloonist" not in index.pair_stems
+    assert ["new"] == index.search('"balloonists met"').hits["doc_id"].tolist()
 
 
 def test_unchanged_rebuild_keeps_generation(corpus_copy: Path, tmp_path: Path) -> None:

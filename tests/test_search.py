@@ -76,6 +76,9 @@ def test_query_language(seed_index: cs.Index) -> None:
     ("colour:red", "Unknown field 'colour'", "red"),
     ("?", "not a word pattern", "*"),
     ("a", "Nothing to search for", "*"),
+    ('NATO date:""', "Could not read '' as a date", "NATO"),
+    ("date:xyz NATO", "Could not read a date", "NATO"),
+    ("NATO date:[2022-01-01 to xx]", "Could not read a date", "NATO"),
 ])
 def test_malformed_queries(seed_index: cs.Index, query: str, message: str,
                            suggestion: str) -> None:
