@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> dict:
         started = time.perf_counter()
         synthetic.write(corpus, n)
         print(f"generated {n:,} articles in {time.perf_counter() - started:.1f} s")
+    with open(corpus, "rb") as fh:
+        lines = sum(1 for _ in fh)
+    if lines != n:  # e.g. left short by an older, killed run
+        raise SystemExit(f"{corpus} holds {lines:,} articles, not {n:,}; delete it and rerun")
     results: dict = {"size": n, "machine": {"python": platform.python_version(),
                                              "cpus": os.cpu_count(),
                                              "platform": platform.platform()},

@@ -117,9 +117,11 @@ def generate(n: int, seed: int = 20221) -> Iterator[dict]:
 def write(path: str | Path, n: int, seed: int = 20221) -> Path:
     """Write ``n`` articles to ``path`` as JSONL (``corpus-search build`` reads it)."""
     path = Path(path)
-    with open(path, "w", encoding="utf-8") as fh:
+    tmp = path.with_name(path.name + ".part")  # a killed run leaves no short corpus
+    with open(tmp, "w", encoding="utf-8") as fh:
         for rec in generate(n, seed):
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    tmp.replace(path)
     return path
 
 
