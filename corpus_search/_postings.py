@@ -9,10 +9,15 @@ never correctness.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from whoosh import query as wq
+from whoosh import scoring
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.util.numeric import byte_to_length
 
-__all__ = ["postings", "query_docs"]
+__all__ = ["postings", "query_docs", "ranked"]
 
 
 def _leaf_arrays(m) -> tuple[np.ndarray, np.ndarray]:
@@ -135,3 +140,113 @@ def _mask(reader, searcher, q: wq.Query, n: int) -> np.ndarray:
     docs = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
     mask[docs] = True
     return mask
+
+
+# --- BM25F scores as arrays ------------------------------------------------------------------
+
+_LENGTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BYTE_LENGTH = np.array([0.0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
+
+
+def _field_lengths(searcher, field: str, n: int) -> np.ndarray:
+    """Each document's length of ``field`` as Whoosh's scorer sees it (one byte, decoded)."""
+    cache = _LENGTHS.setdefault(searcher, {})
+    if field not in cache:
+        out = np.zeros(n, dtype=np.float64)
+        for leaf, offset in searcher.reader().leaf_readers():
+            count = leaf.doc_count_all()
+            try:  # one read of the W3 codec's byte column of lengths
+                col = leaf._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+                raw = np.frombuffer(col._dbfile.get(col._basepos, col._count), dtype=np.uint8)
+                out[offset : offset + len(raw)] = _BYTE_LENGTH[raw]
+            except AttributeError:  # pragma: no cover - another codec: the public API
+                out[offset : offset + count] = [leaf.doc_field_length(d, field) or 0
+                                                for d in range(count)]
+        cache[field] = out
+    return cache[field]
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def ranked(searcher, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The documents matching ``q`` and their BM25F scores, as arrays over docnums.
+
+    For queries made of terms joined by AND, OR and NOT, with phrases only in the title,
+    this computes the same scores as Whoosh's matchers (the same formula on the same
+    statistics, so equal up to the order of floating-point additions) from whole posting
+    arrays. Returns None for anything else, which is then left to Whoosh.
+    """
+    w = searcher.weighting
+    if type(w) is not scoring.BM25F:
+        return None
+    try:
+        return _ranked(searcher, searcher.reader(), w, q, n)
+    except _Unsupported:
+        return None
+
+
+def _ranked(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(q, wq.Term):
+        mask, scores = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
+        field = reader.schema[q.fieldname] if q.fieldname in reader.schema else None  # noqa: SIM401
+        try:
+            btext = field.to_bytes(q.text) if field is not None else None
+        except ValueError:
+            btext = None
+        if btext is None or (q.fieldname, btext) not in reader:
+            return mask, scores
+        ids, tf = postings(reader, q.fieldname, btext)
+        mask[ids] = True
+        if field.scorable:
+            idf = searcher.idf(q.fieldname, btext)
+            avgfl = searcher.avg_field_length(q.fieldname) or 1
+            b, k1 = w._field_B.get(q.fieldname, w.B), w.K1
+            fl = _field_lengths(searcher, q.fieldname, n)[ids]
+            s = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
+        else:
+            s = tf
+        scores[ids] = s * q.boost if q.boost != 1.0 else s
+        return mask, scores
+    if isinstance(q, wq.Phrase) and q.fieldname == "title":
+        # Titles are short and phrase matches in them few: Whoosh's matcher, one by one.
+        mask, scores = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
+        m = q.matcher(searcher)
+        while m.is_active():
+            mask[m.id()] = True
+            scores[m.id()] = m.score()
+            m.next()
+        return mask, scores
+    if isinstance(q, wq.Or | wq.And | wq.AndNot):
+        mask, scores = _compound(searcher, reader, w, q, n)
+        return mask, scores * q.boost if q.boost != 1.0 else scores  # as WrappingMatcher
+    raise _Unsupported
+
+
+def _compound(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if type(q) is wq.Or and not q.scale and not q.minmatch:
+        mask, scores = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
+        for child in q.children():
+            m, s = _ranked(searcher, reader, w, child, n)
+            mask |= m
+            scores += s
+        return mask, scores
+    if type(q) is wq.And:
+        mask, scores = np.ones(n, dtype=bool), np.zeros(n, dtype=np.float64)
+        for child in q.children():
+            if isinstance(child, wq.Not):
+                m, _ = _ranked(searcher, reader, w, child.query, n)
+                mask &= ~m
+                scores += child.boost  # Whoosh's inverse matcher scores its boost
+            else:
+                m, s = _ranked(searcher, reader, w, child, n)
+                mask &= m
+                scores += s
+        return mask, np.where(mask, scores, 0.0)
+    if type(q) is wq.AndNot:
+        mask, scores = _ranked(searcher, reader, w, q.a, n)
+        m, _ = _ranked(searcher, reader, w, q.b, n)
+        mask &= ~m
+        return mask, np.where(mask, scores, 0.0)
+    raise _Unsupported

@@ -22,7 +22,7 @@ from whoosh import query as wq
 from whoosh.qparser.dateparse import DateParserPlugin
 
 from . import analysis
-from ._postings import query_docs
+from ._postings import query_docs, ranked
 from .entities import ENTITY_TYPES, load_aliases
 from .errors import ArticleNotFoundError, QueryError
 from .index import Index
@@ -497,7 +497,10 @@ def search(index: Index, query: str = "*", *, filters: Filters = None, limit: in
     q = parse_query(index, query)
     flt = normalise_filters(filters)
     masks = {k: _facet_mask(index, k, v) for k, v in flt.items()}
-    matched = _matched_mask(index, q)
+    scored = None
+    if sort == "relevance" and not isinstance(q, wq.Every):
+        scored = ranked(index.searcher, q, len(index.live))
+    matched = scored[0] & index.live if scored else _matched_mask(index, q)
     dm = _date_mask(index, dates)
     if dm is not None:
         matched &= dm
@@ -513,6 +516,8 @@ def search(index: Index, query: str = "*", *, filters: Filters = None, limit: in
         order = np.lexsort((docs, -index.day[docs].astype(np.int64)))
         chosen = docs[order][first : first + limit]
         scores = [float("nan")] * len(chosen)
+    elif scored:
+        chosen, scores = _top(allowed, scored[1], first, limit)
     else:
         filt = None if not flt else {int(d) for d in np.flatnonzero(allowed)}
         res = index.searcher.search(q, limit=first + limit, filter=filt)
@@ -531,6 +536,19 @@ def search(index: Index, query: str = "*", *, filters: Filters = None, limit: in
     suggestion = _suggest(index, q, query) if not isinstance(q, wq.Every) else None
     return SearchResult(query=query, total=total, hits=hits, facets=facet_frames,
                         suggestion=suggestion, filters=flt, page=page, limit=limit)
+
+
+def _top(allowed: np.ndarray, scores: np.ndarray, first: int,
+         limit: int) -> tuple[list[int], list[float]]:
+    """Rows ``first`` to ``first + limit`` by score, ties by docnum (Whoosh's order)."""
+    docs = np.flatnonzero(allowed)
+    k = first + limit
+    s = scores[docs]
+    if len(docs) > k:  # keep the k best and everything tied with the k-th
+        kth = np.partition(s, len(s) - k)[len(s) - k]
+        docs, s = docs[s >= kth], s[s >= kth]
+    order = np.lexsort((docs, -s))[first:k]
+    return docs[order].tolist(), s[order].tolist()
 
 
 def facets(index: Index, field: str, *, query: str = "*", filters: Filters = None,

@@ -1,0 +1,99 @@
+"""Turn a results file of ``benchmarks.run`` into the README's Markdown tables.
+
+    .venv/bin/python -m benchmarks.report benchmarks/results/100000.json
+
+The first table is the targets table: the naive-Whoosh column is the measurement quoted in
+the issue that set the targets (not re-measured here); the FTS5 and corpus_search columns
+both come from the results file, that is from one run on one machine. The second table
+lists every operation the harness times, with the ratio of the medians.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+# (row label, naive Whoosh as quoted in issue 5, target as text)
+NAIVE = {
+    "build": ("481 s", "<= 240 s"),
+    "query + facet counts, top-10": ("74 / 219 ms", "<= FTS5's"),
+    "common term, top-10": ("152 / 331 ms", "<= FTS5's"),
+    "phrase, top-10": ("36 / 1,155 ms", "p95 <= 200 ms"),
+    "article counts by outlet x month": ("4.6 s", "<= 50 ms"),
+    "term frequency by outlet x month": ("14 / 383 ms", "p95 <= 50 ms"),
+    "* (every article), top-10": ("45 s", "within 1 s"),
+    "n* (prefix)": ("7 s", "within 1 s"),
+}
+
+
+def _ms(x: float) -> str:
+    return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
+
+
+def _pp(row: dict) -> str:
+    return f"{_ms(row['p50'])} / {_ms(row['p95'])} ms"
+
+
+def _met(name: str, cs: dict, fts: dict) -> str:
+    if name in ("query + facet counts, top-10", "common term, top-10"):
+        ok = cs["p50"] <= fts["p50"] and cs["p95"] <= fts["p95"]
+    elif name == "phrase, top-10" or name == "term frequency by outlet x month":
+        ok = cs["p95"] <= (200 if name.startswith("phrase") else 50)
+    elif name == "article counts by outlet x month":
+        ok = cs["p95"] <= 50
+    else:
+        ok = cs["p95"] <= 1000
+    return "met" if ok else "**not met**"
+
+
+def render(results: dict) -> str:
+    b, q = results["build"], results["queries"]
+    lines = [
+        "| operation | naive Whoosh (issue 5) | SQLite FTS5 (this run) | target "
+        "| corpus_search (this run) | |",
+        "|---|---|---|---|---|---|",
+    ]
+    cs_b, fts_b = b["corpus_search"], b["fts5"]
+    lines.append(f"| build without entity extraction | {NAIVE['build'][0]} "
+                 f"| {fts_b['seconds']:,.0f} s | {NAIVE['build'][1]} | {cs_b['seconds']:,.0f} s "
+                 f"| {'met' if cs_b['seconds'] <= 240 else '**not met**'} |")
+    for name, (naive, target) in NAIVE.items():
+        if name == "build":
+            continue
+        cs, fts = q[name]["corpus_search"], q[name]["fts5"]
+        lines.append(f"| {name} (p50 / p95) | {naive} | {_pp(fts)} | {target} | {_pp(cs)} "
+                     f"| {_met(name, cs, fts)} |")
+    rate = b.get("ner_articles_per_second")
+    if rate is not None:
+        lines.append(f"| entity extraction | 10-16 articles/s | - | >= 100 articles/s "
+                     f"| {rate:.1f} articles/s | {'met' if rate >= 100 else '**not met**'} |")
+    lines += ["", "| operation (p50 / p95) | corpus_search | SQLite FTS5 | ratio of p50 |",
+              "|---|---|---|---|"]
+    for name, row in q.items():
+        lines.append(f"| {name} | {_pp(row['corpus_search'])} | {_pp(row['fts5'])} "
+                     f"| {row['ratio_p50']:.2f} |")
+    inc = b.get("incremental")
+    lines += ["", f"Build: corpus_search {cs_b['seconds']:,.0f} s, peak RSS "
+              f"{cs_b['peak_rss_mb']:,.0f} MB, index {cs_b['index_mb']:,.0f} MB; FTS5 "
+              f"{fts_b['seconds']:,.0f} s, peak RSS {fts_b['peak_rss_mb']:,.0f} MB, index "
+              f"{fts_b['index_mb']:,.0f} MB."]
+    if inc:
+        lines.append(f"Rebuild after adding {inc['added']:,} articles: {inc['seconds']:,.1f} s.")
+    if "serving_rss_mb" in results:
+        lines.append(f"An open index serving these queries: +{results['serving_rss_mb']:,.0f} MB "
+                     "RSS.")
+    m = results.get("machine", {})
+    lines.append(f"Machine: {m.get('cpus')} CPUs, Python {m.get('python')}, "
+                 f"{results['size']:,} articles.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "benchmarks/results/100000.json")
+    print(render(json.loads(path.read_text())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Relevance ranking from posting arrays equals Whoosh's own exhaustive BM25F ranking."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import corpus_search as cs
+from corpus_search._postings import ranked
+from corpus_search.search import parse_query
+from corpus_search.synthetic import generate
+
+QUERIES = ["sanctions", "talks", "kyiv talks", "sanctions OR ceasefire OR inflation",
+           "talks NOT kyiv", "deal -plan", "(deal OR plan) AND NOT talks", "title:talks",
+           'outlet:"Outlet B" talks', "said", '"prime minister"', "statement^3 told"]
+LEFT_TO_WHOOSH = {'"prime minister"'}  # a phrase in the body: Whoosh's matchers rank it
+
+
+@pytest.fixture(scope="module")
+def synthetic_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+    root = tmp_path_factory.mktemp("ranking")
+    with open(root / "a.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in generate(600, seed=3))
+    cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
+    return cs.open_index(root / "index")
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_array_scores_equal_whoosh(synthetic_index: cs.Index, query: str) -> None:
+    """Same documents, same scores (to rounding) as Whoosh's matchers over every hit."""
+    s, q = synthetic_index.searcher, parse_query(synthetic_index, query)
+    got = ranked(s, q, len(synthetic_index.live))
+    expected = {h.docnum: h.score for h in s.search(q, limit=None)}
+    if got is None:
+        assert query in LEFT_TO_WHOOSH
+        return
+    mask, scores = got
+    assert sorted(expected) == np.flatnonzero(mask).tolist()
+    assert [expected[d] for d in sorted(expected)] == pytest.approx(
+        scores[sorted(expected)].tolist(), rel=1e-12)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_search_pages_follow_exhaustive_ranking(synthetic_index: cs.Index, query: str) -> None:
+    """Pages 1 and 2 are the exhaustive ranking's (score desc, then docnum), filters applied."""
+    s, q = synthetic_index.searcher, parse_query(synthetic_index, query)
+    order = [h.docnum for h in sorted(s.search(q, limit=None),
+                                      key=lambda h: (-round(h.score, 9), h.docnum))]
+    ids = synthetic_index.doc_ids
+    for page in (1, 2):
+        res = synthetic_index.search(query, limit=5, page=page, facets=False, snippets=False)
+        assert [ids[d] for d in order[(page - 1) * 5 : page * 5]] == res.hits["doc_id"].tolist()
+
+
+def test_quality_skipping_is_not_used(synthetic_index: cs.Index) -> None:
+    """The first hit is the best of the exhaustive ranking (Whoosh's quality skipping is not)."""
+    res = synthetic_index.search("talks NOT kyiv", limit=10, facets=False, snippets=False)
+    s = synthetic_index.searcher
+    best = max(h.score for h in s.search(parse_query(synthetic_index, "talks NOT kyiv"),
+                                         limit=None))
+    assert best == pytest.approx(res.hits["score"].iloc[0], rel=1e-12)
+
