@@ -32,7 +32,7 @@ def _die_with_parent() -> None:
 
 
 def _index_half(ix, docs: Sequence[dict], add: Callable) -> object:
-    writer = SegmentWriter(ix, _lk=False, limitmb=256)
+    writer = SegmentWriter(ix, _lk=False, limitmb=256, compound=False)
     for doc in docs:
         add(writer, doc)
     return writer._finalize_segment()

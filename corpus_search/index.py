@@ -6,7 +6,8 @@ Layout of an index folder::
       CURRENT                 names the generation readers open ("gen-000003")
       gen-000003/             one complete, immutable generation
         corpus_search.json    marker: format version, configuration, counts
-        MAIN_*.toc, *.seg     the Whoosh index
+        MAIN_*                the Whoosh index: table of contents and, per segment, its files
+                              (not one compound .seg file: Whoosh copies those into memory)
         manifest.sqlite       one row per article: hash, metadata, entities
         columns.npz           per-document arrays (outlet, month, tokens, entities)
         vocab.json            the names those arrays number
@@ -31,6 +32,7 @@ import os
 import shutil
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -412,7 +414,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         db.executemany("UPDATE articles SET typed = ? WHERE doc_id = ?",
                        ((json.dumps(t, ensure_ascii=False), d) for d, t in typed_now.items()))
 
-        writer = ix.writer(limitmb=256)
+        writer = ix.writer(limitmb=256, compound=False)
         try:
             for d in gone:
                 writer.delete_by_term("doc_id", d)
@@ -467,6 +469,11 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
     for gen in sorted(index_dir.glob("gen-*")):
         if gen.name not in {final.name, old_gen.name if old_gen else ""} and "." not in gen.name:
             shutil.rmtree(gen, ignore_errors=True)
+
+
+def _close_quietly(searcher) -> None:
+    with contextlib.suppress(Exception):  # already closed
+        searcher.close()
 
 
 PARALLEL_MIN_ARTICLES = 1000
@@ -564,7 +571,10 @@ class Index:
             arrays = {k: cols[k] for k in cols.files}
         vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
         if self._searcher is not None:
-            self._searcher.close()
+            self._closer.detach()
+            _close_quietly(self._searcher)
+        # An Index dropped without close() still releases its files when collected.
+        self._closer = weakref.finalize(self, _close_quietly, searcher)
         self.generation = gen.name
         self.gen_path = gen
         self.schema = ix.schema
@@ -629,7 +639,8 @@ class Index:
     def close(self) -> None:
         """Release the searcher's files."""
         if self._searcher is not None:
-            self._searcher.close()
+            self._closer.detach()
+            _close_quietly(self._searcher)
             self._searcher = None
 
     def __enter__(self) -> Index:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 def test_harness_runs_tiny(tmp_path: Path) -> None:
     """benchmarks.run at 300 articles writes every operation for both engines."""
+    from benchmarks.report import render
     from benchmarks.run import main
 
     out = tmp_path / "r.json"
@@ -18,3 +19,6 @@ def test_harness_runs_tiny(tmp_path: Path) -> None:
     assert 12 == len(results["queries"])
     for name, row in results["queries"].items():
         assert row["corpus_search"]["n"] > 0 and row["fts5"]["n"] > 0, name
+    table = render(results)
+    assert 2 + 8 + 2 + 12 == sum(1 for line in table.splitlines() if line.startswith("|"))
+    assert "| build without entity extraction | 481 s |" in table
