@@ -166,8 +166,19 @@ def _field_lengths(searcher, field: str, n: int) -> np.ndarray:
     return cache[field]
 
 
-class _Unsupported(Exception):
-    pass
+def _supported(q: wq.Query) -> bool:
+    """Whether :func:`ranked` can score ``q`` (checked before any postings are read)."""
+    if isinstance(q, wq.Term):
+        return True
+    if isinstance(q, wq.Phrase):
+        return q.fieldname == "title"
+    if type(q) is wq.Or:
+        return not q.scale and not q.minmatch and all(_supported(c) for c in q.children())
+    if type(q) is wq.And:
+        return all(_supported(c.query if isinstance(c, wq.Not) else c) for c in q.children())
+    if type(q) is wq.AndNot:
+        return _supported(q.a) and _supported(q.b)
+    return False
 
 
 def ranked(searcher, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -179,12 +190,9 @@ def ranked(searcher, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray] | Non
     arrays. Returns None for anything else, which is then left to Whoosh.
     """
     w = searcher.weighting
-    if type(w) is not scoring.BM25F:
+    if type(w) is not scoring.BM25F or not _supported(q):
         return None
-    try:
-        return _ranked(searcher, searcher.reader(), w, q, n)
-    except _Unsupported:
-        return None
+    return _ranked(searcher, searcher.reader(), w, q, n)
 
 
 def _ranked(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -218,14 +226,12 @@ def _ranked(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.nd
             scores[m.id()] = m.score()
             m.next()
         return mask, scores
-    if isinstance(q, wq.Or | wq.And | wq.AndNot):
-        mask, scores = _compound(searcher, reader, w, q, n)
-        return mask, scores * q.boost if q.boost != 1.0 else scores  # as WrappingMatcher
-    raise _Unsupported
+    mask, scores = _compound(searcher, reader, w, q, n)
+    return mask, scores * q.boost if q.boost != 1.0 else scores  # as WrappingMatcher
 
 
 def _compound(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray]:
-    if type(q) is wq.Or and not q.scale and not q.minmatch:
+    if type(q) is wq.Or:
         mask, scores = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
         for child in q.children():
             m, s = _ranked(searcher, reader, w, child, n)
@@ -244,9 +250,7 @@ def _compound(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.
                 mask &= m
                 scores += s
         return mask, np.where(mask, scores, 0.0)
-    if type(q) is wq.AndNot:
-        mask, scores = _ranked(searcher, reader, w, q.a, n)
-        m, _ = _ranked(searcher, reader, w, q.b, n)
-        mask &= ~m
-        return mask, np.where(mask, scores, 0.0)
-    raise _Unsupported
+    mask, scores = _ranked(searcher, reader, w, q.a, n)  # AndNot
+    m, _ = _ranked(searcher, reader, w, q.b, n)
+    mask &= ~m
+    return mask, np.where(mask, scores, 0.0)
