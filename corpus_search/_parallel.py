@@ -78,8 +78,13 @@ def add_in_two_halves(ix, writer, docs: Sequence[dict], add: Callable) -> None:
         raise
     finally:
         os.unlink(result_path)
+    # As Whoosh's commit: the merge policy may fold small existing segments into this
+    # writer; they are then written as its segment, or they would be lost.
     segments = writer._merge_segments(None, False, True)
+    if writer._added:
+        segments.append(writer._finalize_segment())
+    else:
+        writer._close_segment()
     segments += [first, second]
-    writer._close_segment()
     writer._commit_toc(segments)
     writer._finish()

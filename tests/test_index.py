@@ -141,3 +141,27 @@ def test_older_format_is_rebuilt_not_refused(corpus_copy: Path, tmp_path: Path) 
     report = cs.build([corpus_copy], ix, progress=False, entities=False)
     assert (5, 0) == (report.added, report.unchanged)
     assert 5 == len(cs.open_index(ix))
+
+
+def test_many_small_updates_then_a_large_one_lose_nothing(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small segments merged during a two-core update stay in the index."""
+    from corpus_search import index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 6)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    index_dir = tmp_path / "ix"
+    words = iter(f"word{i:03d}" for i in range(1000))
+    # Ten one-article updates leave five small segments (Whoosh merges them at six); the
+    # next update, large enough for two cores, merges those five into its own segment.
+    for _ in range(10):
+        (corpus / f"{next(words)}.txt").write_text(f"Title\n\nBody {next(words)} here.")
+        cs.build([corpus], index_dir, entities=False, progress=False)
+    assert 5 == len(cs.open_index(index_dir).searcher.reader().leaf_readers())
+    for _ in range(8):
+        (corpus / f"{next(words)}.txt").write_text(f"Title\n\nBody {next(words)} here.")
+    report = cs.build([corpus], index_dir, entities=False, progress=False)
+    index = cs.open_index(index_dir)
+    assert (8, 18) == (report.added, len(index))
+    assert 18 == index.search("body").total
