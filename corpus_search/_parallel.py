@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 
 from whoosh.writing import SegmentWriter
 
+from . import _postings
+
 __all__ = ["add_in_two_halves"]
 
 
@@ -33,6 +35,7 @@ def _die_with_parent() -> None:
 
 def _index_half(ix, docs: Sequence[dict], add: Callable) -> object:
     writer = SegmentWriter(ix, _lk=False, limitmb=256, compound=False)
+    _postings.record(writer)
     for doc in docs:
         add(writer, doc)
     return writer._finalize_segment()

@@ -1,15 +1,31 @@
-"""Reading Whoosh postings a block at a time into numpy arrays (private).
+"""Reading postings into numpy arrays (private).
 
-Whoosh's matcher API returns one posting per Python call; a W3 posting block holds up to
-128 postings with their ids and weights already decoded into arrays. Reading whole blocks
-makes a common term's postings ~50x cheaper to collect. Matchers that are not W3 leaf
-matchers fall back to the public one-at-a-time API, so a Whoosh change costs speed,
-never correctness.
+Two ways, the first preferred:
+
+1. **Flat postings files** beside each Whoosh segment (``<segment>.csp.*``), written by
+   :func:`record` while Whoosh writes the segment: for every term of the ``body`` and
+   ``pairs`` fields held by at least ``FLAT_MIN_DF`` of the segment's articles, its
+   docnums (int32) and frequencies (float32) as one slice of two memory-mapped arrays.
+   A common word's postings are then a slice, not thousands of pickled blocks to decode
+   (``said`` in 94k of 100k articles: ~100 ms -> ~1 ms). The files are named after their
+   segment, so Whoosh keeps them exactly as long as the segment (merges drop both) and a
+   new generation hard-links them with the rest.
+2. **Whoosh's W3 posting blocks**: Whoosh's matcher API returns one posting per Python
+   call; a block holds up to 128 postings already decoded into arrays, so reading whole
+   blocks is ~50x cheaper than the matcher. Used for rarer terms, other fields, and any
+   segment without flat files (an index written before them).
+
+Matchers that are not W3 leaf matchers fall back to the public one-at-a-time API, so a
+Whoosh change costs speed, never correctness.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import weakref
+from array import array
+from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
@@ -17,7 +33,162 @@ from whoosh import scoring
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
-__all__ = ["postings", "query_docs", "ranked"]
+__all__ = ["FLAT_FIELDS", "FLAT_MIN_DF", "postings", "query_docs", "ranked", "record"]
+
+FLAT_FIELDS = frozenset({"body", "pairs"})
+"""Fields whose common terms get flat postings files."""
+FLAT_MIN_DF = 64
+"""A term gets flat postings in a segment when at least this many of its articles hold it
+(below that its postings are one or two Whoosh blocks, cheap to decode)."""
+_FLUSH = 1 << 20  # postings buffered before they are appended to the files
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+class _Recorder:
+    """Tees the postings Whoosh writes for one new segment into flat files beside it."""
+
+    def __init__(self, writer, fields: frozenset[str]) -> None:
+        self.fields = fields
+        self.folder = Path(writer.storage.folder)
+        self.base = self.folder / writer.newsegment.make_filename(".csp")
+        fw = writer.fieldwriter
+        self._add, self._close = fw.add_postings, fw.close
+        fw.add_postings, fw.close = self.add_postings, self.close
+        self.calls = 0
+        self.complete = False
+        self.terms: list[tuple[str, str]] = []
+        self.ends: list[int] = []
+
+    def _path(self, part: str) -> Path:
+        return self.base.with_name(f"{self.base.name}.{part}")
+
+    def add_postings(self, schema, lengths, items) -> None:
+        self.calls += 1
+        if self.calls > 1:  # not how SegmentWriter writes; leave such a segment to Whoosh
+            self._discard()
+            return self._add(schema, lengths, items)
+        return self._add(schema, lengths, self._tee(items))
+
+    def _tee(self, items):
+        wanted = self.fields
+        docs, freqs = array("i"), array("f")
+        terms, ends = self.terms, self.ends
+        written = start = 0
+        lastf = lastt = None
+        with open(self._path("docs"), "wb") as fd, open(self._path("freqs"), "wb") as ff:
+            for item in items:
+                f = item[0]
+                if f in wanted:
+                    t = item[1]
+                    if t != lastt or f != lastf:
+                        if lastt is not None:
+                            if len(docs) - start >= FLAT_MIN_DF:
+                                terms.append((lastf, lastt.decode("latin-1")))
+                                ends.append(written + len(docs))
+                            else:
+                                del docs[start:], freqs[start:]
+                            if len(docs) >= _FLUSH:
+                                docs.tofile(fd), freqs.tofile(ff)
+                                written += len(docs)
+                                docs, freqs = array("i"), array("f")
+                        lastf, lastt, start = f, t, len(docs)
+                    docs.append(item[2])
+                    freqs.append(item[3])
+                yield item
+            if lastt is not None and len(docs) - start >= FLAT_MIN_DF:
+                terms.append((lastf, lastt.decode("latin-1")))
+                ends.append(written + len(docs))
+            elif lastt is not None:
+                del docs[start:], freqs[start:]
+            docs.tofile(fd), freqs.tofile(ff)
+        self.complete = True
+
+    def close(self) -> None:
+        self._close()
+        if not self.complete:  # cancelled, failed, or nothing written
+            self._discard()
+            return
+        np.save(self._path("ends.npy"), np.asarray(self.ends, dtype=np.int64))
+        # The table of terms is written last: a segment has flat postings once it exists.
+        tmp = self._path("terms.tmp")
+        tmp.write_text(json.dumps(self.terms, ensure_ascii=True), "utf-8")
+        os.replace(tmp, self._path("terms"))
+
+    def _discard(self) -> None:
+        self.complete = False
+        for part in ("docs", "freqs", "ends.npy", "terms.tmp", "terms"):
+            self._path(part).unlink(missing_ok=True)
+
+
+def record(writer, fields: frozenset[str] = FLAT_FIELDS) -> None:
+    """Make ``writer`` (a Whoosh ``SegmentWriter``, just created) also write flat postings
+    files for ``fields`` beside the segment it writes."""
+    _Recorder(writer, fields)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class _Flat:
+    """One segment's flat postings, memory-mapped."""
+
+    def __init__(self, base: Path) -> None:
+        names = json.loads(base.with_name(base.name + ".terms").read_text("utf-8"))
+        self.rows = {(f, t.encode("latin-1")): i for i, (f, t) in enumerate(names)}
+        ends = np.load(base.with_name(base.name + ".ends.npy"))
+        self.starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+        self.ends = ends
+        n = int(ends[-1]) if len(ends) else 0
+        self.docs = self._map(base.with_name(base.name + ".docs"), np.int32, n)
+        self.freqs = self._map(base.with_name(base.name + ".freqs"), np.float32, n)
+
+    @staticmethod
+    def _map(path: Path, dtype, n: int) -> np.ndarray:
+        if n == 0:
+            return np.zeros(0, dtype=dtype)
+        return np.memmap(path, dtype=dtype, mode="r", shape=(n,))
+
+    def get(self, field: str, text: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        row = self.rows.get((field, text))
+        if row is None:
+            return None
+        a, b = int(self.starts[row]), int(self.ends[row])
+        return self.docs[a:b].astype(np.int64), self.freqs[a:b].astype(np.float64)
+
+
+_FLATS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_DELETED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _flat(leaf) -> _Flat | None:
+    """The flat postings of a leaf reader's segment, or None (not written for it)."""
+    try:
+        return _FLATS[leaf]
+    except KeyError:
+        pass
+    flat = None
+    try:
+        base = Path(leaf.storage().folder) / leaf.segment().make_filename(".csp")
+        if base.with_name(base.name + ".terms").is_file():
+            flat = _Flat(base)
+    except (AttributeError, TypeError):  # pragma: no cover - not a file-based segment
+        flat = None
+    _FLATS[leaf] = flat
+    return flat
+
+
+def _deleted(leaf) -> np.ndarray:
+    """A leaf's deleted docnums as a boolean mask (read once per reader)."""
+    try:
+        return _DELETED[leaf]
+    except KeyError:
+        pass
+    mask = np.zeros(leaf.doc_count_all(), dtype=bool)
+    mask[np.fromiter(leaf.segment().deleted_docs(), dtype=np.int64)] = True
+    _DELETED[leaf] = mask
+    return mask
 
 
 def _leaf_arrays(m) -> tuple[np.ndarray, np.ndarray]:
@@ -52,13 +223,18 @@ def postings(reader, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     for leaf, offset in reader.leaf_readers():
-        if leaf.doc_frequency(field, text) == 0:
-            continue
-        i, w = _leaf_arrays(leaf.postings(field, text))
-        keep = ~np.fromiter((leaf.is_deleted(d) for d in i), bool, len(i)) \
-            if leaf.has_deletions() else slice(None)
-        ids.append(i[keep] + offset)
-        weights.append(w[keep])
+        flat = _flat(leaf) if field in FLAT_FIELDS else None
+        got = flat.get(field, text) if flat is not None else None
+        if got is None:
+            if leaf.doc_frequency(field, text) == 0:
+                continue
+            got = _leaf_arrays(leaf.postings(field, text))
+        i, w = got
+        if leaf.has_deletions():
+            keep = ~_deleted(leaf)[i]
+            i, w = i[keep], w[keep]
+        ids.append(i + offset)
+        weights.append(w)
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     return np.concatenate(ids), np.concatenate(weights)

@@ -8,6 +8,7 @@ Layout of an index folder::
         corpus_search.json    marker: format version, configuration, counts
         MAIN_*                the Whoosh index: table of contents and, per segment, its files
                               (not one compound .seg file: Whoosh copies those into memory)
+        MAIN_*.csp.*          per segment, flat postings of common words (see ``_postings``)
         manifest.sqlite       one row per article: hash, metadata, entities
         columns.npz           per-document arrays (outlet, month, tokens, entities)
         vocab.json            the names those arrays number
@@ -43,7 +44,7 @@ import pandas as pd
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from . import _parallel, analysis
+from . import _parallel, _postings, analysis
 from .corpus import Article, ColumnMap, Skipped, load_corpus
 from .entities import (
     ENTITY_TYPES,
@@ -415,6 +416,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
                        ((json.dumps(t, ensure_ascii=False), d) for d, t in typed_now.items()))
 
         writer = ix.writer(limitmb=256, compound=False)
+        _postings.record(writer)  # flat postings files beside the segment it writes
         try:
             for d in gone:
                 writer.delete_by_term("doc_id", d)

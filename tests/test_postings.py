@@ -1,0 +1,77 @@
+"""Flat postings files read the same postings as Whoosh's own matchers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import corpus_search as cs
+from corpus_search import _postings
+from corpus_search import index as index_module
+from corpus_search.synthetic import generate
+
+
+def _write(path: Path, records: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in records)
+
+
+def _whoosh_postings(reader, field: str, text: bytes) -> tuple[list[int], list[float]]:
+    m = reader.postings(field, text)
+    ids, weights = [], []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        m.next()
+    return ids, weights
+
+
+@pytest.fixture(scope="module")
+def updated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+    """600 articles on two cores, then 40 changed, 30 removed and 50 added: three segments
+    (two with deletions), each with flat postings for terms in at least 10 articles."""
+    root = tmp_path_factory.mktemp("postings")
+    records = list(generate(600, seed=11))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_postings, "FLAT_MIN_DF", 10)
+        mp.setattr(index_module, "PARALLEL_MIN_ARTICLES", 300)
+        _write(root / "a.jsonl", records)
+        cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
+        for r in records[:40]:
+            r["text"] += " An added sentence about sanctions."
+        added = [dict(r, id="new-" + r["id"]) for r in generate(50, seed=12)]
+        _write(root / "a.jsonl", records[:-30] + added)
+        report = cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
+    assert (50, 40, 30) == (report.added, report.updated, report.removed)
+    return cs.open_index(root / "index")
+
+
+def test_every_segment_has_flat_postings(updated_index: cs.Index) -> None:
+    """Each segment's flat files exist and hold both fields' common terms."""
+    leaves = updated_index.searcher.reader().leaf_readers()
+    flats = [_postings._flat(leaf) for leaf, _ in leaves]
+    assert 3 == len(flats)
+    assert [True, True, False] == [leaf.has_deletions() for leaf, _ in leaves]
+    assert all(f is not None for f in flats)
+    assert {"body", "pairs"} == {field for f in flats for field, _ in f.rows}
+
+
+@pytest.mark.parametrize("field", ["body", "pairs"])
+def test_flat_postings_equal_whoosh(updated_index: cs.Index, field: str) -> None:
+    """Every term with flat postings, and rarer ones: the same docnums and weights as
+    Whoosh's matchers, deletions left out."""
+    reader = updated_index.searcher.reader()
+    flat = {t for leaf, _ in reader.leaf_readers() for f, t in _postings._flat(leaf).rows
+            if f == field}
+    rarer = [t for t, _ in zip(reader.lexicon(field), range(300), strict=False)
+             if t not in flat]
+    assert 100 < len(flat)
+    terms = sorted(flat) + rarer
+    for text in terms:
+        ids, weights = _postings.postings(reader, field, text)
+        expected_ids, expected_weights = _whoosh_postings(reader, field, text)
+        assert expected_ids == ids.tolist(), text
+        assert expected_weights == weights.tolist(), text
+        assert updated_index.live[ids].all()
