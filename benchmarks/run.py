@@ -252,7 +252,9 @@ def main(argv: list[str] | None = None) -> dict:
         ex.extract(recs)
         rate = len(recs) / (time.perf_counter() - started)
         results["build"]["ner_articles_per_second"] = round(rate, 1)
-        print(f"entity extraction: {rate:.1f} articles/s (one process, tok2vec+ner)")
+        results["build"]["ner_processes"] = ex.n_process
+        print(f"entity extraction: {rate:.1f} articles/s ({ex.n_process} process(es), "
+              "ner component only)")
 
     # Queries ------------------------------------------------------------------------------------
     import psutil

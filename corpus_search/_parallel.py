@@ -1,4 +1,4 @@
-"""Indexing a large batch on two cores, deterministically (private).
+"""Indexing and entity extraction on two cores, deterministically (private).
 
 Whoosh's own multiprocessing writer hands batches to whichever worker is free, so the
 order of documents (their docnums) differs from build to build, and with it the order of
@@ -6,6 +6,10 @@ tied search results. Here the batch is split in two fixed halves: this process i
 the first half into one new segment while a forked worker indexes the second half into
 another; the two segments are then added after the existing ones, in that order. This is
 how Whoosh's ``MpWriter(multisegment=True)`` commits, minus the race.
+
+Entity extraction is split the same way (:func:`map_in_two_halves`) rather than with
+spaCy's ``n_process``, whose worker processes outlive a killed build. Every worker here
+asks the kernel to kill it when its parent dies.
 """
 
 from __future__ import annotations
@@ -15,12 +19,17 @@ import pickle
 import signal
 import tempfile
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from whoosh.writing import SegmentWriter
 
 from . import _postings
 
-__all__ = ["add_in_two_halves"]
+__all__ = ["add_in_two_halves", "map_in_two_halves"]
+
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _die_with_parent() -> None:
@@ -91,3 +100,43 @@ def add_in_two_halves(ix, writer, docs: Sequence[dict], add: Callable) -> None:
     segments += [first, second]
     writer._commit_toc(segments)
     writer._finish()
+
+
+def map_in_two_halves(fn: Callable[[Sequence[T], bool], list[R]], items: Sequence[T],
+                      progress: bool = False) -> list[R]:
+    """``fn(items[:half], progress) + fn(items[half:], False)``, the second half computed
+    in a forked worker at the same time. ``fn``'s results must pickle."""
+    half = (len(items) + 1) // 2
+    fd, result_path = tempfile.mkstemp(prefix="cs-half-", suffix=".pickle")
+    os.close(fd)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the worker; coverage cannot see it
+        code = 1
+        try:
+            _die_with_parent()
+            if os.getppid() != parent:
+                os._exit(1)
+            out = fn(items[half:], False)
+            with open(result_path, "wb") as fh:
+                pickle.dump(out, fh)
+            code = 0
+        finally:
+            os._exit(code)
+    try:
+        first = fn(items[:half], progress)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise RuntimeError(f"the worker process failed (status {status})")
+        with open(result_path, "rb") as fh:
+            second = pickle.load(fh)  # written just now by our own worker
+    except BaseException:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        raise
+    finally:
+        os.unlink(result_path)
+    return first + second

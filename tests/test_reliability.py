@@ -176,6 +176,14 @@ def _write_jsonl(path: Path, n: int, seed: int) -> None:
             fh.write(json.dumps(rec) + "\n")
 
 
+def _processes(pattern: str, *options: str) -> list[str]:
+    """Pids of processes whose command line holds ``pattern`` (pgrep; an error fails)."""
+    cmd = ["pgrep", *options] + (["-f", "--", pattern] if pattern else [])
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr  # 1: none found
+    return done.stdout.split()
+
+
 def _build_cmd(corpus: Path, index_dir: Path) -> list[str]:
     return [sys.executable, "-m", "corpus_search", "build", str(corpus), "--index",
             str(index_dir), "--no-entities"]
@@ -345,8 +353,7 @@ def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         time.sleep(0.5)
-        leftovers = subprocess.run(["pgrep", "-f", f"--index {index_dir}"],
-                                   capture_output=True, text=True).stdout.split()
+        leftovers = _processes(f"--index {index_dir}")
         assert [] == leftovers
         got = _answers(index_dir)
         if got != before:  # it finished: the new index must be complete
@@ -354,3 +361,24 @@ def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
             return
     report = cs.build([corpus], index_dir, progress=False, entities=False)
     assert (PARALLEL_MIN_ARTICLES + 200, 1250) == (report.added, len(cs.open_index(index_dir)))
+
+
+def test_sigkill_during_two_process_entity_extraction(tmp_path: Path) -> None:
+    """A build killed while two processes run the NER model leaves neither behind."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _write_jsonl(corpus / "a.jsonl", 300, seed=5)
+    index_dir = tmp_path / "ix"
+    cmd = _build_cmd(corpus, index_dir)[:-1]  # with entities
+    for _ in range(2):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline, children = time.monotonic() + 60, []
+        while not children and time.monotonic() < deadline:  # wait for the NER worker
+            time.sleep(0.2)
+            children = _processes("", "-P", str(proc.pid))
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.5)
+        leftovers = _processes(f"--index {index_dir}")
+        assert (1, [], False) == (len(children), leftovers, (index_dir / "CURRENT").exists())
