@@ -33,7 +33,16 @@ from whoosh import scoring
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
-__all__ = ["FLAT_FIELDS", "FLAT_MIN_DF", "postings", "query_docs", "ranked", "record"]
+__all__ = [
+    "FLAT_FIELDS",
+    "FLAT_MIN_DF",
+    "TitleTokens",
+    "attach_titles",
+    "postings",
+    "query_docs",
+    "ranked",
+    "record",
+]
 
 FLAT_FIELDS = frozenset({"body", "pairs"})
 """Fields whose common terms get flat postings files."""
@@ -191,6 +200,53 @@ def _deleted(leaf) -> np.ndarray:
     return mask
 
 
+# --- title phrases ---------------------------------------------------------------------------
+
+
+class TitleTokens:
+    """Every article's title stems and their positions (as Whoosh indexed them), flat.
+
+    A phrase in titles is then found with a few array comparisons instead of Whoosh's
+    position matchers, which visit every article holding all the words (``title:"of the"``
+    at 100k articles: 6,000 articles, ~270 ms)."""
+
+    def __init__(self, indptr: np.ndarray, ids: np.ndarray, pos: np.ndarray,
+                 terms: list[str]) -> None:
+        self.ids, self.pos = ids, pos
+        self.doc = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+        self.code = {t: i for i, t in enumerate(terms)}
+        self._top = int(pos.max()) if len(pos) else 0
+
+    def phrase_docs(self, words: list[str], n: int) -> np.ndarray:
+        """Docnums (as a mask) whose title holds ``words`` at consecutive positions."""
+        mask = np.zeros(n, dtype=bool)
+        codes = [self.code.get(w) for w in words]
+        if not words or None in codes:
+            return mask
+        width = self._top + len(words) + 1  # so that position + k never reaches the next
+        keys = self.doc * width + self.pos  # one number per (document, position)
+        start = keys[self.ids == codes[0]]
+        for k, c in enumerate(codes[1:], 1):
+            start = start[np.isin(start + k, keys[self.ids == c])]
+        mask[start // width] = True
+        return mask
+
+
+_TITLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def attach_titles(searcher, titles: TitleTokens) -> None:
+    """Let queries through ``searcher`` check title phrases on ``titles``."""
+    _TITLES[searcher] = titles
+
+
+def _title_phrase(searcher, q: wq.Query) -> TitleTokens | None:
+    """The title arrays if ``q`` is an exact title phrase they can answer, else None."""
+    if isinstance(q, wq.Phrase) and q.fieldname == "title" and q.slop == 1:
+        return _TITLES.get(searcher)
+    return None
+
+
 def _leaf_arrays(m) -> tuple[np.ndarray, np.ndarray]:
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
@@ -312,6 +368,8 @@ def _mask(reader, searcher, q: wq.Query, n: int) -> np.ndarray:
         return ~_mask(reader, searcher, q.query, n)
     elif isinstance(q, wq.Every):
         return np.ones(n, dtype=bool)
+    elif (titles := _title_phrase(searcher, q)) is not None:
+        return titles.phrase_docs(list(q.words), n)
     mask = np.zeros(n, dtype=bool)
     docs = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
     mask[docs] = True
@@ -393,8 +451,16 @@ def _ranked(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.nd
             s = tf
         scores[ids] = s * q.boost if q.boost != 1.0 else s
         return mask, scores
+    if (titles := _title_phrase(searcher, q)) is not None:
+        # Whoosh scores a phrase as the intersection of its words: the sum of their scores.
+        mask, scores = titles.phrase_docs(list(q.words), n), np.zeros(n, dtype=np.float64)
+        if mask.any():
+            for word in q.words:
+                scores += _ranked(searcher, reader, w, wq.Term("title", word), n)[1]
+        scores = np.where(mask, scores, 0.0)
+        return mask, scores * q.boost if q.boost != 1.0 else scores
     if isinstance(q, wq.Phrase) and q.fieldname == "title":
-        # Titles are short and phrase matches in them few: Whoosh's matcher, one by one.
+        # Without the title arrays: Whoosh's matcher, one document at a time.
         mask, scores = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
         m = q.matcher(searcher)
         while m.is_active():

@@ -10,7 +10,8 @@ Layout of an index folder::
                               (not one compound .seg file: Whoosh copies those into memory)
         MAIN_*.csp.*          per segment, flat postings of common words (see ``_postings``)
         manifest.sqlite       one row per article: hash, metadata, entities
-        columns.npz           per-document arrays (outlet, month, tokens, entities)
+        columns.npz           per-document arrays (outlet, month, tokens, entities, title
+                              stems with their positions, for title phrases)
         vocab.json            the names those arrays number
       entity-cache.sqlite     model output by text hash, shared by all generations
       .build.lock             held (flock) while a build runs
@@ -69,7 +70,7 @@ __all__ = [
     "open_index",
 ]
 
-FORMAT = 3
+FORMAT = 4
 MARKER = "corpus_search.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
@@ -513,7 +514,12 @@ def _write_columns(ix, db: sqlite3.Connection, types: dict[str, str], gen: Path)
         for d in reader.all_doc_ids():
             live[d] = True
     rows = {r[0]: r for r in db.execute(
-        "SELECT doc_id, outlet, date, tokens, typed FROM articles")}
+        "SELECT doc_id, outlet, date, tokens, typed, title FROM articles")}
+    title_analyzer = ix.schema["title"].analyzer
+    title_terms: dict[str, int] = {}
+    title_ptr = np.zeros(n + 1, dtype=np.int64)
+    title_ids: list[int] = []
+    title_pos: list[int] = []
     outlets: dict[str, int] = {}
     months: dict[str, int] = {}
     names: dict[tuple[str, str], int] = {}
@@ -526,7 +532,10 @@ def _write_columns(ix, db: sqlite3.Connection, types: dict[str, str], gen: Path)
     for i, d in enumerate(doc_ids):
         row = rows.get(d) if live[i] else None
         if row is not None:
-            _, outlet, date, ntok, typed = row
+            _, outlet, date, ntok, typed, title = row
+            for tok in title_analyzer(title or "", positions=True, mode="index"):
+                title_ids.append(title_terms.setdefault(tok.text, len(title_terms)))
+                title_pos.append(tok.pos)
             if outlet:
                 outlet_code[i] = outlets.setdefault(outlet, len(outlets))
             if date:
@@ -537,14 +546,17 @@ def _write_columns(ix, db: sqlite3.Connection, types: dict[str, str], gen: Path)
             for t, vals in json.loads(typed).items():
                 ent_ids.extend(names.setdefault((v, t), len(names)) for v in vals)
         indptr[i + 1] = len(ent_ids)
+        title_ptr[i + 1] = len(title_ids)
     # Months are numbered in calendar order so that codes sort like dates.
     month_list = sorted(months)
     remap = np.array([month_list.index(m) for m in months] or [0], dtype=np.int32)
     month_code = np.where(month_code >= 0, remap[np.maximum(month_code, 0)], -1).astype(np.int32)
     np.savez(gen / "columns.npz", live=live, outlet=outlet_code, month=month_code, day=day,
-             tokens=tokens, ent_indptr=indptr, ent_ids=np.asarray(ent_ids, dtype=np.int32))
+             tokens=tokens, ent_indptr=indptr, ent_ids=np.asarray(ent_ids, dtype=np.int32),
+             title_indptr=title_ptr, title_ids=np.asarray(title_ids, dtype=np.int32),
+             title_pos=np.asarray(title_pos, dtype=np.int32))
     vocab = {"doc_ids": doc_ids, "outlets": list(outlets), "months": month_list,
-             "entities": [[name, t] for (name, t) in names]}
+             "entities": [[name, t] for (name, t) in names], "title_terms": list(title_terms)}
     (gen / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
     del types  # types are already applied in ``typed``
 
@@ -577,6 +589,10 @@ class Index:
             _close_quietly(self._searcher)
         # An Index dropped without close() still releases its files when collected.
         self._closer = weakref.finalize(self, _close_quietly, searcher)
+        # Title phrases are checked on these arrays instead of Whoosh's position matchers.
+        _postings.attach_titles(searcher, _postings.TitleTokens(
+            arrays["title_indptr"], arrays["title_ids"], arrays["title_pos"],
+            vocab["title_terms"]))
         self.generation = gen.name
         self.gen_path = gen
         self.schema = ix.schema

@@ -14,7 +14,9 @@ from corpus_search.synthetic import generate
 
 QUERIES = ["sanctions", "talks", "kyiv talks", "sanctions OR ceasefire OR inflation",
            "talks NOT kyiv", "deal -plan", "(deal OR plan) AND NOT talks", "title:talks",
-           'outlet:"Outlet B" talks', "said", '"prime minister"', "statement^3 told"]
+           'outlet:"Outlet B" talks', "said", '"prime minister"', "statement^3 told",
+           'title:"anna petrov"', 'title:"the anna petrov"', 'title:"petrov anna"',
+           'title:"anna novak"^2 OR talks', 'title:"anna petrov" -title:"the anna"']
 LEFT_TO_WHOOSH = {'"prime minister"'}  # a phrase in the body: Whoosh's matchers rank it
 
 
@@ -62,3 +64,18 @@ def test_quality_skipping_is_not_used(synthetic_index: cs.Index) -> None:
                                          limit=None))
     assert best == pytest.approx(res.hits["score"].iloc[0], rel=1e-12)
 
+
+
+@pytest.mark.parametrize("phrase", ["anna petrov", "the anna petrov", "petrov anna", "anna",
+                                    "to anna petrov", "no such words"])
+def test_title_phrases_match_whoosh(synthetic_index: cs.Index, phrase: str) -> None:
+    """A title phrase found on the title arrays finds the articles Whoosh's matcher does."""
+    from whoosh import query as wq
+
+    from corpus_search._postings import _title_phrase, query_docs
+
+    s = synthetic_index.searcher
+    q = wq.Phrase("title", phrase.split())
+    assert _title_phrase(s, q) is not None  # answered by the arrays, not Whoosh
+    expected = sorted(s.docs_for_query(q))
+    assert expected == np.flatnonzero(query_docs(s, q, len(synthetic_index.live))).tolist()
