@@ -70,7 +70,7 @@ __all__ = [
     "open_index",
 ]
 
-FORMAT = 4
+FORMAT = 5
 MARKER = "corpus_search.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
