@@ -82,10 +82,20 @@ class _Recorder:
 
     def _tee(self, items):
         wanted = self.fields
-        docs, freqs = array("i"), array("f")
+        docs, freqs = array("i"), array("f")  # postings not yet appended to the files
         terms, ends = self.terms, self.ends
-        written = start = 0
+        written = 0
+
+        def finish(field: str, text: bytes, start: int) -> None:
+            """Keep a finished term's postings (a row), or drop them if it is rare."""
+            if len(docs) - start >= FLAT_MIN_DF and b"\n" not in text:
+                terms.append(field.encode() + b"\t" + text)
+                ends.append(written + len(docs))
+            else:
+                del docs[start:], freqs[start:]
+
         lastf = lastt = None
+        start = 0
         with open(self._path("docs"), "wb") as fd, open(self._path("freqs"), "wb") as ff:
             for item in items:
                 f = item[0]
@@ -93,24 +103,17 @@ class _Recorder:
                     t = item[1]
                     if t != lastt or f != lastf:
                         if lastt is not None:
-                            if len(docs) - start >= FLAT_MIN_DF and b"\n" not in lastt:
-                                terms.append(lastf.encode() + b"\t" + lastt)
-                                ends.append(written + len(docs))
-                            else:
-                                del docs[start:], freqs[start:]
+                            finish(lastf, lastt, start)
                             if len(docs) >= _FLUSH:
                                 docs.tofile(fd), freqs.tofile(ff)
                                 written += len(docs)
-                                docs, freqs = array("i"), array("f")
+                                del docs[:], freqs[:]
                         lastf, lastt, start = f, t, len(docs)
                     docs.append(item[2])
                     freqs.append(item[3])
                 yield item
-            if lastt is not None and len(docs) - start >= FLAT_MIN_DF and b"\n" not in lastt:
-                terms.append(lastf.encode() + b"\t" + lastt)
-                ends.append(written + len(docs))
-            elif lastt is not None:
-                del docs[start:], freqs[start:]
+            if lastt is not None:
+                finish(lastf, lastt, start)
             docs.tofile(fd), freqs.tofile(ff)
         self.complete = True
 

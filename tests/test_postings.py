@@ -31,11 +31,13 @@ def _whoosh_postings(reader, field: str, text: bytes) -> tuple[list[int], list[f
 @pytest.fixture(scope="module")
 def updated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
     """600 articles on two cores, then 40 changed, 30 removed and 50 added: three segments
-    (two with deletions), each with flat postings for terms in at least 10 articles."""
+    (two with deletions), each with flat postings for terms in at least 10 articles,
+    written in many small appends."""
     root = tmp_path_factory.mktemp("postings")
     records = list(generate(600, seed=11))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_postings, "FLAT_MIN_DF", 10)
+        mp.setattr(_postings, "_FLUSH", 1000)  # many appends to the files, as at 100k
         mp.setattr(index_module, "PARALLEL_MIN_ARTICLES", 300)
         _write(root / "a.jsonl", records)
         cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
