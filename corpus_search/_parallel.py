@@ -56,40 +56,14 @@ def add_in_two_halves(ix, writer, docs: Sequence[dict], add: Callable) -> None:
     ``writer`` is the index's locked writer, already holding any deletions; ``add(w, doc)``
     adds one document to a writer.
     """
-    half = (len(docs) + 1) // 2
-    fd, result_path = tempfile.mkstemp(prefix="cs-segment-", suffix=".pickle")
-    os.close(fd)
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the worker; coverage cannot see it
-        code = 1
-        try:
-            _die_with_parent()
-            if os.getppid() != parent:
-                os._exit(1)
-            segment = _index_half(ix, docs[half:], add)
-            with open(result_path, "wb") as fh:
-                pickle.dump(segment, fh)
-            code = 0
-        finally:
-            os._exit(code)
+    def index(part: Sequence[dict], _progress: bool) -> list:
+        return [_index_half(ix, part, add)]
+
     try:
-        first = _index_half(ix, docs[:half], add)
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            raise RuntimeError(f"the indexing worker failed (status {status})")
-        with open(result_path, "rb") as fh:
-            second = pickle.load(fh)  # written just now by our own worker
+        first, second = map_in_two_halves(index, docs)
     except BaseException:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
         writer.cancel()
         raise
-    finally:
-        os.unlink(result_path)
     # As Whoosh's commit: the merge policy may fold small existing segments into this
     # writer; they are then written as its segment, or they would be lost.
     segments = writer._merge_segments(None, False, True)
