@@ -23,7 +23,7 @@ from benchmarks.run import HERE, _run_child
 
 BUILD = r"""
 import sys, corpus_search as cs
-from corpus_search.entities import Extractor
+from corpus_search._entities import Extractor
 entities = sys.argv[3] != "0"
 ex = Extractor(n_process=int(sys.argv[3])) if entities else None
 r = cs.build([sys.argv[1]], sys.argv[2], entities=entities, extractor=ex, progress=False)

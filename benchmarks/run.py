@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Entity extraction rate -------------------------------------------------------------------
     if args.ner_sample:
-        from corpus_search.analysis import strip_furniture
-        from corpus_search.entities import Extractor
+        from corpus_search._analysis import strip_furniture
+        from corpus_search._entities import Extractor
 
         recs = []
         for rec in synthetic.generate(args.ner_sample, seed=5):

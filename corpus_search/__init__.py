@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import synthetic
-from .compare import Comparison, compare
-from .corpus import Article as SourceArticle
-from .corpus import ColumnMap, LoadReport, load_corpus, parse_date
-from .errors import (
+from ._compare import Comparison, compare
+from ._corpus import Article as SourceArticle
+from ._corpus import ColumnMap, LoadReport, load_corpus, parse_date
+from ._errors import (
     ArticleNotFoundError,
     CorpusError,
     CorpusSearchError,
@@ -27,12 +27,12 @@ from .errors import (
     QueryError,
     UnsafeIndexError,
 )
-from .index import BuildReport, Index, build, ensure_index, open_index
-from .keyness import KEYNESS_COLUMNS, keyness, similar
-from .kwic import KWIC_COLUMNS, concordance
-from .plots import plot_terms
-from .search import FACETS, HIT_COLUMNS, Article, SearchResult, parse_query
-from .terms import TERM_COLUMNS, term_frequency
+from ._index import BuildReport, Index, build, ensure_index, open_index
+from ._keyness import KEYNESS_COLUMNS, keyness, similar
+from ._kwic import KWIC_COLUMNS, concordance
+from ._plots import plot_terms
+from ._search import FACETS, HIT_COLUMNS, Article, SearchResult, parse_query
+from ._terms import TERM_COLUMNS, term_frequency
 
 __version__ = "0.1.0"
 

@@ -11,8 +11,8 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .corpus import ColumnMap
-from .errors import CorpusSearchError
+from ._corpus import ColumnMap
+from ._errors import CorpusSearchError
 
 __all__ = ["main"]
 
@@ -33,7 +33,7 @@ def _print_json(obj: object) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .index import build
+    from ._index import build
 
     cols = ColumnMap(title=args.title_col, text=args.text_col, outlet=args.outlet_col,
                      date=args.date_col, url=args.url_col, id=args.id_col)
@@ -54,7 +54,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .index import open_index
+    from ._index import open_index
 
     res = open_index(args.index).search(args.query, filters=_filters(args.filter),
                                         limit=args.limit, page=args.page, sort=args.sort)
@@ -78,7 +78,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_facets(args: argparse.Namespace) -> int:
-    from .index import open_index
+    from ._index import open_index
 
     df = open_index(args.index).facets(args.field, query=args.query,
                                        filters=_filters(args.filter), limit=args.limit)
@@ -92,7 +92,7 @@ def _cmd_facets(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .index import open_index
+    from ._index import open_index
 
     art = open_index(args.index).show(args.doc_id)
     if args.json:
@@ -165,7 +165,7 @@ def make_parser() -> argparse.ArgumentParser:
 def _add_analysis(sub: argparse._SubParsersAction) -> None:
     """Analysis verbs (terms, kwic, compare, keyness, similar), when available."""
     try:
-        from . import cli_analysis
+        from . import _cli_analysis as cli_analysis
     except ImportError:  # pragma: no cover
         return
     cli_analysis.add_parsers(sub, _add_common, _filters, _print_json)

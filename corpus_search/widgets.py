@@ -15,10 +15,10 @@ from datetime import date
 import ipywidgets as w
 import pandas as pd
 
-from . import render
-from .errors import CorpusSearchError
-from .index import Index
-from .search import SearchResult
+from . import _render as render
+from ._errors import CorpusSearchError
+from ._index import Index
+from ._search import SearchResult
 
 __all__ = ["CompareArticles", "Explorer", "SearchExplorer", "TermTrends"]
 
@@ -304,7 +304,7 @@ class TermTrends(_App):
                 f"cs.plot_terms(freq, per_10k={self.per_10k.value})")
 
     def _plot(self) -> None:
-        from .plots import plot_terms
+        from ._plots import plot_terms
 
         terms = self.term_list()
         if not terms:

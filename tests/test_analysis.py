@@ -13,17 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import corpus_search as cs
-from corpus_search.analysis import (
+from corpus_search._analysis import (
     make_analyzer,
     make_pairs_analyzer,
     reference_analyzer,
     strip_furniture,
 )
-from corpus_search.compare import compare
-from corpus_search.keyness import keyness, similar
-from corpus_search.kwic import KWIC_COLUMNS, concordance
-from corpus_search.plots import plot_terms
-from corpus_search.terms import TERM_COLUMNS, term_frequency
+from corpus_search._compare import compare
+from corpus_search._keyness import keyness, similar
+from corpus_search._kwic import KWIC_COLUMNS, concordance
+from corpus_search._plots import plot_terms
+from corpus_search._terms import TERM_COLUMNS, term_frequency
 
 from .conftest import SEEDS
 
@@ -260,7 +260,7 @@ def _assert_same_as_whoosh(index: cs.Index, query: str) -> None:
     from whoosh import qparser
     from whoosh import query as wq
 
-    from corpus_search.search import parse_query, phrase_pairs, selection
+    from corpus_search._search import parse_query, phrase_pairs, selection
 
     raw = qparser.MultifieldParser(["title", "body"], index.schema).parse(query)
     expected = sorted(index.searcher.docs_for_query(raw))

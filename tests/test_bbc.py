@@ -64,8 +64,8 @@ def test_bbc_phrase_counts_match_whoosh_spans(bbc_index_dir: Path, phrase: str) 
     """Phrase counts per article equal the spans of Whoosh's own phrase matcher."""
     from whoosh import query as wq
 
-    from corpus_search import analysis
-    from corpus_search.terms import term_counts
+    from corpus_search import _analysis as analysis
+    from corpus_search._terms import term_counts
 
     index = cs.open_index(bbc_index_dir)
     m = wq.Phrase("body", analysis.analyse(phrase)).matcher(index.searcher)

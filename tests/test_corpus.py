@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus_search.analysis import strip_furniture
-from corpus_search.corpus import ColumnMap, load_corpus, parse_date
+from corpus_search._analysis import strip_furniture
+from corpus_search._corpus import ColumnMap, load_corpus, parse_date
 
 from .conftest import SEEDS
 

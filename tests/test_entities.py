@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import corpus_search as cs
-from corpus_search.entities import Entity, clean_mention, normalise, vote_types
+from corpus_search._entities import Entity, clean_mention, normalise, vote_types
 
 from .conftest import SEEDS
 
@@ -91,7 +91,7 @@ def test_no_furniture_entities(seed_index: cs.Index) -> None:
 
 def test_two_processes_find_the_same_entities() -> None:
     """Splitting a batch over two processes changes nothing in the output or its order."""
-    from corpus_search.entities import PARALLEL_MIN_TEXTS, Extractor
+    from corpus_search._entities import PARALLEL_MIN_TEXTS, Extractor
 
     paragraphs = [p for f in sorted(SEEDS.glob("*.txt"))
                   for p in f.read_text("utf-8").split("\n\n") if len(p) > 80]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import corpus_search as cs
-from corpus_search.index import LOCK
+from corpus_search._index import LOCK
 
 from .conftest import SEEDS
 
@@ -146,7 +146,7 @@ def test_older_format_is_rebuilt_not_refused(corpus_copy: Path, tmp_path: Path) 
 def test_many_small_updates_then_a_large_one_lose_nothing(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Small segments merged during a two-core update stay in the index."""
-    from corpus_search import index as index_module
+    from corpus_search import _index as index_module
 
     monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 6)
     corpus = tmp_path / "corpus"

@@ -9,7 +9,7 @@ import pytest
 
 import corpus_search as cs
 from corpus_search import _postings
-from corpus_search import index as index_module
+from corpus_search import _index as index_module
 from corpus_search.synthetic import generate
 
 

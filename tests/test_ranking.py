@@ -9,7 +9,7 @@ import pytest
 
 import corpus_search as cs
 from corpus_search._postings import ranked
-from corpus_search.search import parse_query
+from corpus_search._search import parse_query
 from corpus_search.synthetic import generate
 
 QUERIES = ["sanctions", "talks", "kyiv talks", "sanctions OR ceasefire OR inflation",

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corpus_search as cs
-from corpus_search.corpus import load_corpus
-from corpus_search.export import neutralise
+from corpus_search._corpus import load_corpus
+from corpus_search._export import neutralise
 from corpus_search.synthetic import generate
 
 GOOD = "Good title {n}\n\nA good body about Kyiv and NATO, number {n}."
@@ -324,7 +324,7 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
     """A Whoosh index this package did not build is never opened (it would unpickle)."""
     from whoosh import index as whoosh_index
 
-    from corpus_search.index import make_schema
+    from corpus_search._index import make_schema
 
     whoosh_index.create_in(str(tmp_path), make_schema())
     with pytest.raises(cs.UnsafeIndexError, match="did not write"):
@@ -337,7 +337,7 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
 
 def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
     """A killed two-core build leaves no worker behind and the previous index intact."""
-    from corpus_search.index import PARALLEL_MIN_ARTICLES
+    from corpus_search._index import PARALLEL_MIN_ARTICLES
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .errors import QueryError
-from .index import Index
-from .search import HIT_COLUMNS, Filters, _rows, normalise_filters, selection
+from ._errors import QueryError
+from ._index import Index
+from ._search import HIT_COLUMNS, Filters, _rows, normalise_filters, selection
 
 __all__ = ["KEYNESS_COLUMNS", "keyness", "similar"]
 
@@ -86,8 +86,8 @@ def keyness(index: Index, target_filters: Filters, reference_filters: Filters = 
 def similar(index: Index, doc_id: str, limit: int = 10, filters: Filters = None
             ) -> pd.DataFrame:
     """Articles most like ``doc_id`` (Whoosh more-like-this over the body), as hits."""
-    from . import analysis
-    from .errors import ArticleNotFoundError
+    from . import _analysis as analysis
+    from ._errors import ArticleNotFoundError
 
     docnum = index.docnum.get(doc_id)
     if docnum is None:

@@ -115,7 +115,7 @@ def aliases_version() -> str:
 
 def clean_mention(text: str) -> str:
     """A mention's name with "the", possessives, honorifics and stray punctuation removed."""
-    from .analysis import is_furniture
+    from ._analysis import is_furniture
 
     s = " ".join(text.split()).strip(_STRIP)
     if s[:4].lower() == "the ":

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from whoosh import query as wq
 
-from . import analysis
-from .errors import QueryError
-from .index import Index
-from .search import Filters, parse_query, selection
+from . import _analysis as analysis
+from ._errors import QueryError
+from ._index import Index
+from ._search import Filters, parse_query, selection
 
 __all__ = ["KWIC_COLUMNS", "concordance"]
 

@@ -45,9 +45,10 @@ import pandas as pd
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from . import _parallel, _postings, analysis
-from .corpus import Article, ColumnMap, Skipped, load_corpus
-from .entities import (
+from . import _analysis as analysis
+from . import _parallel, _postings
+from ._corpus import Article, ColumnMap, Skipped, load_corpus
+from ._entities import (
     ENTITY_TYPES,
     Entity,
     EntityCache,
@@ -58,7 +59,7 @@ from .entities import (
     normalise,
     vote_types,
 )
-from .errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
+from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
 __all__ = [
     "BuildReport",
@@ -740,61 +741,61 @@ class Index:
 
     def search(self, query: str = "*", **kwargs):
         """See :func:`corpus_search.search.search`."""
-        from .search import search
+        from ._search import search
 
         return search(self, query, **kwargs)
 
     def facets(self, field: str, **kwargs):
         """See :func:`corpus_search.search.facets`."""
-        from .search import facets
+        from ._search import facets
 
         return facets(self, field, **kwargs)
 
     def show(self, doc_id: str):
         """See :func:`corpus_search.search.show`."""
-        from .search import show
+        from ._search import show
 
         return show(self, doc_id)
 
     def crosstab(self, rows: str = "outlet", columns: str = "month", **kwargs):
         """See :func:`corpus_search.search.crosstab`."""
-        from .search import crosstab
+        from ._search import crosstab
 
         return crosstab(self, rows, columns, **kwargs)
 
     def term_frequency(self, terms, by: str | None = "outlet", **kwargs):
         """See :func:`corpus_search.terms.term_frequency`."""
-        from .terms import term_frequency
+        from ._terms import term_frequency
 
         return term_frequency(self, terms, by, **kwargs)
 
     def plot_terms(self, terms, by: str | None = "month", per_10k: bool = False, **kwargs):
         """Term frequency as a chart (a matplotlib Figure); see :func:`term_frequency`."""
-        from .plots import plot_terms
+        from ._plots import plot_terms
 
         return plot_terms(self.term_frequency(terms, by, **kwargs), per_10k=per_10k)
 
     def concordance(self, query: str, **kwargs):
         """See :func:`corpus_search.kwic.concordance`."""
-        from .kwic import concordance
+        from ._kwic import concordance
 
         return concordance(self, query, **kwargs)
 
     def compare(self, doc_a: str, doc_b: str, **kwargs):
         """See :func:`corpus_search.compare.compare`."""
-        from .compare import compare
+        from ._compare import compare
 
         return compare(self, doc_a, doc_b, **kwargs)
 
     def keyness(self, target_filters, reference_filters=None, **kwargs):
         """See :func:`corpus_search.keyness.keyness`."""
-        from .keyness import keyness
+        from ._keyness import keyness
 
         return keyness(self, target_filters, reference_filters, **kwargs)
 
     def similar(self, doc_id: str, limit: int = 10, **kwargs):
         """See :func:`corpus_search.keyness.similar`."""
-        from .keyness import similar
+        from ._keyness import similar
 
         return similar(self, doc_id, limit, **kwargs)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .search import Article, SearchResult
+    from ._search import Article, SearchResult
 
 __all__ = [
     "PALETTE",
@@ -127,7 +127,7 @@ def entity_spans(text: str, names: Iterable[tuple[str, Iterable[str], str, str]]
 
 def furniture_spans(text: str) -> list[tuple[int, int, str, str]]:
     """Outer spans (for :func:`mark_nested`) that grey out page furniture."""
-    from .analysis import furniture_ranges
+    from ._analysis import furniture_ranges
 
     return [(s, e, '<span class="cs-furn" style="color:#9ca3af" title="page furniture: '
                    'not indexed">', "</span>") for s, e in furniture_ranges(text)]
@@ -135,7 +135,7 @@ def furniture_spans(text: str) -> list[tuple[int, int, str, str]]:
 
 def article_html(article: Article) -> str:
     """One article with its entities marked by type; page furniture greyed out."""
-    from .analysis import furniture_ranges
+    from ._analysis import furniture_ranges
 
     ents = article.entities
     furniture = furniture_ranges(article.text)

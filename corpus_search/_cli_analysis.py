@@ -21,14 +21,14 @@ def add_parsers(sub: argparse._SubParsersAction, add_common: Callable, filters: 
     """Add the analysis sub-commands to the ``corpus-search`` parser."""
 
     def cmd_terms(args: argparse.Namespace) -> int:
-        from .index import open_index
-        from .terms import term_frequency
+        from ._index import open_index
+        from ._terms import term_frequency
 
         by = None if args.by == "all" else args.by
         df = term_frequency(open_index(args.index), args.terms, by=by, query=args.query,
                             filters=filters(args.filter))
         if args.plot:
-            from .plots import plot_terms
+            from ._plots import plot_terms
 
             plot_terms(df, per_10k=args.per_10k).savefig(args.plot, dpi=120,
                                                           bbox_inches="tight")
@@ -55,8 +55,8 @@ def add_parsers(sub: argparse._SubParsersAction, add_common: Callable, filters: 
     p.set_defaults(func=cmd_terms)
 
     def cmd_kwic(args: argparse.Namespace) -> int:
-        from .index import open_index
-        from .kwic import concordance
+        from ._index import open_index
+        from ._kwic import concordance
 
         df = concordance(open_index(args.index), args.query, width=args.width, sort=args.sort,
                          limit=args.limit, filters=filters(args.filter))
@@ -80,8 +80,8 @@ def add_parsers(sub: argparse._SubParsersAction, add_common: Callable, filters: 
     p.set_defaults(func=cmd_kwic)
 
     def cmd_compare(args: argparse.Namespace) -> int:
-        from .compare import compare
-        from .index import open_index
+        from ._compare import compare
+        from ._index import open_index
 
         cmp = compare(open_index(args.index), args.a, args.b)
         if args.html:
@@ -106,8 +106,8 @@ def add_parsers(sub: argparse._SubParsersAction, add_common: Callable, filters: 
     p.set_defaults(func=cmd_compare)
 
     def cmd_keyness(args: argparse.Namespace) -> int:
-        from .index import open_index
-        from .keyness import keyness
+        from ._index import open_index
+        from ._keyness import keyness
 
         df = keyness(open_index(args.index), filters(args.filter),
                      filters(args.reference) or None, target_query=args.query,
@@ -130,8 +130,8 @@ def add_parsers(sub: argparse._SubParsersAction, add_common: Callable, filters: 
     p.set_defaults(func=cmd_keyness)
 
     def cmd_similar(args: argparse.Namespace) -> int:
-        from .index import open_index
-        from .keyness import similar
+        from ._index import open_index
+        from ._keyness import similar
 
         df = similar(open_index(args.index), args.doc_id, limit=args.limit)
         if args.json:

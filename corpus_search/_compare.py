@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analysis, render
-from .index import Index
-from .search import Article, show
+from . import _analysis as analysis
+from . import _render as render
+from ._index import Index
+from ._search import Article, show
 
 __all__ = ["Comparison", "compare"]
 

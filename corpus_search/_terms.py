@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from whoosh import query as wq
 
-from . import analysis
+from . import _analysis as analysis
+from ._errors import QueryError
+from ._index import Index
 from ._postings import postings
-from .errors import QueryError
-from .index import Index
-from .search import Filters, phrase_pairs, selection
+from ._search import Filters, phrase_pairs, selection
 
 __all__ = ["TERM_COLUMNS", "term_counts", "term_frequency"]
 

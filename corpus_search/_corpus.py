@@ -25,7 +25,7 @@ from pathlib import Path
 
 from dateutil import parser as _dateparser
 
-from .errors import CorpusError
+from ._errors import CorpusError
 
 __all__ = ["Article", "ColumnMap", "LoadReport", "Skipped", "load_corpus", "parse_date"]
 

@@ -21,11 +21,11 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from . import analysis
+from . import _analysis as analysis
+from ._entities import ENTITY_TYPES, load_aliases
+from ._errors import ArticleNotFoundError, QueryError
+from ._index import Index
 from ._postings import query_docs, ranked
-from .entities import ENTITY_TYPES, load_aliases
-from .errors import ArticleNotFoundError, QueryError
-from .index import Index
 
 __all__ = [
     "FACETS",
@@ -339,12 +339,12 @@ class SearchResult:
 
     def to_csv(self, path) -> None:
         """Write the hits shown to CSV, formula-like cells neutralised for spreadsheets."""
-        from .export import to_csv
+        from ._export import to_csv
 
         to_csv(self.hits, path)
 
     def _repr_html_(self) -> str:
-        from .render import search_result_html
+        from ._render import search_result_html
 
         return search_result_html(self)
 
@@ -624,7 +624,7 @@ class Article:
                 f"{len(self.text.split()):,} words, {len(self.entities)} entities>")
 
     def _repr_html_(self) -> str:
-        from .render import article_html
+        from ._render import article_html
 
         return article_html(self)
 
