@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> dict:
     rss_before = psutil.Process().memory_info().rss
     index = cs.open_index(cs_dir)
     fts = FTS5(fts_path)
-    terms = pick_terms(index, 10)
+    terms = pick_terms(index.snapshot(), 10)
     common, rare, mid = terms["common"], terms["rare"], terms["mid"]
     pairs = [f"{a} {b}" for a, b in zip(mid[0::2], mid[1::2], strict=False)][:10]
     triples = [f"{a} OR {b} OR {c}" for a, b, c in zip(mid[0::3], mid[1::3], mid[2::3],

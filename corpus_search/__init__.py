@@ -6,15 +6,17 @@ side-by-side reading, Jupyter first.
     >>> index = cs.open_index("index")                   # doctest: +SKIP
     >>> index.search("NATO", filters={"person": "Jens Stoltenberg"}).hits  # doctest: +SKIP
 
-The modules behind this namespace are private; everything public is listed in ``__all__``.
+The modules behind this namespace are private (their names start with ``_``) and import
+only downward: corpus -> enrichment -> store/build -> snapshot -> queries -> views (render,
+plots) -> the :class:`Index` front door -> widgets and the CLI. Everything public is
+listed in ``__all__``; the exceptions are drawn as one tree in ``_errors``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import synthetic
-from ._compare import Comparison, compare
+from ._build import BuildReport, build
+from ._compare import Comparison
 from ._corpus import Article as SourceArticle
 from ._corpus import ColumnMap, LoadReport, load_corpus, parse_date
 from ._errors import (
@@ -27,17 +29,20 @@ from ._errors import (
     QueryError,
     UnsafeIndexError,
 )
-from ._index import BuildReport, Index, build, ensure_index, open_index
-from ._keyness import KEYNESS_COLUMNS, keyness, similar
-from ._kwic import KWIC_COLUMNS, concordance
-from ._plots import plot_terms
-from ._search import FACETS, HIT_COLUMNS, Article, SearchResult, parse_query
-from ._terms import TERM_COLUMNS, term_frequency
+from ._facets import FACET_COLUMNS, FACETS, Selection
+from ._index import Index, ensure_index, open_index
+from ._keyness import KEYNESS_COLUMNS
+from ._kwic import KWIC_COLUMNS
+from ._plots import Chart, plot_terms
+from ._search import HIT_COLUMNS, Article, SearchResult
+from ._snapshot import Snapshot
+from ._terms import TERM_COLUMNS
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FACETS",
+    "FACET_COLUMNS",
     "HIT_COLUMNS",
     "KEYNESS_COLUMNS",
     "KWIC_COLUMNS",
@@ -45,6 +50,7 @@ __all__ = [
     "Article",
     "ArticleNotFoundError",
     "BuildReport",
+    "Chart",
     "ColumnMap",
     "Comparison",
     "CorpusError",
@@ -56,42 +62,16 @@ __all__ = [
     "LoadReport",
     "QueryError",
     "SearchResult",
+    "Selection",
+    "Snapshot",
     "SourceArticle",
     "UnsafeIndexError",
     "__version__",
     "build",
-    "compare",
-    "concordance",
     "ensure_index",
-    "facets",
-    "keyness",
     "load_corpus",
     "open_index",
     "parse_date",
-    "parse_query",
     "plot_terms",
-    "search",
-    "show",
-    "similar",
     "synthetic",
-    "term_frequency",
 ]
-
-
-def _as_index(index: Index | str | Path) -> Index:
-    return index if isinstance(index, Index) else open_index(index)
-
-
-def search(query: str = "*", index: Index | str | Path = "index", **kwargs) -> SearchResult:
-    """Search an index (an :class:`Index` or its folder); see :meth:`Index.search`."""
-    return _as_index(index).search(query, **kwargs)
-
-
-def facets(field: str, index: Index | str | Path = "index", **kwargs):
-    """Facet counts as a DataFrame (value, count); see :meth:`Index.facets`."""
-    return _as_index(index).facets(field, **kwargs)
-
-
-def show(doc_id: str, index: Index | str | Path = "index") -> Article:
-    """One article with its entities; see :meth:`Index.show`."""
-    return _as_index(index).show(doc_id)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from rapidfuzz import fuzz, process
 
 from . import _analysis as analysis
 from . import _render as render
-from ._index import Index
 from ._search import Article, show
+from ._snapshot import Snapshot
 
 __all__ = ["Comparison", "compare"]
 
@@ -35,7 +36,8 @@ class Comparison:
     entities: pd.DataFrame
     """name, type, count_a, count_b, shared"""
     terms: pd.DataFrame
-    """term, form, tfidf_a, tfidf_b, score: shared terms, most distinctive first"""
+    """term (the word as written), stem, tfidf_a, tfidf_b, score: shared terms, most
+    distinctive first"""
     similarity: float
     sentences: pd.DataFrame
     """a_start, a_end, b_start, b_end, ratio, a_text, b_text"""
@@ -62,25 +64,26 @@ class Comparison:
                        "only_b": sub[(sub["count_b"] > 0) & ~sub["shared"]]["name"].tolist()}
         return {"a": self.a.doc_id, "b": self.b.doc_id,
                 "similarity": round(self.similarity, 4), "entities": ents,
-                "terms": self.terms[["form", "score"]].round(4).to_dict(orient="records"),
+                "terms": self.terms[["term", "score"]].round(4).to_dict(orient="records"),
                 "sentences": self.sentences[["a_text", "b_text", "ratio"]].round(1).to_dict(
                     orient="records")}
 
     def _repr_html_(self) -> str:
-        return comparison_html(self)
+        return render.comparison_html(self)
 
     def save_html(self, path: str | Path) -> Path:
         """Write a standalone HTML page of the comparison."""
         path = Path(path)
         title = render.esc(f"{self.a.title} | {self.b.title}")
+        body = render.comparison_html(self)
         path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}"
-                        f"</title></head><body>{comparison_html(self)}</body></html>", "utf-8")
+                        f"</title></head><body>{body}</body></html>", "utf-8")
         return path
 
 
-def _tfidf(index: Index, text: str) -> tuple[dict[str, float], dict[str, Counter[str]]]:
-    reader = index.searcher.reader()
-    n = max(len(index), 1)
+def _tfidf(snap: Snapshot, text: str) -> tuple[dict[str, float], dict[str, Counter[str]]]:
+    reader = snap.searcher.reader()
+    n = max(len(snap), 1)
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
     for surface, stem, _, _ in analysis.article_tokens(text):
@@ -111,8 +114,6 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _matching_sentences(a: str, b: str, min_ratio: float, min_chars: int) -> pd.DataFrame:
-    from rapidfuzz import fuzz, process
-
     sa = [s for s in _sentences(a) if s[1] - s[0] >= min_chars]
     sb = [s for s in _sentences(b) if s[1] - s[0] >= min_chars]
     cols = ["a_start", "a_end", "b_start", "b_end", "ratio", "a_text", "b_text"]
@@ -136,10 +137,29 @@ def _matching_sentences(a: str, b: str, min_ratio: float, min_chars: int) -> pd.
     return pd.DataFrame(sorted(rows), columns=cols)
 
 
-def compare(index: Index, doc_a: str, doc_b: str, n_terms: int = 15, min_ratio: float = 75,
-            min_chars: int = 30) -> Comparison:
-    """Compare two articles of ``index`` (by doc_id)."""
-    a, b = show(index, doc_a), show(index, doc_b)
+def compare(snap: Snapshot, doc_a: str, doc_b: str, *, n_terms: int = 15,
+            min_ratio: float = 75, min_chars: int = 30) -> Comparison:
+    """Compare two articles side by side.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        The generation both articles are read from.
+    doc_a, doc_b : str
+        The two articles' ids.
+    n_terms : int, default 15
+        Shared distinctive terms to list (tf-idf against the whole index).
+    min_ratio : float, default 75
+        How alike (rapidfuzz ratio, 0-100) two sentences must be to be paired.
+    min_chars : int, default 30
+        Shorter sentences are not paired.
+
+    Returns
+    -------
+    Comparison
+        Shows itself in Jupyter as two columns.
+    """
+    a, b = show(snap, doc_a), show(snap, doc_b)
     ea = {(r.name, r.type): r.count for r in a.entities.itertuples(index=False)}
     eb = {(r.name, r.type): r.count for r in b.entities.itertuples(index=False)}
     rows = [(name, t, ea.get((name, t), 0), eb.get((name, t), 0))
@@ -149,66 +169,15 @@ def compare(index: Index, doc_a: str, doc_b: str, n_terms: int = 15, min_ratio: 
     ents = ents.sort_values(["shared", "type", "name"], ascending=[False, True, True],
                             kind="stable").reset_index(drop=True)
 
-    va, fa = _tfidf(index, a.text)
-    vb, fb = _tfidf(index, b.text)
+    va, fa = _tfidf(snap, a.text)
+    vb, fb = _tfidf(snap, b.text)
     dot = sum(w * vb[t] for t, w in va.items() if t in vb)
     na, nb = math.sqrt(sum(w * w for w in va.values())), math.sqrt(sum(w * w for w in vb.values()))
     similarity = dot / (na * nb) if na and nb else 0.0
     shared = [(t, (fa[t] + fb[t]).most_common(1)[0][0], va[t], vb[t], min(va[t], vb[t]))
               for t in va if t in vb and va[t] > 0 and vb[t] > 0 and len(t) > 2]
-    terms = pd.DataFrame(shared, columns=["term", "form", "tfidf_a", "tfidf_b", "score"])
-    terms = terms.sort_values(["score", "term"], ascending=[False, True]).head(n_terms)
+    terms = pd.DataFrame(shared, columns=["stem", "term", "tfidf_a", "tfidf_b", "score"])
+    terms = terms.sort_values(["score", "stem"], ascending=[False, True]).head(n_terms)
+    terms = terms[["term", "stem", "tfidf_a", "tfidf_b", "score"]]
     sentences = _matching_sentences(a.text, b.text, min_ratio, min_chars)
     return Comparison(a, b, ents, terms.reset_index(drop=True), similarity, sentences)
-
-
-# --- HTML ---------------------------------------------------------------------------------
-
-_CSS = ("<style>.cs-cmp{font-family:Georgia,serif;line-height:1.5}.cs-cmp .cs-cols{display:"
-        "grid;grid-template-columns:1fr 1fr;gap:1.5em}.cs-cmp mark{padding:0 .1em;border-radius"
-        ":3px}.cs-cmp .cs-q{background:#f1f5f9;border-bottom:2px solid #64748b}.cs-cmp sup a"
-        "{text-decoration:none;color:#334155;font-family:sans-serif}.cs-cmp .cs-meta{color:#555"
-        ";font-family:sans-serif;font-size:.85em}.cs-furn{color:#9ca3af}</style>")
-
-
-def comparison_html(cmp: Comparison) -> str:
-    """Two columns; each shared entity in one colour on both sides, shared distinctive
-    terms underlined, matching sentences linked to each other. All text is escaped."""
-    colours = {name: render.PALETTE[i % len(render.PALETTE)]
-               for i, name in enumerate(cmp.shared_entities())}
-    term_stems = set(cmp.terms["term"])
-
-    def side(art: Article, key: str, other: str) -> str:
-        ents = art.entities
-        names = [(r.name, r.surfaces, colours[r.name], f"{r.type}: {r.name} (in both)")
-                 for r in ents.itertuples(index=False) if r.name in colours]
-        furniture = analysis.furniture_ranges(art.text)
-        inner = [sp for sp in render.entity_spans(art.text, names)
-                 if not any(a <= sp[0] < b for a, b in furniture)]
-        taken = [(s, e) for s, e, _, _ in inner]
-        for _surface, stem, s, e in analysis.article_tokens(art.text):
-            if stem in term_stems and not any(a <= s < b for a, b in taken):
-                inner.append((s, e, "style:background:none;text-decoration:underline 2px "
-                              "#b45309", f"shared distinctive term: {stem}"))
-        outer = []
-        for i, row in enumerate(cmp.sentences.itertuples(index=False), start=1):
-            s, e = (row.a_start, row.a_end) if key == "a" else (row.b_start, row.b_end)
-            outer.append((s, e, f'<span class="cs-q" id="cs-{key}-{i}">',
-                          f'</span><sup><a href="#cs-{other}-{i}" title="the matching sentence'
-                          f' in the other article">&#8596;{i}</a></sup>'))
-        outer.extend(render.furniture_spans(art.text))
-        meta = " · ".join(x for x in (render.esc(art.outlet), render.esc(art.doc_id),
-                                      render.esc(art.date and art.date.date().isoformat()))
-                          if x)
-        link = render.safe_link(art.url, "source") if art.url else ""
-        return (f"<div><h3>{render.esc(art.title) or '(untitled)'}</h3><div class='cs-meta'>"
-                f"{meta} {link}</div>{render.mark_nested(art.text, outer, inner)}</div>")
-
-    legend = " ".join(f'<mark style="background:{c}">{render.esc(n)}</mark>'
-                      for n, c in colours.items())
-    terms = ", ".join(render.esc(f) for f in cmp.terms["form"])
-    return (f"{_CSS}<div class='cs-cmp'><div class='cs-meta'>Similarity (tf-idf cosine): "
-            f"<b>{cmp.similarity:.2f}</b> · {len(cmp.sentences)} matching sentences<br>"
-            f"Shared entities: {legend or 'none'}<br>Shared distinctive terms: "
-            f"{terms or 'none'}</div><div class='cs-cols'>{side(cmp.a, 'a', 'b')}"
-            f"{side(cmp.b, 'b', 'a')}</div></div>")

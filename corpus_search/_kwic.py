@@ -1,6 +1,6 @@
 """Keyword in context: every hit of a query in the article bodies, with exact offsets.
 
-Offsets (``start``, ``end``) index the stored text as :func:`~corpus_search.search.show`
+Offsets (``start``, ``end``) index the stored text as :meth:`Index.show`
 returns it, so ``text[start:end] == match``. Hits inside page furniture are not shown
 (furniture is not indexed). Words, phrases and wildcards of the query are matched as
 indexed (stemmed); words under NOT are not matches.
@@ -16,12 +16,16 @@ from whoosh import query as wq
 
 from . import _analysis as analysis
 from ._errors import QueryError
-from ._index import Index
-from ._search import Filters, parse_query, selection
+from ._facets import Dates, Filters, Selection
+from ._query import expand
+from ._snapshot import Snapshot
 
-__all__ = ["KWIC_COLUMNS", "concordance"]
+__all__ = ["KWIC_COLUMNS", "SORTS", "concordance"]
 
 KWIC_COLUMNS = ("doc_id", "outlet", "date", "left", "match", "right", "start", "end")
+"""Columns of :func:`concordance`: the article, its outlet and date, up to ``width``
+characters left and right of the hit, the hit as written, and its offsets in the text."""
+SORTS = ("doc", "left", "right")
 Pattern = list[set[str]]  # one set of stems per position
 
 
@@ -39,7 +43,7 @@ def _patterns(q: wq.Query, reader) -> list[Pattern]:
     if isinstance(q, wq.Prefix | wq.Wildcard | wq.FuzzyTerm | wq.Regex):
         if q.fieldname not in ("title", "body"):
             return []
-        words = {t.decode() if isinstance(t, bytes) else t for t in q._btexts(reader)}
+        words = set(expand(q, reader))
         return [[words]] if words else []
     out: list[Pattern] = []
     for child in q.children():
@@ -61,27 +65,47 @@ def _words(s: str) -> list[str]:
     return re.findall(r"\w+", s.lower())
 
 
-def concordance(index: Index, query: str, width: int = 60, sort: str = "doc",
-                limit: int | None = None, filters: Filters = None) -> pd.DataFrame:
-    """One row per hit of ``query`` (see KWIC_COLUMNS), sorted like AntConc.
+def concordance(snap: Snapshot, query: str, *, width: int = 60, sort: str = "doc",
+                limit: int | None = None, filters: Filters = None,
+                dates: Dates = None) -> pd.DataFrame:
+    """Every hit of ``query`` in its context (keyword in context), sorted like AntConc.
 
-    ``sort`` is "doc" (article order, then position), "left" (by the words left of the
-    hit, nearest first) or "right" (by the words right of it).
+    Parameters
+    ----------
+    snap : Snapshot
+        The generation to read.
+    query : str
+        Words, phrases and wildcards to show (as in search; words under NOT are not hits).
+    width : int, default 60
+        Characters of context on each side.
+    sort : {"doc", "left", "right"}, default "doc"
+        Article order then position; or by the words left of the hit (nearest first); or
+        by the words right of it.
+    limit : int or None, default None
+        At most this many rows (None: all).
+    filters, dates
+        Which articles, as in search.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KWIC_COLUMNS`.
     """
-    if sort not in ("doc", "left", "right"):
+    if sort not in SORTS:
         raise QueryError(f"Unknown sort {sort!r}; use doc, left or right.")
-    q = parse_query(index, query)
+    sel = Selection(query, filters, dates)
+    q = sel.parsed(snap)
     if isinstance(q, wq.Every):
         raise QueryError("A concordance needs words to find, not every article.",
                          suggestion=None)
     # Longest first, so a phrase is shown whole rather than as its first word.
-    patterns = sorted(_patterns(q, index.searcher.reader()), key=len, reverse=True)
+    patterns = sorted(_patterns(q, snap.searcher.reader()), key=len, reverse=True)
     if not patterns:
         raise QueryError("The query has no words or phrases to show in context.")
-    docs = np.flatnonzero(selection(index, query, filters))
+    docs = np.flatnonzero(sel.mask(snap))
     rows = []
     for d in docs:
-        fields = index.searcher.stored_fields(int(d))
+        fields = snap.searcher.stored_fields(int(d))
         text = fields.get("text", "")
         toks = analysis.article_tokens(text)
         stems = [t[1] for t in toks]

@@ -2,27 +2,64 @@
 
 Every chart labels its axes and states in a caption the articles and words behind it.
 Months with no articles are gaps, never zeros.
+
+A :class:`Chart` shows itself in Jupyter as one PNG image (its ``_repr_png_``), whether
+or not the notebook ran ``%matplotlib inline``: no pyplot figure manager is involved, so
+it is never drawn twice, and a saved notebook holds the image, not ``<Figure ...>`` text.
 """
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["plot_terms"]
+__all__ = ["CHART_DPI", "Chart", "plot_terms"]
+
+CHART_DPI = 100
+"""Resolution of the PNG a chart shows in Jupyter."""
 
 
-def plot_terms(freq: pd.DataFrame, per_10k: bool = False, title: str | None = None,
-               max_groups: int = 40) -> Figure:
-    """Chart a :func:`~corpus_search.terms.term_frequency` DataFrame.
+class Chart(Figure):
+    """A matplotlib Figure that displays itself once in Jupyter (as PNG)."""
 
-    Lines over months (gaps where a month has no articles), bars by outlet or by
-    article (the ``max_groups`` groups with most words), one series per term.
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=CHART_DPI, bbox_inches="tight",
+                     metadata={"Software": None})
+        return buf.getvalue()
+
+    def to_png(self) -> bytes:
+        """The chart as PNG bytes (what Jupyter shows)."""
+        return self._repr_png_()
+
+
+def plot_terms(freq: pd.DataFrame, *, per_10k: bool = False, title: str | None = None,
+               max_groups: int = 40) -> Chart:
+    """Chart a term-frequency DataFrame (from ``Index.term_frequency``).
+
+    Parameters
+    ----------
+    freq : pandas.DataFrame
+        The table, with its ``attrs`` (grouping, field, articles, words).
+    per_10k : bool, default False
+        Plot occurrences per 10,000 words instead of counts.
+    title : str or None, default None
+        The chart title (None: the terms and what is plotted).
+    max_groups : int, default 40
+        Bars for at most this many outlets or articles (those with most words).
+
+    Returns
+    -------
+    Chart
+        Lines over months (gaps where a month has no articles), or bars by outlet or
+        article, one series per term; shows itself once in Jupyter.
     """
     by = freq.attrs.get("by")
     value = "per_10k" if per_10k else "count"
-    fig = Figure(figsize=(9, 4.6), layout="constrained")
+    fig = Chart(figsize=(9, 4.6), layout="constrained")
     ax = fig.add_subplot()
     terms = list(dict.fromkeys(freq["term"]))
     what = "per 10,000 words" if per_10k else "occurrences"
@@ -58,7 +95,9 @@ def plot_terms(freq: pd.DataFrame, per_10k: bool = False, title: str | None = No
         ax.grid(axis="y", alpha=0.3)
     by_text = {"month": "by month", "outlet": "by outlet", "article": "by article"}.get(by, "")
     ax.set_title(title or f"{', '.join(terms)}: {what} {by_text}".strip())
-    caption = (f"Based on {freq.attrs.get('articles', 0):,} articles, "
+    counted = {"all": "titles and bodies", "body": "bodies", "title": "titles"}.get(
+        freq.attrs.get("field", "body"), "bodies")
+    caption = (f"Counted in {counted} of {freq.attrs.get('articles', 0):,} articles, "
                f"{freq.attrs.get('tokens', 0):,} words")
     if freq.attrs.get("query") not in (None, "", "*"):
         caption += f" matching {freq.attrs['query']!r}"

@@ -37,7 +37,6 @@ __all__ = [
     "FLAT_FIELDS",
     "FLAT_MIN_DF",
     "TitleTokens",
-    "attach_titles",
     "postings",
     "query_docs",
     "ranked",
@@ -246,18 +245,10 @@ class TitleTokens:
         return mask
 
 
-_TITLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def attach_titles(searcher, titles: TitleTokens) -> None:
-    """Let queries through ``searcher`` check title phrases on ``titles``."""
-    _TITLES[searcher] = titles
-
-
-def _title_phrase(searcher, q: wq.Query) -> TitleTokens | None:
+def _title_phrase(titles: TitleTokens | None, q: wq.Query) -> TitleTokens | None:
     """The title arrays if ``q`` is an exact title phrase they can answer, else None."""
     if isinstance(q, wq.Phrase) and q.fieldname == "title" and q.slop == 1:
-        return _TITLES.get(searcher)
+        return titles
     return None
 
 
@@ -310,15 +301,14 @@ def postings(reader, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(weights)
 
 
-def query_docs(searcher, q: wq.Query, n: int) -> np.ndarray:
+def query_docs(searcher, q: wq.Query, n: int, titles: TitleTokens | None = None
+               ) -> np.ndarray:
     """A boolean mask over docnums of the documents matching ``q``.
 
     Terms, AND, OR, AND NOT and NOT are computed from posting arrays; anything else
     (phrases, ranges, wildcards) goes through Whoosh's own matcher.
     """
-    reader = searcher.reader()
-    mask = _mask(reader, searcher, q, n)
-    return mask
+    return _mask(searcher.reader(), searcher, titles, q, n)
 
 
 _ARRAY_QUERIES = (wq.Term, wq.Or, wq.And, wq.AndNot, wq.Not, wq.Every)
@@ -346,7 +336,7 @@ def _verify(searcher, q: wq.Query, candidates: np.ndarray) -> np.ndarray:
     return out
 
 
-def _mask(reader, searcher, q: wq.Query, n: int) -> np.ndarray:
+def _mask(reader, searcher, titles: TitleTokens | None, q: wq.Query, n: int) -> np.ndarray:
     if isinstance(q, wq.Term):
         mask = np.zeros(n, dtype=bool)
         text = q.text
@@ -361,29 +351,30 @@ def _mask(reader, searcher, q: wq.Query, n: int) -> np.ndarray:
     elif isinstance(q, wq.Or) and not isinstance(q, wq.DisjunctionMax):
         mask = np.zeros(n, dtype=bool)
         for child in q.children():
-            mask |= _mask(reader, searcher, child, n)
+            mask |= _mask(reader, searcher, titles, child, n)
         return mask
     elif isinstance(q, wq.And):
         mask = np.ones(n, dtype=bool)
         slow = []
         for child in q.children():
             if isinstance(child, wq.Not):
-                mask &= ~_mask(reader, searcher, child.query, n)
+                mask &= ~_mask(reader, searcher, titles, child.query, n)
             elif isinstance(child, _ARRAY_QUERIES):
-                mask &= _mask(reader, searcher, child, n)
+                mask &= _mask(reader, searcher, titles, child, n)
             else:
                 slow.append(child)
         for child in slow:  # phrases, ranges: checked only where the rest matched
             mask = _verify(searcher, child, mask)
         return mask
     elif isinstance(q, wq.AndNot):
-        return _mask(reader, searcher, q.a, n) & ~_mask(reader, searcher, q.b, n)
+        return (_mask(reader, searcher, titles, q.a, n)
+                & ~_mask(reader, searcher, titles, q.b, n))
     elif isinstance(q, wq.Not):
-        return ~_mask(reader, searcher, q.query, n)
+        return ~_mask(reader, searcher, titles, q.query, n)
     elif isinstance(q, wq.Every):
         return np.ones(n, dtype=bool)
-    elif (titles := _title_phrase(searcher, q)) is not None:
-        return titles.phrase_docs(list(q.words), n)
+    elif (tt := _title_phrase(titles, q)) is not None:
+        return tt.phrase_docs(list(q.words), n)
     mask = np.zeros(n, dtype=bool)
     docs = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
     mask[docs] = True
@@ -429,7 +420,8 @@ def _supported(q: wq.Query) -> bool:
     return False
 
 
-def ranked(searcher, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+def ranked(searcher, q: wq.Query, n: int, titles: TitleTokens | None = None
+           ) -> tuple[np.ndarray, np.ndarray] | None:
     """The documents matching ``q`` and their BM25F scores, as arrays over docnums.
 
     For queries made of terms joined by AND, OR and NOT, with phrases only in the title,
@@ -440,10 +432,11 @@ def ranked(searcher, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray] | Non
     w = searcher.weighting
     if type(w) is not scoring.BM25F or not _supported(q):
         return None
-    return _ranked(searcher, searcher.reader(), w, q, n)
+    return _ranked(searcher, searcher.reader(), titles, w, q, n)
 
 
-def _ranked(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _ranked(searcher, reader, titles: TitleTokens | None, w, q: wq.Query,
+            n: int) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(q, wq.Term):
         mask, scores = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
         field = reader.schema[q.fieldname] if q.fieldname in reader.schema else None  # noqa: SIM401
@@ -465,12 +458,12 @@ def _ranked(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.nd
             s = tf
         scores[ids] = s * q.boost if q.boost != 1.0 else s
         return mask, scores
-    if (titles := _title_phrase(searcher, q)) is not None:
+    if (tt := _title_phrase(titles, q)) is not None:
         # Whoosh scores a phrase as the intersection of its words: the sum of their scores.
-        mask, scores = titles.phrase_docs(list(q.words), n), np.zeros(n, dtype=np.float64)
+        mask, scores = tt.phrase_docs(list(q.words), n), np.zeros(n, dtype=np.float64)
         if mask.any():
             for word in q.words:
-                scores += _ranked(searcher, reader, w, wq.Term("title", word), n)[1]
+                scores += _ranked(searcher, reader, titles, w, wq.Term("title", word), n)[1]
         scores = np.where(mask, scores, 0.0)
         return mask, scores * q.boost if q.boost != 1.0 else scores
     if isinstance(q, wq.Phrase) and q.fieldname == "title":
@@ -482,15 +475,16 @@ def _ranked(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.nd
             scores[m.id()] = m.score()
             m.next()
         return mask, scores
-    mask, scores = _compound(searcher, reader, w, q, n)
+    mask, scores = _compound(searcher, reader, titles, w, q, n)
     return mask, scores * q.boost if q.boost != 1.0 else scores  # as WrappingMatcher
 
 
-def _compound(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _compound(searcher, reader, titles: TitleTokens | None, w, q: wq.Query,
+              n: int) -> tuple[np.ndarray, np.ndarray]:
     if type(q) is wq.Or:
         mask, scores = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
         for child in q.children():
-            m, s = _ranked(searcher, reader, w, child, n)
+            m, s = _ranked(searcher, reader, titles, w, child, n)
             mask |= m
             scores += s
         return mask, scores
@@ -498,15 +492,15 @@ def _compound(searcher, reader, w, q: wq.Query, n: int) -> tuple[np.ndarray, np.
         mask, scores = np.ones(n, dtype=bool), np.zeros(n, dtype=np.float64)
         for child in q.children():
             if isinstance(child, wq.Not):
-                m, _ = _ranked(searcher, reader, w, child.query, n)
+                m, _ = _ranked(searcher, reader, titles, w, child.query, n)
                 mask &= ~m
                 scores += child.boost  # Whoosh's inverse matcher scores its boost
             else:
-                m, s = _ranked(searcher, reader, w, child, n)
+                m, s = _ranked(searcher, reader, titles, w, child, n)
                 mask &= m
                 scores += s
         return mask, np.where(mask, scores, 0.0)
-    mask, scores = _ranked(searcher, reader, w, q.a, n)  # AndNot
-    m, _ = _ranked(searcher, reader, w, q.b, n)
+    mask, scores = _ranked(searcher, reader, titles, w, q.a, n)  # AndNot
+    m, _ = _ranked(searcher, reader, titles, w, q.b, n)
     mask &= ~m
     return mask, np.where(mask, scores, 0.0)

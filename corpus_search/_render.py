@@ -14,16 +14,21 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover
+from ._analysis import article_tokens, furniture_ranges
+
+if TYPE_CHECKING:  # pragma: no cover - render takes the results duck-typed
+    from ._compare import Comparison
     from ._search import Article, SearchResult
 
 __all__ = [
     "PALETTE",
     "article_html",
+    "comparison_html",
     "esc",
     "furniture_spans",
     "mark_nested",
     "mark_spans",
+    "meta_line",
     "safe_link",
     "search_result_html",
 ]
@@ -31,11 +36,14 @@ __all__ = [
 PALETTE = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa", "#a5f3fc",
            "#f5d0fe", "#d9f99d", "#e5e7eb"]
 TYPE_COLOURS = {"person": "#bfdbfe", "org": "#fde68a", "place": "#bbf7d0"}
-_STYLE = ("<style>.cs-art{font-family:Georgia,serif;line-height:1.5;max-width:46em}"
-          ".cs-art mark{padding:0 .15em;border-radius:3px}.cs-meta{color:#555;"
-          "font-family:sans-serif;font-size:.85em}.cs-hit{margin:.6em 0}"
+_STYLE = ("<style>.cs-art,.cs-cmp{font-family:Georgia,serif;line-height:1.5}"
+          ".cs-art{max-width:46em}.cs-art mark,.cs-cmp mark{padding:0 .15em;border-radius:3px}"
+          ".cs-meta{color:#555;font-family:sans-serif;font-size:.85em}.cs-hit{margin:.6em 0}"
           ".cs-cols{display:grid;grid-template-columns:1fr 1fr;gap:1.5em}"
-          ".cs-legend span{margin-right:.8em}</style>")
+          ".cs-legend span{margin-right:.8em}.cs-furn{color:#9ca3af}"
+          ".cs-cmp .cs-q{background:#f1f5f9;border-bottom:2px solid #64748b}"
+          ".cs-cmp sup a{text-decoration:none;color:#334155;font-family:sans-serif}</style>")
+"""The one stylesheet every piece of HTML here carries."""
 
 
 def esc(value: object) -> str:
@@ -45,6 +53,15 @@ def esc(value: object) -> str:
     if value is pd.NaT:
         return ""
     return html.escape(str(value), quote=True)
+
+
+def meta_line(outlet: object, date: object, doc_id: object = "", *, html: bool = False
+              ) -> str:
+    """"outlet · 2022-06-11 · doc_id", leaving out what is missing (escaped for HTML)."""
+    day = "" if date is None or date is pd.NaT or (isinstance(date, float) and date != date) \
+        else pd.Timestamp(date).date().isoformat()
+    parts = [str(x) for x in (outlet, day, doc_id) if x not in (None, "")]
+    return " · ".join(esc(x) for x in parts) if html else " · ".join(parts)
 
 
 def safe_link(url: str, label: str) -> str:
@@ -127,16 +144,12 @@ def entity_spans(text: str, names: Iterable[tuple[str, Iterable[str], str, str]]
 
 def furniture_spans(text: str) -> list[tuple[int, int, str, str]]:
     """Outer spans (for :func:`mark_nested`) that grey out page furniture."""
-    from ._analysis import furniture_ranges
-
     return [(s, e, '<span class="cs-furn" style="color:#9ca3af" title="page furniture: '
                    'not indexed">', "</span>") for s, e in furniture_ranges(text)]
 
 
 def article_html(article: Article) -> str:
     """One article with its entities marked by type; page furniture greyed out."""
-    from ._analysis import furniture_ranges
-
     ents = article.entities
     furniture = furniture_ranges(article.text)
     spans = [sp for sp in entity_spans(article.text, [
@@ -144,8 +157,7 @@ def article_html(article: Article) -> str:
         for r in ents.itertuples(index=False)]) if not any(a <= sp[0] < b for a, b in furniture)]
     legend = "".join(f'<span><mark style="background:{c}">{t}</mark></span>'
                      for t, c in TYPE_COLOURS.items())
-    meta = " · ".join(x for x in (esc(article.outlet), esc(article.date and
-                                  article.date.date().isoformat()), esc(article.doc_id)) if x)
+    meta = meta_line(article.outlet, article.date, article.doc_id, html=True)
     link = safe_link(article.url, "source") if article.url else ""
     return (f'{_STYLE}<div class="cs-art"><h3>{esc(article.title)}</h3>'
             f'<div class="cs-meta">{meta} {link}</div><div class="cs-legend cs-meta">{legend}'
@@ -164,8 +176,7 @@ def search_result_html(result: SearchResult) -> str:
         parts.append(f"<div class='cs-meta'>Did you mean <code>{esc(result.suggestion)}"
                      "</code>?</div>")
     for row in result.hits.itertuples(index=False):
-        meta = " · ".join(x for x in (esc(row.outlet), "" if pd.isna(row.date) else
-                                      row.date.date().isoformat(), esc(row.doc_id)) if x)
+        meta = meta_line(row.outlet, row.date, row.doc_id, html=True)
         parts.append(f"<div class='cs-hit'><b>{row.rank}. {esc(row.title) or '(untitled)'}"
                      f"</b><div class='cs-meta'>{meta}</div>{snippet_html(row.snippet)}</div>")
     for key, df in result.facets.items():
@@ -175,3 +186,44 @@ def search_result_html(result: SearchResult) -> str:
             parts.append(f"<div class='cs-meta'><b>{esc(key)}</b>: {vals}</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def comparison_html(cmp: Comparison) -> str:
+    """Two columns; each shared entity in one colour on both sides, shared distinctive
+    terms underlined, matching sentences linked to each other. All text is escaped."""
+    colours = {name: PALETTE[i % len(PALETTE)]
+               for i, name in enumerate(cmp.shared_entities())}
+    term_stems = set(cmp.terms["stem"])
+
+    def side(art: Article, key: str, other: str) -> str:
+        ents = art.entities
+        names = [(r.name, r.surfaces, colours[r.name], f"{r.type}: {r.name} (in both)")
+                 for r in ents.itertuples(index=False) if r.name in colours]
+        furniture = furniture_ranges(art.text)
+        inner = [sp for sp in entity_spans(art.text, names)
+                 if not any(a <= sp[0] < b for a, b in furniture)]
+        taken = [(s, e) for s, e, _, _ in inner]
+        for _surface, stem, s, e in article_tokens(art.text):
+            if stem in term_stems and not any(a <= s < b for a, b in taken):
+                inner.append((s, e, "style:background:none;text-decoration:underline 2px "
+                              "#b45309", f"shared distinctive term: {stem}"))
+        outer = []
+        for i, row in enumerate(cmp.sentences.itertuples(index=False), start=1):
+            s, e = (row.a_start, row.a_end) if key == "a" else (row.b_start, row.b_end)
+            outer.append((s, e, f'<span class="cs-q" id="cs-{key}-{i}">',
+                          f'</span><sup><a href="#cs-{other}-{i}" title="the matching sentence'
+                          f' in the other article">&#8596;{i}</a></sup>'))
+        outer.extend(furniture_spans(art.text))
+        meta = meta_line(art.outlet, art.date, art.doc_id, html=True)
+        link = safe_link(art.url, "source") if art.url else ""
+        return (f"<div><h3>{esc(art.title) or '(untitled)'}</h3><div class='cs-meta'>"
+                f"{meta} {link}</div>{mark_nested(art.text, outer, inner)}</div>")
+
+    legend = " ".join(f'<mark style="background:{c}">{esc(n)}</mark>'
+                      for n, c in colours.items())
+    terms = ", ".join(esc(f) for f in cmp.terms["term"])
+    return (f"{_STYLE}<div class='cs-cmp'><div class='cs-meta'>Similarity (tf-idf cosine): "
+            f"<b>{cmp.similarity:.2f}</b> · {len(cmp.sentences)} matching sentences<br>"
+            f"Shared entities: {legend or 'none'}<br>Shared distinctive terms: "
+            f"{terms or 'none'}</div><div class='cs-cols'>{side(cmp.a, 'a', 'b')}"
+            f"{side(cmp.b, 'b', 'a')}</div></div>")

@@ -1,20 +1,47 @@
-"""The ``corpus-search`` command: build, search, facets, show (and the analysis verbs).
+"""The ``corpus-search`` command: a thin layer over the library, one verb per call.
 
-Every verb is a thin layer over the library. Errors print one line on stderr and exit
-with status 2; ``--json`` prints machine-readable output on stdout.
+Verbs: build, search, facets, show, terms, kwic, compare, keyness, similar. Every option
+default is read from the library function the verb calls, so ``--help`` and the library
+never disagree. Errors print one line on stderr and exit with status 2; ``--json``
+prints machine-readable output on stdout. Text printed to a terminal has control
+characters removed (article data may hold escape sequences).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import pandas as pd
+
+from ._build import build
 from ._corpus import ColumnMap
 from ._errors import CorpusSearchError
+from ._export import iso_date, to_csv
+from ._facets import FACETS, Selection
+from ._index import Index, open_index
+from ._keyness import DIRECTIONS
+from ._kwic import SORTS as KWIC_SORTS
+from ._search import SORTS
+from ._terms import FIELDS
 
-__all__ = ["main"]
+__all__ = ["main", "make_parser"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _default(fn: Callable, name: str) -> object:
+    """The default of parameter ``name`` of a library function."""
+    return inspect.signature(fn).parameters[name].default
+
+
+def _say(text: object = "") -> None:
+    """Print for a person: control characters (terminal escapes, NULs) removed."""
+    print(_CONTROL.sub("", str(text)))
 
 
 def _filters(items: Sequence[str] | None) -> dict[str, list[str]]:
@@ -27,14 +54,34 @@ def _filters(items: Sequence[str] | None) -> dict[str, list[str]]:
     return out
 
 
+def _dates(args: argparse.Namespace) -> tuple[str | None, str | None] | None:
+    lo, hi = getattr(args, "date_from", None), getattr(args, "date_to", None)
+    return (lo, hi) if lo or hi else None
+
+
 def _print_json(obj: object) -> None:
-    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2, default=iso_date)
     sys.stdout.write("\n")
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from ._index import build
+def _frame_json(df: pd.DataFrame) -> list[dict]:
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].map(iso_date)
+    return out.astype(object).where(out.notna(), None).to_dict(orient="records")
 
+
+def _print_frame(df: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 500, "display.max_colwidth", 80,
+                           "display.width", 160):
+        _say(df.to_string(index=False))
+
+
+# --- verbs ---------------------------------------------------------------------------------
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
     cols = ColumnMap(title=args.title_col, text=args.text_col, outlet=args.outlet_col,
                      date=args.date_col, url=args.url_col, id=args.id_col)
     report = build(args.paths or ["corpus"], args.index, columns=cols, outlet=args.outlet or "",
@@ -49,72 +96,157 @@ def _cmd_build(args: argparse.Namespace) -> int:
             "duplicates": [{"path": s.path, "reason": s.reason} for s in report.duplicates],
             "notes": [{"path": s.path, "reason": s.reason} for s in report.notes]})
     else:
-        print(report)
+        _say(report)
     return 0
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from ._index import open_index
-
     res = open_index(args.index).search(args.query, filters=_filters(args.filter),
-                                        limit=args.limit, page=args.page, sort=args.sort)
+                                        dates=_dates(args), limit=args.limit, page=args.page,
+                                        sort=args.sort)
     if args.csv:
         res.to_csv(args.csv)
     if args.json:
         _print_json(res.to_dict())
         return 0
-    print(f"{res.total:,} articles match {args.query!r}" +
-          (f"; did you mean {res.suggestion!r}?" if res.suggestion else ""))
+    _say(f"{res.total:,} articles match {args.query!r}" +
+         (f"; did you mean {res.suggestion!r}?" if res.suggestion else ""))
     for row in res.hits.itertuples(index=False):
-        date = "" if row.date is None or str(row.date) == "NaT" else f" {row.date:%Y-%m-%d}"
-        print(f"\n{row.rank:>3}. {row.title or '(untitled)'}  [{row.doc_id}]"
-              f"{'  ' + row.outlet if row.outlet else ''}{date}")
-        print(f"     {row.snippet}")
+        meta = " · ".join(x for x in (row.outlet, iso_date(row.date) or "") if x)
+        _say(f"\n{row.rank:>3}. {row.title or '(untitled)'}  [{row.doc_id}]  {meta}")
+        _say(f"     {row.snippet}")
     for key, df in res.facets.items():
         if len(df):
-            print(f"\n{key}: " + ", ".join(f"{v} ({c})" for v, c in
-                                         zip(df["value"], df["count"], strict=True)))
+            _say(f"\n{key}: " + ", ".join(f"{v} ({c})" for v, c in
+                                        zip(df["value"], df["count"], strict=True)))
     return 0
 
 
 def _cmd_facets(args: argparse.Namespace) -> int:
-    from ._index import open_index
-
     df = open_index(args.index).facets(args.field, query=args.query,
-                                       filters=_filters(args.filter), limit=args.limit)
+                                       filters=_filters(args.filter), dates=_dates(args),
+                                       limit=args.limit)
     if args.json:
         _print_json([{"value": v, "count": int(c)} for v, c in
                      zip(df["value"], df["count"], strict=True)])
     else:
         for v, c in zip(df["value"], df["count"], strict=True):
-            print(f"{c:>7,}  {v}")
+            _say(f"{c:>7,}  {v}")
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from ._index import open_index
-
     art = open_index(args.index).show(args.doc_id)
     if args.json:
         _print_json(art.to_dict())
         return 0
-    print(art.title)
-    print(" · ".join(x for x in (art.outlet, art.date.date().isoformat() if art.date else "",
-                                 art.url, art.doc_id) if x))
-    print()
-    print(art.text)
-    print()
+    _say(art.title)
+    _say(" · ".join(x for x in (art.outlet, iso_date(art.date) or "", art.url, art.doc_id)
+                    if x))
+    _say()
+    _say(art.text)
+    _say()
     for t in ("person", "org", "place"):
         names = art.entities[art.entities["type"] == t]
         if len(names):
-            print(f"{t}: " + ", ".join(f"{n} ({c})" for n, c in
-                                       zip(names["name"], names["count"], strict=True)))
+            _say(f"{t}: " + ", ".join(f"{n} ({c})" for n, c in
+                                      zip(names["name"], names["count"], strict=True)))
     return 0
+
+
+def _cmd_terms(args: argparse.Namespace) -> int:
+    by = None if args.by == "all" else args.by
+    index = open_index(args.index)
+    df = index.term_frequency(args.terms, by=by, field=args.field, query=args.query,
+                              filters=_filters(args.filter), dates=_dates(args))
+    if args.plot:
+        index.plot_terms(args.terms, by=by, field=args.field, query=args.query,
+                         filters=_filters(args.filter), dates=_dates(args),
+                         per_10k=args.per_10k).savefig(args.plot, dpi=120,
+                                                       bbox_inches="tight")
+    if args.csv:
+        to_csv(df, args.csv)
+    if args.json:
+        _print_json({"by": by, "field": args.field, "articles": df.attrs["articles"],
+                     "tokens": df.attrs["tokens"], "rows": _frame_json(df)})
+    else:
+        cols = ["term", "group", "per_10k" if args.per_10k else "count", "articles",
+                "tokens", "forms"]
+        _print_frame(df[cols])
+        _say(f"\n{df.attrs['articles']:,} articles, {df.attrs['tokens']:,} words "
+             f"(counted in {args.field})" + (f"; chart saved to {args.plot}" if args.plot
+                                             else ""))
+    return 0
+
+
+def _cmd_kwic(args: argparse.Namespace) -> int:
+    df = open_index(args.index).concordance(args.query, width=args.width, sort=args.sort,
+                                            limit=args.limit, filters=_filters(args.filter),
+                                            dates=_dates(args))
+    if args.json:
+        _print_json(_frame_json(df))
+    else:
+        for r in df.itertuples(index=False):
+            _say(f"{r.left:>{args.width}} [{r.match}] {r.right:<{args.width}}  {r.doc_id}")
+        _say(f"\n{len(df):,} hits")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    cmp = open_index(args.index).compare(args.a, args.b)
+    if args.html:
+        cmp.save_html(args.html)
+    if args.json:
+        _print_json(cmp.to_dict())
+    else:
+        d = cmp.to_dict()
+        _say(f"{cmp.a.title}  |  {cmp.b.title}\nsimilarity {d['similarity']:.3f}")
+        for t, parts in d["entities"].items():
+            _say(f"{t}: shared {', '.join(parts['shared']) or '-'}")
+        _say("shared terms: " + ", ".join(x["term"] for x in d["terms"]))
+        _say(f"{len(d['sentences'])} matching sentences"
+             + (f"; HTML saved to {args.html}" if args.html else ""))
+    return 0
+
+
+def _cmd_keyness(args: argparse.Namespace) -> int:
+    target = Selection(args.query or "*", _filters(args.filter))
+    reference = (Selection(filters=_filters(args.reference)) if args.reference else None)
+    df = open_index(args.index).keyness(target, reference, min_freq=args.min_freq,
+                                        direction=args.direction, limit=args.limit)
+    if args.json:
+        _print_json(_frame_json(df.round(4)))
+    else:
+        _print_frame(df.round(2))
+    return 0
+
+
+def _cmd_similar(args: argparse.Namespace) -> int:
+    df = open_index(args.index).similar(args.doc_id, limit=args.limit)
+    if args.json:
+        _print_json([{"rank": int(r.rank), "doc_id": r.doc_id, "score": round(r.score, 4),
+                      "title": r.title, "outlet": r.outlet} for r in
+                     df.itertuples(index=False)])
+    else:
+        _print_frame(df[["rank", "doc_id", "score", "outlet", "title"]])
+    return 0
+
+
+# --- the parser ----------------------------------------------------------------------------
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", default="index", help="index folder (default: index)")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _add_selection(p: argparse.ArgumentParser, query: bool = True) -> None:
+    if query:
+        p.add_argument("--query", help="only articles matching this query")
+    p.add_argument("--filter", action="append", metavar="FIELD=VALUE",
+                   help=f"facet filter ({', '.join(FACETS)}), e.g. outlet=RT (repeatable)")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="first date (2022-06-01)")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="last date (inclusive)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -136,21 +268,20 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search with the Whoosh query language")
     p.add_argument("query")
     _add_common(p)
-    p.add_argument("--filter", action="append", metavar="FIELD=VALUE",
-                   help="facet filter, e.g. person='Jens Stoltenberg' (repeatable)")
-    p.add_argument("--limit", type=int, default=10)
-    p.add_argument("--page", type=int, default=1)
-    p.add_argument("--sort", choices=["relevance", "date"], default="relevance")
+    _add_selection(p, query=False)
+    p.add_argument("--limit", type=int, default=_default(Index.search, "limit"))
+    p.add_argument("--page", type=int, default=_default(Index.search, "page"))
+    p.add_argument("--sort", choices=SORTS, default=_default(Index.search, "sort"))
     p.add_argument("--csv", metavar="FILE", help="also write the hits to a CSV file "
                    "(cells a spreadsheet would run as formulas are neutralised)")
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("facets", help="article counts per person, org, place, outlet or month")
-    p.add_argument("field", choices=["person", "org", "place", "outlet", "month"])
+    p.add_argument("field", choices=FACETS)
     _add_common(p)
-    p.add_argument("--query", default="*")
-    p.add_argument("--filter", action="append", metavar="FIELD=VALUE")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--query", default=_default(Index.facets, "query"))
+    _add_selection(p, query=False)
+    p.add_argument("--limit", type=int, default=_default(Index.facets, "limit"))
     p.set_defaults(func=_cmd_facets)
 
     p = sub.add_parser("show", help="one article with its entities")
@@ -158,17 +289,53 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_show)
 
-    _add_analysis(sub)
+    p = sub.add_parser("terms", help="term frequency by outlet, month or article")
+    p.add_argument("terms", nargs="+", help='words or "quoted phrases"')
+    _add_common(p)
+    p.add_argument("--by", choices=["outlet", "month", "article", "all"],
+                   default=_default(Index.term_frequency, "by"))
+    p.add_argument("--field", choices=FIELDS, default=_default(Index.term_frequency, "field"),
+                   help="count in titles and bodies (all), or one of them")
+    p.add_argument("--per-10k", action="store_true", help="per 10,000 words instead of counts")
+    _add_selection(p)
+    p.add_argument("--plot", metavar="PNG", help="save the chart to this file")
+    p.add_argument("--csv", metavar="FILE", help="also write the table to a CSV file")
+    p.set_defaults(func=_cmd_terms)
+
+    p = sub.add_parser("kwic", help="keyword in context (concordance)")
+    p.add_argument("query")
+    _add_common(p)
+    p.add_argument("--width", type=int, default=_default(Index.concordance, "width"))
+    p.add_argument("--sort", choices=KWIC_SORTS, default=_default(Index.concordance, "sort"))
+    p.add_argument("--limit", type=int, default=_default(Index.concordance, "limit"))
+    _add_selection(p, query=False)
+    p.set_defaults(func=_cmd_kwic)
+
+    p = sub.add_parser("compare", help="two articles side by side")
+    p.add_argument("a")
+    p.add_argument("b")
+    _add_common(p)
+    p.add_argument("--html", metavar="FILE", help="save the side-by-side view")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("keyness", help="what a set of articles says more than the rest")
+    _add_common(p)
+    p.add_argument("--filter", action="append", metavar="FIELD=VALUE", help="the target")
+    p.add_argument("--query", help="target articles matching this query")
+    p.add_argument("--reference", action="append", metavar="FIELD=VALUE",
+                   help="the reference (default: the rest of the corpus)")
+    p.add_argument("--min-freq", type=int, default=_default(Index.keyness, "min_freq"))
+    p.add_argument("--direction", choices=DIRECTIONS,
+                   default=_default(Index.keyness, "direction"))
+    p.add_argument("--limit", type=int, default=_default(Index.keyness, "limit"))
+    p.set_defaults(func=_cmd_keyness)
+
+    p = sub.add_parser("similar", help="articles most like one article")
+    p.add_argument("doc_id")
+    _add_common(p)
+    p.add_argument("--limit", type=int, default=_default(Index.similar, "limit"))
+    p.set_defaults(func=_cmd_similar)
     return parser
-
-
-def _add_analysis(sub: argparse._SubParsersAction) -> None:
-    """Analysis verbs (terms, kwic, compare, keyness, similar), when available."""
-    try:
-        from . import _cli_analysis as cli_analysis
-    except ImportError:  # pragma: no cover
-        return
-    cli_analysis.add_parsers(sub, _add_common, _filters, _print_json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except CorpusSearchError as exc:
-        print(f"corpus-search: {exc}", file=sys.stderr)
+        print(f"corpus-search: {_CONTROL.sub('', str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - `| head`
         return 0

@@ -7,7 +7,6 @@ offer, and can show the library call that reproduces its current view (``.code()
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from datetime import date
@@ -18,7 +17,9 @@ import pandas as pd
 from . import _render as render
 from ._errors import CorpusSearchError
 from ._index import Index
+from ._plots import plot_terms
 from ._search import SearchResult
+from ._terms import FIELDS
 
 __all__ = ["CompareArticles", "Explorer", "SearchExplorer", "TermTrends"]
 
@@ -38,7 +39,7 @@ def _literal(value: object) -> str:
 class _App(w.VBox):
     """Common parts: an index, a message line and a "show code" toggle."""
 
-    def __init__(self, index: Index, index_expr: str = "index", **kwargs) -> None:
+    def __init__(self, index: Index, index_expr: str = "index") -> None:
         self.index = index
         self.index_expr = index_expr
         self.message = w.HTML(layout=_WIDE)
@@ -46,7 +47,7 @@ class _App(w.VBox):
                                         tooltip="the library call that reproduces this view")
         self.code_view = w.HTML(layout=_WIDE)
         self.show_code.observe(lambda _: self._refresh_code(), "value")
-        super().__init__(**kwargs)
+        super().__init__()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} over {self.index!r}>"
@@ -89,8 +90,13 @@ class SearchExplorer(_App):
                                       icon="search")
         self.sort = w.Dropdown(options=["relevance", "date"], value="relevance",
                                description="Sort", layout=w.Layout(width="200px"))
-        self.date_from = w.DatePicker(description="From")
-        self.date_to = w.DatePicker(description="To")
+        dated = index.snapshot().dated
+        why = "" if dated else "this corpus has no dates"
+        self.date_from = w.DatePicker(description="From", disabled=not dated,
+                                      tooltip=why)
+        self.date_to = w.DatePicker(description="To", disabled=not dated, tooltip=why)
+        self.date_note = w.HTML("" if dated else
+                                "<span style='color:#555'>(this corpus has no dates)</span>")
         self.facet_pickers = {key: w.SelectMultiple(rows=8, layout=_WIDE)
                               for key in ENTITY_FACETS}
         self.clear_button = w.Button(description="clear filters", icon="times")
@@ -119,7 +125,7 @@ class SearchExplorer(_App):
         self._updating = False
         self.children = [
             w.HBox([self.query, self.search_button, self.sort]),
-            w.HBox([self.date_from, self.date_to, self.clear_button]),
+            w.HBox([self.date_from, self.date_to, self.date_note, self.clear_button]),
             w.HBox([w.VBox([w.HTML(f"<b>{key}</b>"), picker], layout=w.Layout(width="25%"))
                     for key, picker in self.facet_pickers.items()], layout=_WIDE),
             self.message, self.suggestion_button, self.status, self.results,
@@ -205,6 +211,7 @@ class SearchExplorer(_App):
             self.result = None
             self.results.children = []
             self.status.value = ""
+            self._clear_facet_counts()
             suggestion = getattr(exc, "suggestion", None)
             self._show_suggestion(suggestion)
             raise
@@ -221,6 +228,17 @@ class SearchExplorer(_App):
             self.suggestion_button.layout.display = "inline-flex"
         else:
             self.suggestion_button.layout.display = "none"
+
+    def _clear_facet_counts(self) -> None:
+        """No counts after a query that could not run (the old ones would mislead)."""
+        self._updating = True
+        try:
+            for picker in self.facet_pickers.values():
+                chosen = list(picker.value)
+                picker.options = [(f"{v} (-)", v) for v in chosen]
+                picker.value = tuple(chosen)
+        finally:
+            self._updating = False
 
     def _show_facets(self, res: SearchResult) -> None:
         self._updating = True
@@ -243,9 +261,7 @@ class SearchExplorer(_App):
             button = w.Button(description="open", icon="file-text", tooltip=hit.doc_id,
                               layout=w.Layout(width="80px"))
             button.on_click(lambda _b, d=hit.doc_id: self.open_article(d))
-            meta = " · ".join(x for x in (render.esc(hit.outlet), "" if pd.isna(hit.date)
-                                          else hit.date.date().isoformat(),
-                                          render.esc(hit.doc_id)) if x)
+            meta = render.meta_line(hit.outlet, hit.date, hit.doc_id, html=True)
             body = w.HTML(f"<b>{hit.rank}. {render.esc(hit.title) or '(untitled)'}</b>"
                           f"<div style='color:#555;font-size:.85em'>{meta}</div>"
                           f"<div>{render.snippet_html(hit.snippet)}</div>", layout=_WIDE)
@@ -266,13 +282,17 @@ class SearchExplorer(_App):
 class TermTrends(_App):
     """Terms by outlet, month or article, raw or per 10k words: chart and table."""
 
-    def __init__(self, index: Index, terms: str = "", by: str = "month",
-                 index_expr: str = "index") -> None:
+    def __init__(self, index: Index, terms: str = "", by: str | None = None,
+                 field: str = "all", index_expr: str = "index") -> None:
         super().__init__(index, index_expr)
+        if by is None:  # by month where there are dates, else by outlet
+            by = "month" if index.snapshot().dated else "outlet"
         self.terms = w.Text(value=terms, description="Terms", placeholder="sanctions, NATO",
                             continuous_update=False, layout=w.Layout(width="50%"))
         self.by = w.ToggleButtons(options=["outlet", "month", "article", "all"], value=by,
                                   description="By")
+        self.field = w.Dropdown(options=list(FIELDS), value=field, description="Count in",
+                                tooltip="all: titles and bodies, as search matches")
         self.per_10k = w.Checkbox(value=False, description="per 10k words")
         self.query = w.Text(description="Within", placeholder="optional query",
                             continuous_update=False)
@@ -282,11 +302,12 @@ class TermTrends(_App):
         self.table_view = w.HTML(layout=_WIDE)
         self.table: pd.DataFrame | None = None
         self.figure = None
-        for control in (self.terms, self.by, self.per_10k, self.query):
+        for control in (self.terms, self.by, self.field, self.per_10k, self.query):
             control.observe(lambda _: self._run(self._plot), "value")
         self.plot_button.on_click(lambda _: self._run(self._plot))
         self.children = [w.HBox([self.terms, self.plot_button]), self.by,
-                         w.HBox([self.per_10k, self.query]), self.message, self.chart,
+                         w.HBox([self.field, self.per_10k, self.query]), self.message,
+                         self.chart,
                          self.table_view, w.HBox([self.show_code]), self.code_view]
         if terms:
             self._run(self._plot)
@@ -299,25 +320,29 @@ class TermTrends(_App):
         """The library calls that reproduce the chart and table."""
         by = None if self.by.value == "all" else self.by.value
         extra = f", query={_literal(self.query.value)}" if self.query.value else ""
+        if self.field.value != "all":
+            extra += f", field={_literal(self.field.value)}"
         return (f"freq = {self.index_expr}.term_frequency({_literal(self.term_list())}, "
                 f"by={_literal(by)}{extra})\n"
                 f"cs.plot_terms(freq, per_10k={self.per_10k.value})")
 
     def _plot(self) -> None:
-        from ._plots import plot_terms
-
         terms = self.term_list()
         if not terms:
             self.table, self.figure = None, None
             self.chart.value, self.table_view.value = b"", ""
             return
         by = None if self.by.value == "all" else self.by.value
-        df = self.index.term_frequency(terms, by, query=self.query.value or None)
+        try:
+            df = self.index.term_frequency(terms, by=by, field=self.field.value,
+                                           query=self.query.value or None)
+        except CorpusSearchError:
+            self.table, self.figure = None, None
+            self.chart.value, self.table_view.value = b"", ""
+            raise
         fig = plot_terms(df, per_10k=self.per_10k.value)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         self.table, self.figure = df, fig
-        self.chart.value = buf.getvalue()
+        self.chart.value = fig.to_png()
         shown = df[["term", "group", "count", "articles", "tokens", "per_10k", "forms"]]
         self.table_view.value = shown.head(200).to_html(index=False, float_format="%.1f",
                                                         escape=True)

@@ -19,11 +19,9 @@ from corpus_search._analysis import (
     reference_analyzer,
     strip_furniture,
 )
-from corpus_search._compare import compare
-from corpus_search._keyness import keyness, similar
-from corpus_search._kwic import KWIC_COLUMNS, concordance
+from corpus_search._kwic import KWIC_COLUMNS
 from corpus_search._plots import plot_terms
-from corpus_search._terms import TERM_COLUMNS, term_frequency
+from corpus_search._terms import TERM_COLUMNS
 
 from .conftest import SEEDS
 
@@ -50,7 +48,7 @@ def dated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
 
 def test_nato_by_article_equals_plain_count(seed_index: cs.Index) -> None:
     """Counting NATO by article equals a case-insensitive count in each indexed body."""
-    df = term_frequency(seed_index, ["NATO"], by="article")
+    df = seed_index.term_frequency(["NATO"], by="article", field="body")
     assert list(TERM_COLUMNS) == list(df.columns)
     for row in df.itertuples(index=False):
         body = strip_furniture(seed_index.show(row.group).text)
@@ -59,7 +57,7 @@ def test_nato_by_article_equals_plain_count(seed_index: cs.Index) -> None:
 
 def test_stemmed_forms_and_phrases(seed_index: cs.Index) -> None:
     """A word counts all its forms and says which; a phrase counts as a phrase."""
-    df = term_frequency(seed_index, ["sanction", '"more NATO"'], by=None)
+    df = seed_index.term_frequency(["sanction", '"more NATO"'], by=None)
     sanction, phrase = df.iloc[0], df.iloc[1]
     assert "sanctions" in sanction["forms"]
     assert (1, 2) == (phrase["articles"], phrase["count"])
@@ -67,7 +65,7 @@ def test_stemmed_forms_and_phrases(seed_index: cs.Index) -> None:
 
 def test_months_include_gaps(dated_index: cs.Index) -> None:
     """Empty months are rows with no words and NaN per 10k; undated articles are left out."""
-    df = term_frequency(dated_index, "sanctions", by="month")
+    df = dated_index.term_frequency("sanctions", by="month", field="body")
     assert ["2022-01", "2022-02", "2022-03"] == df["group"].tolist()
     assert [3, 0, 0] == df["count"].tolist()
     assert 0 == df["tokens"].iloc[1]
@@ -77,7 +75,7 @@ def test_months_include_gaps(dated_index: cs.Index) -> None:
 
 def test_outlets_and_query(dated_index: cs.Index) -> None:
     """Grouping by outlet respects a query; per 10k uses the group's words."""
-    df = term_frequency(dated_index, "gas", by="outlet", query="prices")
+    df = dated_index.term_frequency("gas", by="outlet", query="prices", field="body")
     rows = {r.group: (r.count, r.tokens) for r in df.itertuples(index=False)}
     assert {"A": (1, 6), "B": (1, 6)} == rows
     assert [10_000 / 6] * 2 == pytest.approx(df["per_10k"].tolist())
@@ -85,27 +83,27 @@ def test_outlets_and_query(dated_index: cs.Index) -> None:
 
 def test_plot_month_has_gap_and_caption(dated_index: cs.Index, tmp_path: Path) -> None:
     """The month chart shows a gap (NaN) for February and states its denominators."""
-    fig = plot_terms(term_frequency(dated_index, ["sanctions", "gas"], by="month"),
-                     per_10k=True)
+    fig = plot_terms(dated_index.term_frequency(["sanctions", "gas"], by="month",
+                                                field="body"), per_10k=True)
     ax = fig.axes[0]
     y = ax.lines[0].get_ydata()
     assert np.isnan(y[1])
     assert "per 10,000 words" == ax.get_ylabel()
     caption = " ".join(t.get_text() for t in fig.texts)
-    assert "Based on 3 articles, 17 words" in caption
+    assert "Counted in bodies of 3 articles, 17 words" in caption
     fig.savefig(tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 5_000
 
 
 def test_plot_outlet_bars(seed_index: cs.Index) -> None:
     """By outlet the chart is one bar per outlet and term."""
-    fig = plot_terms(term_frequency(seed_index, ["NATO", "Russia"], by="outlet"))
+    fig = plot_terms(seed_index.term_frequency(["NATO", "Russia"], by="outlet"))
     assert 10 == len(fig.axes[0].patches)
 
 
 def test_concordance_offsets(seed_index: cs.Index) -> None:
     """Every hit's offsets point at the match in the stored text."""
-    df = concordance(seed_index, '"more NATO" OR sanction*')
+    df = seed_index.concordance('"more NATO" OR sanction*')
     assert list(KWIC_COLUMNS) == list(df.columns)
     assert 2 + 1 + 3 == len(df)  # "more NATO" twice in RT; sanctions in 001 once, 004 thrice
     for row in df.itertuples(index=False):
@@ -115,23 +113,24 @@ def test_concordance_offsets(seed_index: cs.Index) -> None:
 
 def test_concordance_sorting(seed_index: cs.Index) -> None:
     """Sorting by the right context orders by the first word after the match."""
-    df = concordance(seed_index, "Stoltenberg", sort="right")
+    df = seed_index.concordance("Stoltenberg", sort="right")
     firsts = [re.findall(r"\w+", r.lower())[0] for r in df["right"]]
     assert sorted(firsts) == firsts
 
 
 def test_concordance_skips_furniture(seed_index: cs.Index) -> None:
     """"Read Full Article at RT.com" is furniture, so "article" has no hit in the RT piece."""
-    df = concordance(seed_index, "article")
+    df = seed_index.concordance("article")
     assert RT not in set(df["doc_id"])
 
 
 def test_compare_rt_and_nbc(seed_index: cs.Index) -> None:
     """RT and NBC share Jens Stoltenberg, NATO, Russia and Ukraine."""
-    cmp = compare(seed_index, RT, NBC)
+    cmp = seed_index.compare(RT, NBC)
     assert {"Jens Stoltenberg", "NATO", "Russia", "Ukraine"} <= set(cmp.shared_entities())
     assert 0 < cmp.similarity < 1
-    assert "stoltenberg" in set(cmp.terms["term"])
+    assert "stoltenberg" in set(cmp.terms["stem"])
+    assert "Stoltenberg" in set(cmp.terms["term"])  # the word as written, not the stem
 
 
 def test_compare_matching_sentences(tmp_path: Path) -> None:
@@ -140,7 +139,7 @@ def test_compare_matching_sentences(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(f"One\n\nFirst outlet intro here. {wire} More text.")
     (tmp_path / "b.txt").write_text(f"Two\n\nOther lead sentence. {wire[:-1]}, officials said.")
     cs.build([tmp_path], tmp_path / "ix", progress=False, entities=False)
-    cmp = compare(cs.open_index(tmp_path / "ix"), "a", "b")
+    cmp = cs.open_index(tmp_path / "ix").compare("a", "b")
     assert 1 == len(cmp.sentences)
     assert wire == cmp.sentences["a_text"].iloc[0]
     html = cmp._repr_html_()
@@ -156,7 +155,7 @@ def test_html_escapes_markup(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in recs))
     cs.build([tmp_path], tmp_path / "ix", progress=False, entities=False)
     index = cs.open_index(tmp_path / "ix")
-    pages = [compare(index, "a.jsonl:1", "a.jsonl:2")._repr_html_(),
+    pages = [index.compare("a.jsonl:1", "a.jsonl:2")._repr_html_(),
              index.show("a.jsonl:1")._repr_html_(), index.search("NATO")._repr_html_()]
     for html in pages:
         assert "<script>" not in html and "<img" not in html and "<b>O</b>" not in html
@@ -169,7 +168,7 @@ def test_html_escapes_markup(tmp_path: Path) -> None:
 
 def test_keyness_rt(seed_index: cs.Index) -> None:
     """What RT says that the others do not: words only RT uses rank first."""
-    df = keyness(seed_index, {"outlet": "RT"}, min_freq=3)
+    df = seed_index.keyness({"outlet": "RT"}, min_freq=3)
     assert df["g2"].is_monotonic_decreasing
     top = df.iloc[0]
     assert top["reference"] == 0 and top["log_ratio"] > 0
@@ -180,12 +179,12 @@ def test_keyness_rt(seed_index: cs.Index) -> None:
 def test_keyness_needs_target(seed_index: cs.Index) -> None:
     """Keyness without a target is a QueryError, not a traceback."""
     with pytest.raises(cs.QueryError):
-        keyness(seed_index, {})
+        seed_index.keyness({})
 
 
 def test_similar(seed_index: cs.Index) -> None:
     """More-like-this returns other articles, best first, never the article itself."""
-    df = similar(seed_index, RT, limit=3)
+    df = seed_index.similar(RT, limit=3)
     assert 3 == len(df)
     assert RT not in set(df["doc_id"])
     assert df["score"].is_monotonic_decreasing
@@ -260,22 +259,23 @@ def _assert_same_as_whoosh(index: cs.Index, query: str) -> None:
     from whoosh import qparser
     from whoosh import query as wq
 
-    from corpus_search._search import parse_query, phrase_pairs, selection
+    from corpus_search._query import parse_query, phrase_pairs
 
-    raw = qparser.MultifieldParser(["title", "body"], index.schema).parse(query)
-    expected = sorted(index.searcher.docs_for_query(raw))
-    q = parse_query(index, query)
+    snap = index.snapshot()
+    raw = qparser.MultifieldParser(["title", "body"], snap.schema).parse(query)
+    expected = sorted(snap.searcher.docs_for_query(raw))
+    q = parse_query(snap, query)
     assert "pairs" in {f for f, _ in q.iter_all_terms()} or not any(
-        phrase_pairs(p.words, index.pair_stems) for p in raw.leaves()
+        phrase_pairs(p.words, snap.pair_stems) for p in raw.leaves()
         if isinstance(p, wq.Phrase) and p.fieldname == "body")
-    assert expected == np.flatnonzero(selection(index, query)).tolist()
+    assert expected == np.flatnonzero(cs.Selection(query).mask(snap)).tolist()
     assert len(expected) == index.search(query).total
 
 
 def test_phrase_counts_through_pairs(seed_index: cs.Index) -> None:
     """Two- and four-word phrase counts equal a plain count of the phrase in each body."""
     for phrase in ["more NATO", "Jens Stoltenberg", "the Munich Security Conference"]:
-        df = term_frequency(seed_index, [phrase], by="article")
+        df = seed_index.term_frequency([phrase], by="article", field="body")
         pattern = re.compile(r"\b" + r"\W+".join(phrase.split()) + r"\b", re.IGNORECASE)
         for doc_id, count in zip(df["group"], df["count"], strict=True):
             body = strip_furniture(seed_index.show(doc_id).text)

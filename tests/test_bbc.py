@@ -68,7 +68,7 @@ def test_bbc_phrase_counts_match_whoosh_spans(bbc_index_dir: Path, phrase: str) 
     from corpus_search._terms import term_counts
 
     index = cs.open_index(bbc_index_dir)
-    m = wq.Phrase("body", analysis.analyse(phrase)).matcher(index.searcher)
+    m = wq.Phrase("body", analysis.analyse(phrase)).matcher(index.snapshot().searcher)
     expected = {}
     while m.is_active():
         expected[m.id()] = len(m.spans())

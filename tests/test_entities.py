@@ -62,7 +62,7 @@ def test_type_voting() -> None:
 
 def _facet_triples(index: cs.Index) -> set[tuple[str, str, str]]:
     out = set()
-    for doc_id in index.docnum:
+    for doc_id in index.snapshot().docnum:
         ents = index.show(doc_id).entities
         out |= {(doc_id, t, n) for n, t in zip(ents["name"], ents["type"], strict=True)}
     return out
@@ -84,7 +84,7 @@ def test_facets_against_gold(seed_index: cs.Index) -> None:
 
 def test_no_furniture_entities(seed_index: cs.Index) -> None:
     """No page furniture or web address shows up as an entity."""
-    names = {n for n, _ in seed_index.entities}
+    names = {n for n, _ in seed_index.snapshot().entities}
     assert not {"RT.com", "Read Full Article", "NBC News", "Elizabeth Warren", "TVN24 GO",
                 "Leave a Comment", "voanews.com"} & names
 

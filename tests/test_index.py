@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import corpus_search as cs
-from corpus_search._index import LOCK
+from corpus_search import _build as build_module
+from corpus_search._store import LOCK
 
 from .conftest import SEEDS
 
@@ -25,7 +26,7 @@ def test_rebuild_processes_only_new(corpus_copy: Path, tmp_path: Path) -> None:
     """A second build after adding one file indexes only that file."""
     index_dir = tmp_path / "ix"
     cs.build([corpus_copy], index_dir, progress=False)
-    common = cs.open_index(index_dir).pair_stems
+    common = cs.open_index(index_dir).snapshot().pair_stems
     (corpus_copy / "new.txt").write_text("Kyiv talks\n\nBalloonists met in Kyiv on Monday.")
     report = cs.build([corpus_copy], index_dir, progress=False)
     assert (1, 0, 5, 0, 1) == (report.added, report.updated, report.unchanged,
@@ -33,8 +34,8 @@ def test_rebuild_processes_only_new(corpus_copy: Path, tmp_path: Path) -> None:
     index = cs.open_index(index_dir)
     assert 6 == len(index)
     assert ["new"] == index.search("balloonists").hits["doc_id"].tolist()
-    assert common == index.pair_stems  # chosen at the full build, kept by updates
-    assert "balloonist" not in index.pair_stems
+    assert common == index.snapshot().pair_stems  # chosen at the full build, kept by updates
+    assert "balloonist" not in index.snapshot().pair_stems
     assert ["new"] == index.search('"balloonists met"').hits["doc_id"].tolist()
 
 
@@ -60,18 +61,21 @@ def test_changed_and_removed(corpus_copy: Path, tmp_path: Path) -> None:
         index.search("*", filters={"place": "Kyiv"}).hits["doc_id"], reverse=True)
 
 
-def test_failed_build_keeps_previous_index(corpus_copy: Path, tmp_path: Path) -> None:
+def test_failed_build_keeps_previous_index(corpus_copy: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A build that dies after writing Whoosh files leaves the previous index in use."""
     index_dir = tmp_path / "ix"
     cs.build([corpus_copy], index_dir, progress=False)
     before = cs.open_index(index_dir).search("NATO").hits["doc_id"].tolist()
     (corpus_copy / "new.txt").write_text("NATO news\n\nNATO met again.")
 
-    def boom() -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("killed")
 
-    with pytest.raises(RuntimeError):
-        cs.build([corpus_copy], index_dir, progress=False, _after_commit=boom)
+    with monkeypatch.context() as mp:  # dies after the Whoosh segment is committed
+        mp.setattr(build_module, "_write_columns", boom)
+        with pytest.raises(RuntimeError):
+            cs.build([corpus_copy], index_dir, progress=False)
     index = cs.open_index(index_dir)
     assert before == index.search("NATO").hits["doc_id"].tolist()
     assert ["gen-000001"] == sorted(p.name for p in index_dir.glob("gen-*"))
@@ -146,9 +150,8 @@ def test_older_format_is_rebuilt_not_refused(corpus_copy: Path, tmp_path: Path) 
 def test_many_small_updates_then_a_large_one_lose_nothing(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Small segments merged during a two-core update stay in the index."""
-    from corpus_search import _index as index_module
 
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 6)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_ARTICLES", 6)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     index_dir = tmp_path / "ix"
@@ -158,7 +161,7 @@ def test_many_small_updates_then_a_large_one_lose_nothing(tmp_path: Path,
     for _ in range(10):
         (corpus / f"{next(words)}.txt").write_text(f"Title\n\nBody {next(words)} here.")
         cs.build([corpus], index_dir, entities=False, progress=False)
-    assert 5 == len(cs.open_index(index_dir).searcher.reader().leaf_readers())
+    assert 5 == len(cs.open_index(index_dir).snapshot().searcher.reader().leaf_readers())
     for _ in range(8):
         (corpus / f"{next(words)}.txt").write_text(f"Title\n\nBody {next(words)} here.")
     report = cs.build([corpus], index_dir, entities=False, progress=False)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import corpus_search as cs
+from corpus_search import _build as build_module
 from corpus_search import _postings
-from corpus_search import _index as index_module
 from corpus_search.synthetic import generate
 
 
@@ -29,7 +29,7 @@ def _whoosh_postings(reader, field: str, text: bytes) -> tuple[list[int], list[f
 
 
 @pytest.fixture(scope="module")
-def updated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+def updated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Snapshot:
     """600 articles on two cores, then 40 changed, 30 removed and 50 added: three segments
     (two with deletions), each with flat postings for terms in at least 10 articles,
     written in many small appends."""
@@ -38,7 +38,7 @@ def updated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_postings, "FLAT_MIN_DF", 10)
         mp.setattr(_postings, "_FLUSH", 1000)  # many appends to the files, as at 100k
-        mp.setattr(index_module, "PARALLEL_MIN_ARTICLES", 300)
+        mp.setattr(build_module, "PARALLEL_MIN_ARTICLES", 300)
         _write(root / "a.jsonl", records)
         cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
         for r in records[:40]:
@@ -47,10 +47,10 @@ def updated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
         _write(root / "a.jsonl", records[:-30] + added)
         report = cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
     assert (50, 40, 30) == (report.added, report.updated, report.removed)
-    return cs.open_index(root / "index")
+    return cs.open_index(root / "index").snapshot()
 
 
-def test_every_segment_has_flat_postings(updated_index: cs.Index) -> None:
+def test_every_segment_has_flat_postings(updated_index: cs.Snapshot) -> None:
     """Each segment's flat files exist and hold both fields' common terms."""
     leaves = updated_index.searcher.reader().leaf_readers()
     flats = [_postings._flat(leaf) for leaf, _ in leaves]
@@ -61,7 +61,7 @@ def test_every_segment_has_flat_postings(updated_index: cs.Index) -> None:
 
 
 @pytest.mark.parametrize("field", ["body", "pairs", "title"])
-def test_flat_postings_equal_whoosh(updated_index: cs.Index, field: str) -> None:
+def test_flat_postings_equal_whoosh(updated_index: cs.Snapshot, field: str) -> None:
     """Every term with flat postings, and rarer ones: the same docnums and weights as
     Whoosh's matchers, deletions left out."""
     reader = updated_index.searcher.reader()

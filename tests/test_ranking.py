@@ -9,7 +9,8 @@ import pytest
 
 import corpus_search as cs
 from corpus_search._postings import ranked
-from corpus_search._search import parse_query
+from corpus_search._query import parse_query
+from corpus_search._search import search
 from corpus_search.synthetic import generate
 
 QUERIES = ["sanctions", "talks", "kyiv talks", "sanctions OR ceasefire OR inflation",
@@ -21,19 +22,19 @@ LEFT_TO_WHOOSH = {'"prime minister"'}  # a phrase in the body: Whoosh's matchers
 
 
 @pytest.fixture(scope="module")
-def synthetic_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+def synthetic_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Snapshot:
     root = tmp_path_factory.mktemp("ranking")
     with open(root / "a.jsonl", "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(r) + "\n" for r in generate(600, seed=3))
     cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
-    return cs.open_index(root / "index")
+    return cs.open_index(root / "index").snapshot()
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_array_scores_equal_whoosh(synthetic_index: cs.Index, query: str) -> None:
+def test_array_scores_equal_whoosh(synthetic_index: cs.Snapshot, query: str) -> None:
     """Same documents, same scores (to rounding) as Whoosh's matchers over every hit."""
     s, q = synthetic_index.searcher, parse_query(synthetic_index, query)
-    got = ranked(s, q, len(synthetic_index.live))
+    got = ranked(s, q, len(synthetic_index.live), synthetic_index.titles)
     expected = {h.docnum: h.score for h in s.search(q, limit=None)}
     if got is None:
         assert query in LEFT_TO_WHOOSH
@@ -45,20 +46,20 @@ def test_array_scores_equal_whoosh(synthetic_index: cs.Index, query: str) -> Non
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_search_pages_follow_exhaustive_ranking(synthetic_index: cs.Index, query: str) -> None:
+def test_search_pages_follow_exhaustive_ranking(synthetic_index: cs.Snapshot, query: str) -> None:
     """Pages 1 and 2 are the exhaustive ranking's (score desc, then docnum), filters applied."""
     s, q = synthetic_index.searcher, parse_query(synthetic_index, query)
     order = [h.docnum for h in sorted(s.search(q, limit=None),
                                       key=lambda h: (-round(h.score, 9), h.docnum))]
     ids = synthetic_index.doc_ids
     for page in (1, 2):
-        res = synthetic_index.search(query, limit=5, page=page, facets=False, snippets=False)
+        res = search(synthetic_index, query, limit=5, page=page, facets=False, snippets=False)
         assert [ids[d] for d in order[(page - 1) * 5 : page * 5]] == res.hits["doc_id"].tolist()
 
 
-def test_quality_skipping_is_not_used(synthetic_index: cs.Index) -> None:
+def test_quality_skipping_is_not_used(synthetic_index: cs.Snapshot) -> None:
     """The first hit is the best of the exhaustive ranking (Whoosh's quality skipping is not)."""
-    res = synthetic_index.search("talks NOT kyiv", limit=10, facets=False, snippets=False)
+    res = search(synthetic_index, "talks NOT kyiv", limit=10, facets=False, snippets=False)
     s = synthetic_index.searcher
     best = max(h.score for h in s.search(parse_query(synthetic_index, "talks NOT kyiv"),
                                          limit=None))
@@ -68,7 +69,7 @@ def test_quality_skipping_is_not_used(synthetic_index: cs.Index) -> None:
 
 @pytest.mark.parametrize("phrase", ["anna petrov", "the anna petrov", "petrov anna", "anna",
                                     "to anna petrov", "no such words"])
-def test_title_phrases_match_whoosh(synthetic_index: cs.Index, phrase: str) -> None:
+def test_title_phrases_match_whoosh(synthetic_index: cs.Snapshot, phrase: str) -> None:
     """A title phrase found on the title arrays finds the articles Whoosh's matcher does."""
     from whoosh import query as wq
 
@@ -76,6 +77,7 @@ def test_title_phrases_match_whoosh(synthetic_index: cs.Index, phrase: str) -> N
 
     s = synthetic_index.searcher
     q = wq.Phrase("title", phrase.split())
-    assert _title_phrase(s, q) is not None  # answered by the arrays, not Whoosh
+    assert _title_phrase(synthetic_index.titles, q) is not None  # by the arrays, not Whoosh
     expected = sorted(s.docs_for_query(q))
-    assert expected == np.flatnonzero(query_docs(s, q, len(synthetic_index.live))).tolist()
+    got = query_docs(s, q, len(synthetic_index.live), synthetic_index.titles)
+    assert expected == np.flatnonzero(got).tolist()

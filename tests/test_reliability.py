@@ -92,7 +92,7 @@ def test_messy_folder_loses_nothing(tmp_path: Path) -> None:
     good, bad = _messy_folder(tmp_path / "c")
     report = cs.build([tmp_path / "c"], tmp_path / "ix", progress=False, entities=False)
     index = cs.open_index(tmp_path / "ix")
-    assert good == set(index.docnum)
+    assert good == set(index.snapshot().docnum)
     reported = {s.path: s.reason for s in [*report.skipped, *report.duplicates]}
     for path, reason in bad.items():
         assert reason in reported.get(path, ""), path
@@ -324,7 +324,7 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
     """A Whoosh index this package did not build is never opened (it would unpickle)."""
     from whoosh import index as whoosh_index
 
-    from corpus_search._index import make_schema
+    from corpus_search._store import make_schema
 
     whoosh_index.create_in(str(tmp_path), make_schema())
     with pytest.raises(cs.UnsafeIndexError, match="did not write"):
@@ -337,7 +337,7 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
 
 def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
     """A killed two-core build leaves no worker behind and the previous index intact."""
-    from corpus_search._index import PARALLEL_MIN_ARTICLES
+    from corpus_search._build import PARALLEL_MIN_ARTICLES
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

