@@ -20,11 +20,10 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from dateutil import parser as _dateparser
-
+from ._dates import parse_date, to_iso
 from ._errors import CorpusError
 
 __all__ = ["Article", "ColumnMap", "LoadReport", "Skipped", "load_corpus", "parse_date"]
@@ -90,8 +89,7 @@ class Article:
     def content_hash(self) -> str:
         """A hash of everything that is indexed about the article."""
         h = hashlib.sha1()
-        for part in (self.title, self.body, self.outlet, self.date.isoformat() if self.date
-                     else "", self.url):
+        for part in (self.title, self.body, self.outlet, to_iso(self.date) or "", self.url):
             h.update(part.encode("utf-8", "surrogatepass"))
             h.update(b"\x00")
         return h.hexdigest()
@@ -121,42 +119,6 @@ class LoadReport:
     duplicates: list[Skipped] = field(default_factory=list)
     _given: dict[str, str] = field(default_factory=dict, repr=False)
     """article source -> the path as the caller spelt it, for reports"""
-
-
-# --- dates ----------------------------------------------------------------------------
-
-_DEFAULT_DT = datetime(2000, 1, 1)
-
-
-def parse_date(value: object) -> datetime | None:
-    """Parse a date in the usual forms; ``None`` when missing, ``ValueError`` when garbage.
-
-    Returns a naive UTC datetime. ``2022-01-09``, ``2022-06-11T00:57:56``,
-    ``2022-06-11T00:57:56Z``, ``+02:00`` offsets and ``9 January 2022`` are all understood.
-    """
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value != value:  # NaN
-            return None
-        raise ValueError(f"a bare number is not a date: {value!r}")
-    s = str(value).strip()
-    if not s:
-        return None
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        if not re.search(r"[A-Za-z]{3}|\d{1,4}[-/.]\d{1,2}", s):
-            raise ValueError(f"not a date: {s[:40]!r}") from None
-        try:
-            dt = _dateparser.parse(s, default=_DEFAULT_DT)
-        except (ValueError, OverflowError) as exc:
-            raise ValueError(f"not a date: {s[:40]!r}") from exc
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    if not 1800 <= dt.year <= 2200:
-        raise ValueError(f"date out of range: {s[:40]!r}")
-    return dt
 
 
 # --- decoding -------------------------------------------------------------------------
