@@ -17,11 +17,14 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from ._dates import parse_date, to_iso
 from ._errors import CorpusError
@@ -32,6 +35,8 @@ MAX_FILE_BYTES = 5_000_000
 """A ``.txt`` file larger than this is skipped as over-size."""
 MAX_TABLE_BYTES = 2_000_000_000
 """A CSV or JSONL file larger than this is skipped as over-size."""
+MAX_RECORD_CHARS = 5_000_000
+"""A JSONL line or CSV row longer than this is skipped without being held whole."""
 MAX_TITLE_CHARS = 300
 """A first line longer than this is not a title: the article is loaded untitled."""
 
@@ -187,17 +192,45 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _read_bytes(path: Path, limit: int, ctx: _Context) -> bytes | None:
+def _open_regular(path: Path, limit: int, ctx: _Context) -> BinaryIO | None:
+    """Open ``path`` for reading only if it is a regular, non-empty file within ``limit``.
+
+    The file is opened non-blocking and checked with ``fstat`` before any byte is read,
+    so a FIFO or device that slipped past the folder walk is never waited on.
+    """
     try:
-        size = path.stat().st_size
-        if size == 0:
-            ctx.report.skipped.append(Skipped(str(path), "empty file"))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+        return None
+    try:
+        st = os.fstat(fd)
+        problem = None
+        if not stat.S_ISREG(st.st_mode):
+            problem = f"not a regular file ({_kind(st.st_mode)})"
+        elif st.st_size == 0:
+            problem = "empty file"
+        elif st.st_size > limit:
+            problem = f"over-size file ({st.st_size:,} bytes; limit {limit:,})"
+        if problem:
+            os.close(fd)
+            ctx.report.skipped.append(Skipped(str(path), problem))
             return None
-        if size > limit:
-            ctx.report.skipped.append(
-                Skipped(str(path), f"over-size file ({size:,} bytes; limit {limit:,})"))
-            return None
-        return path.read_bytes()
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except OSError as exc:
+        os.close(fd)
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+        return None
+
+
+def _read_bytes(path: Path, limit: int, ctx: _Context) -> bytes | None:
+    fh = _open_regular(path, limit, ctx)
+    if fh is None:
+        return None
+    try:
+        with fh:
+            return fh.read(limit + 1)
     except OSError as exc:
         ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
         return None
@@ -212,6 +245,80 @@ def _decode_file(path: Path, data: bytes, ctx: _Context) -> str | None:
     if note:
         ctx.report.notes.append(Skipped(str(path), note))
     return text
+
+
+_SNIFF_BYTES = 65536
+
+
+def _stream_encoding(fh: BinaryIO) -> tuple[str, str | None]:
+    """The encoding of a whole file, found in 1 MB steps (never the whole file in memory),
+    with the note :func:`decode` would give. Raises ``ValueError`` for binary data."""
+    head = fh.read(_SNIFF_BYTES)
+    fh.seek(0)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "UTF-16 with BOM; decoded as UTF-16"
+    if b"\x00" in head:
+        raise ValueError("binary file (contains NUL bytes)")
+    chosen: tuple[str, str | None] = ("latin-1", "not UTF-8; decoded as latin-1")
+    for enc, note in (("utf-8-sig", None), ("cp1252", "not UTF-8; decoded as cp1252")):
+        dec = codecs.getincrementaldecoder(enc)()
+        try:
+            while chunk := fh.read(1 << 20):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            fh.seek(0)
+            continue
+        chosen = (enc, note)
+        break
+    fh.seek(0)
+    text = head.decode(chosen[0], errors="replace")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.01 * len(text) + 2:
+        raise ValueError("binary file (control characters)")
+    return chosen
+
+
+def _open_table(path: Path, ctx: _Context) -> TextIO | None:
+    """A table file as a text stream (newlines made ``\\n``), or ``None`` when skipped."""
+    fh = _open_regular(path, MAX_TABLE_BYTES, ctx)
+    if fh is None:
+        return None
+    try:
+        enc, note = _stream_encoding(fh)
+    except ValueError as exc:
+        fh.close()
+        ctx.report.skipped.append(Skipped(str(path), str(exc)))
+        return None
+    except OSError as exc:
+        fh.close()
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+        return None
+    if note:
+        ctx.report.notes.append(Skipped(str(path), note))
+    return io.TextIOWrapper(fh, encoding=enc, newline=None)
+
+
+def _bounded_lines(fh: TextIO, path: Path, ctx: _Context) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a text stream; a line over ``MAX_RECORD_CHARS`` is skipped
+    (and listed) without ever being held whole, and an empty line is given in its place."""
+    limit = MAX_RECORD_CHARS
+    lineno = 0
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > limit and not line.endswith("\n"):
+            size = len(line)
+            while (more := fh.readline(1 << 20)) and not more.endswith("\n"):
+                size += len(more)
+            size += len(more)
+            ctx.report.skipped.append(Skipped(
+                f"{path}:{lineno}", f"over-long record ({size:,}+ characters on one line; "
+                                    f"limit {limit:,}); skipped unread"))
+            line = "\n"
+        yield lineno, line
 
 
 def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: str,
@@ -326,15 +433,19 @@ def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Cont
 
 
 def _read_csv(path: Path, ctx: _Context) -> None:
-    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
-    text = _decode_file(path, data, ctx) if data else None
-    if text is None:
+    fh = _open_table(path, ctx)
+    if fh is None:
         return
-    csv.field_size_limit(50_000_000)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    with fh:
+        _read_csv_stream(path, fh, ctx)
+
+
+def _read_csv_stream(path: Path, fh: TextIO, ctx: _Context) -> None:
+    csv.field_size_limit(MAX_RECORD_CHARS)
+    reader = csv.reader(line for _, line in _bounded_lines(fh, path, ctx))
     try:
         header = next(reader)
-    except (StopIteration, csv.Error) as exc:
+    except (StopIteration, csv.Error, UnicodeDecodeError) as exc:
         ctx.report.skipped.append(Skipped(str(path), f"no CSV header ({exc or 'empty'})"))
         return
     header = [h.strip() for h in header]
@@ -349,6 +460,10 @@ def _read_csv(path: Path, ctx: _Context) -> None:
             except csv.Error as exc:
                 ctx.report.skipped.append(Skipped(f"{path}:{reader.line_num}", f"bad CSV: {exc}"))
                 return
+            except (OSError, UnicodeDecodeError) as exc:
+                ctx.report.skipped.append(Skipped(f"{path}:{reader.line_num}",
+                                                  f"unreadable from here: {exc}"))
+                return
             rowno += 1
             if not any(v.strip() for v in values):
                 continue
@@ -362,44 +477,126 @@ def _read_csv(path: Path, ctx: _Context) -> None:
 
 
 def _read_jsonl(path: Path, ctx: _Context) -> None:
-    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
-    text = _decode_file(path, data, ctx) if data else None
-    if text is None:
+    fh = _open_table(path, ctx)
+    if fh is None:
         return
-    records: list[tuple[str, dict]] = []
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            ctx.report.skipped.append(Skipped(f"{path}:{lineno}", f"broken JSON: {exc.msg}"))
-            continue
-        if not isinstance(obj, dict):
-            ctx.report.skipped.append(
-                Skipped(f"{path}:{lineno}", f"not a JSON object but {type(obj).__name__}"))
-            continue
-        records.append((f":{lineno}", obj))
-    if not records:
-        if not any(s.path.startswith(f"{path}:") for s in ctx.report.skipped):
-            ctx.report.skipped.append(Skipped(str(path), "no records"))
-        return
-    _records_from_table(path, records, ctx, None)
+    count = 0
+
+    def counted() -> Iterator[tuple[str, dict]]:
+        nonlocal count
+        for rec in _jsonl_records(path, fh, ctx):
+            count += 1
+            yield rec
+
+    with fh:
+        _records_from_table(path, counted(), ctx, None)
+    if not count and not any(s.path.startswith(f"{path}:") for s in ctx.report.skipped):
+        ctx.report.skipped.append(Skipped(str(path), "no records"))
+
+
+def _jsonl_records(path: Path, fh: TextIO, ctx: _Context) -> Iterator[tuple[str, dict]]:
+    try:
+        for lineno, line in _bounded_lines(fh, path, ctx):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                ctx.report.skipped.append(Skipped(f"{path}:{lineno}", f"broken JSON: {exc.msg}"))
+                continue
+            if not isinstance(obj, dict):
+                ctx.report.skipped.append(
+                    Skipped(f"{path}:{lineno}", f"not a JSON object but {type(obj).__name__}"))
+                continue
+            yield f":{lineno}", obj
+    except (OSError, UnicodeDecodeError) as exc:
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable from here: {exc}"))
 
 
 _READERS = {".csv": _read_csv, ".jsonl": _read_jsonl, ".ndjson": _read_jsonl}
 
 
-def _iter_files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in
-                                             p.relative_to(root).parts))
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _iter_files(root: Path, report: LoadReport, follow_links: bool) -> list[Path]:
+    """The regular files under ``root``, sorted; everything else is listed as skipped.
+
+    Every entry is looked at with ``lstat`` before anything is opened: FIFOs, sockets and
+    devices are skipped (never opened, so never waited on), broken symlinks are skipped,
+    folders that cannot be listed are skipped, and a symlink whose target lies outside
+    ``root`` is skipped unless ``follow_links``. Hidden files and folders are passed over.
+    """
+    try:
+        st = root.stat()
+    except OSError as exc:
+        report.skipped.append(Skipped(str(root), f"unreadable: {exc.strerror or exc}"))
+        return []
+    if not stat.S_ISDIR(st.st_mode):
+        if stat.S_ISREG(st.st_mode):
+            return [root]
+        report.skipped.append(Skipped(str(root), f"not a regular file ({_kind(st.st_mode)})"))
+        return []
+    real_root = root.resolve()
+    seen_dirs = {real_root}
+    files: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            report.skipped.append(
+                Skipped(str(folder), f"unreadable folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    try:
+                        target = path.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        report.skipped.append(
+                            Skipped(str(path), "broken symlink (its target does not exist)"))
+                        continue
+                    if not follow_links and not target.is_relative_to(real_root):
+                        report.skipped.append(Skipped(
+                            str(path), f"symlink leads out of the corpus folder (to {target});"
+                                       " not followed (follow_links=True or --follow-links "
+                                       "to read it)"))
+                        continue
+                    st = os.stat(path)
+                    if stat.S_ISDIR(st.st_mode):
+                        if target in seen_dirs or real_root.is_relative_to(target):
+                            report.skipped.append(Skipped(
+                                str(path), "symlink to a folder already read; not followed"))
+                            continue
+                        seen_dirs.add(target)
+            except OSError as exc:
+                report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(path)
+            elif stat.S_ISREG(st.st_mode):
+                files.append(path)
+            else:
+                report.skipped.append(Skipped(str(path),
+                                              f"not a regular file ({_kind(st.st_mode)})"))
+    return sorted(files)
 
 
 def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
-                outlet: str = "") -> LoadReport:
+                outlet: str = "", *, follow_links: bool = False) -> LoadReport:
     """Read every article under ``paths`` (folders are read recursively).
 
     ``columns`` names the columns of CSV/JSONL files (detected when not given); ``outlet``
@@ -416,7 +613,7 @@ def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
             raise CorpusError(f"no such file or folder: {root}")
         ctx = _Context(root if root.is_dir() else root.parent, columns, outlet, report)
         sidecars: dict[Path, dict[str, dict[str, str]]] = {}
-        for path in _iter_files(root):
+        for path in _iter_files(root, report, follow_links):
             suffix = path.suffix.lower()
             if suffix == ".txt":
                 if path.name.upper() == "README.TXT":

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from corpus_search import _corpus
 from corpus_search._analysis import strip_furniture
-from corpus_search._corpus import ColumnMap, load_corpus, parse_date
+from corpus_search._corpus import ColumnMap, LoadReport, load_corpus, parse_date
 
 from .conftest import SEEDS
 
@@ -171,3 +175,141 @@ def test_furniture_is_cut_from_indexed_text() -> None:
     nbc = strip_furniture((SEEDS / "000_681841e30ad004f4.txt").read_text())
     assert "Leave a Comment" not in nbc
     assert "Elizabeth Warren" not in nbc  # in the related-articles list after the story
+
+
+# --- reading reliability: special files, links, size limits -----------------------------
+
+
+def _load_in_thread(paths: list[Path], **kwargs: object) -> LoadReport:
+    """load_corpus in a daemon thread, failing the test if it blocks (a FIFO opened)."""
+    out: list[LoadReport] = []
+    t = threading.Thread(target=lambda: out.append(load_corpus(paths, **kwargs)), daemon=True)
+    t.start()
+    t.join(timeout=20)
+    assert not t.is_alive(), "load_corpus blocked"
+    return out[0]
+
+
+def test_fifo_is_skipped_without_opening(tmp_path: Path) -> None:
+    """A FIFO named x.txt is listed as skipped and never opened (it would block)."""
+    (tmp_path / "good.txt").write_text("Title\n\nBody")
+    os.mkfifo(tmp_path / "x.txt")
+    report = _load_in_thread([tmp_path])
+    assert ["good"] == [a.doc_id for a in report.articles]
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert "not a regular file (FIFO)" == reasons["x.txt"]
+
+
+def test_fifo_given_directly_is_skipped(tmp_path: Path) -> None:
+    """A FIFO named on the command line is skipped, not opened."""
+    os.mkfifo(tmp_path / "x.csv")
+    report = _load_in_thread([tmp_path / "x.csv"])
+    assert [("x.csv", "not a regular file (FIFO)")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+
+
+def test_dangling_symlink_is_skipped(tmp_path: Path) -> None:
+    """A symlink to nothing is listed as skipped with its reason."""
+    (tmp_path / "good.txt").write_text("Title\n\nBody")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    report = load_corpus([tmp_path])
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert "broken symlink (its target does not exist)" == reasons["gone.txt"]
+
+
+def test_unreadable_folder_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sub-folder that cannot be listed is skipped with the reason; the rest loads."""
+    (tmp_path / "good.txt").write_text("Title\n\nBody")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "a.txt").write_text("Title\n\nBody two")
+    real = os.scandir
+
+    def scandir(path: str | os.PathLike[str]) -> object:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = load_corpus([tmp_path])
+    assert ["good"] == [a.doc_id for a in report.articles]
+    assert [("locked", "unreadable folder: Permission denied")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+
+
+def test_links_out_of_the_corpus_are_not_followed(tmp_path: Path) -> None:
+    """A symlink leading out of the corpus folder is skipped unless follow_links=True."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Secret\n\nNot part of the corpus")
+    (outside / "dir").mkdir()
+    (outside / "dir" / "b.txt").write_text("B\n\nAnother outside text")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Title\n\nBody")
+    (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
+    (corpus / "linked").symlink_to(outside / "dir")
+    report = load_corpus([corpus])
+    assert ["good"] == [a.doc_id for a in report.articles]
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons["passwd.txt"].startswith("symlink leads out of the corpus folder")
+    assert "follow_links=True" in reasons["linked"]
+    followed = load_corpus([corpus], follow_links=True)
+    assert ["good", "linked/b", "passwd"] == [a.doc_id for a in followed.articles]
+
+
+def test_links_inside_the_corpus_are_read(tmp_path: Path) -> None:
+    """A symlink to a file inside the corpus folder is read (and found a duplicate)."""
+    (tmp_path / "a.txt").write_text("Title\n\nBody")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
+    report = load_corpus([tmp_path])
+    assert ["a"] == [a.doc_id for a in report.articles]
+    assert "exact duplicate of a" == report.duplicates[0].reason
+
+
+def test_oversize_jsonl_record_is_skipped_unread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSONL record over MAX_RECORD_CHARS is skipped by line; the others load."""
+    monkeypatch.setattr(_corpus, "MAX_RECORD_CHARS", 1000)
+    lines = [json.dumps({"text": "one"}), json.dumps({"text": "x" * 5000}),
+             json.dumps({"text": "three"})]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    report = load_corpus([tmp_path])
+    assert ["a.jsonl:1", "a.jsonl:3"] == [a.doc_id for a in report.articles]
+    assert [f"{tmp_path / 'a.jsonl'}:2"] == [s.path for s in report.skipped]
+    assert report.skipped[0].reason.startswith("over-long record")
+
+
+def test_oversize_csv_row_is_skipped_unread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV line over MAX_RECORD_CHARS is skipped; the rows after it still load."""
+    monkeypatch.setattr(_corpus, "MAX_RECORD_CHARS", 1000)
+    (tmp_path / "a.csv").write_text(f"title,text\nA,one\nB,{'y' * 5000}\nC,three\n")
+    report = load_corpus([tmp_path])
+    assert ["a.csv#2", "a.csv#4"] == [a.doc_id for a in report.articles]
+    assert report.skipped[0].reason.startswith("over-long record")
+
+
+def test_sparse_table_is_not_read_whole(tmp_path: Path) -> None:
+    """A large sparse CSV (NULs) is skipped as binary after reading its head only."""
+    path = tmp_path / "big.csv"
+    with path.open("wb") as fh:
+        fh.write(b"title,text\n")
+        fh.truncate(300_000_000)
+    tracemalloc.start()
+    try:
+        report = load_corpus([tmp_path])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [("big.csv", "binary file (contains NUL bytes)")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+    assert peak < 20_000_000
+
+
+def test_oversize_table_skipped_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table over MAX_TABLE_BYTES is skipped from its size alone."""
+    monkeypatch.setattr(_corpus, "MAX_TABLE_BYTES", 100)
+    (tmp_path / "a.jsonl").write_text(json.dumps({"text": "z" * 200}) + "\n")
+    report = load_corpus([tmp_path])
+    assert [] == report.articles
+    assert report.skipped[0].reason.startswith("over-size file")
