@@ -14,22 +14,45 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+import pandas as pd
+
 from ._dates import parse_date, to_iso
 from ._errors import CorpusError
+from ._sources import (
+    _CANDIDATES,
+    SOURCES_FILE,
+    ColumnMap,
+    Source,
+    is_sources_file,
+    outlet_from_filename,
+    outlet_from_url,
+    read_sources_file,
+)
 
-__all__ = ["Article", "ColumnMap", "LoadReport", "Skipped", "load_corpus", "parse_date"]
+__all__ = [
+    "OUTLET_SUMMARY_COLUMNS",
+    "Article",
+    "ColumnMap",
+    "LoadReport",
+    "Skipped",
+    "Source",
+    "load_corpus",
+    "parse_date",
+]
 
 MAX_FILE_BYTES = 5_000_000
 """A ``.txt`` file larger than this is skipped as over-size."""
@@ -39,43 +62,6 @@ MAX_RECORD_CHARS = 5_000_000
 """A JSONL line or CSV row longer than this is skipped without being held whole."""
 MAX_TITLE_CHARS = 300
 """A first line longer than this is not a title: the article is loaded untitled."""
-
-_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "doc_id", "article_id", "uid", "guid"),
-    "title": ("title", "headline", "heading", "name"),
-    "text": ("text", "body", "content", "article", "full_text", "fulltext", "story"),
-    "outlet": ("outlet", "source", "publisher", "publication", "media", "site", "domain"),
-    "date": ("date", "published", "publish_date", "published_at", "pubdate", "datetime",
-             "timestamp", "time"),
-    "url": ("url", "link", "href", "permalink"),
-}
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Which column of a CSV/JSONL export holds which field; ``None`` means detect it."""
-
-    title: str | None = None
-    text: str | None = None
-    outlet: str | None = None
-    date: str | None = None
-    url: str | None = None
-    id: str | None = None
-
-    def resolve(self, columns: Sequence[str]) -> dict[str, str | None]:
-        """Map each field to a column present in ``columns`` (case-insensitive)."""
-        lower = {c.strip().lower(): c for c in columns if isinstance(c, str)}
-        out: dict[str, str | None] = {}
-        for fld, candidates in _CANDIDATES.items():
-            explicit = getattr(self, fld)
-            if explicit is not None:
-                if explicit.lower() not in lower:
-                    raise KeyError(explicit)
-                out[fld] = lower[explicit.lower()]
-                continue
-            out[fld] = next((lower[c] for c in candidates if c in lower), None)
-        return out
-
 
 @dataclass(frozen=True)
 class Article:
@@ -89,6 +75,8 @@ class Article:
     url: str = ""
     source: str = ""
     """Where it came from: a path, with ``:line`` or ``#row`` for tables."""
+    outlet_from: str = "none"
+    """Where the outlet came from: one of ``OUTLET_ORIGINS`` (see ``_sources``)."""
 
     @property
     def content_hash(self) -> str:
@@ -114,6 +102,10 @@ class Skipped:
     reason: str
 
 
+OUTLET_SUMMARY_COLUMNS = ("outlet", "outlet_from", "articles")
+"""Columns of :meth:`LoadReport.outlet_summary`."""
+
+
 @dataclass
 class LoadReport:
     """What a load produced: articles, and everything that was skipped or noted."""
@@ -122,8 +114,26 @@ class LoadReport:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
     duplicates: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """One line each: things the user should act on (articles without an outlet)."""
     _given: dict[str, str] = field(default_factory=dict, repr=False)
     """article source -> the path as the caller spelt it, for reports"""
+
+    def outlet_summary(self) -> pd.DataFrame:
+        """Articles per outlet and where that outlet came from.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`OUTLET_SUMMARY_COLUMNS`: outlet (``""`` when none), outlet_from
+            (one of ``OUTLET_ORIGINS``), articles; one row per (outlet, outlet_from),
+            most articles first.
+        """
+        counts = Counter((a.outlet, a.outlet_from) for a in self.articles)
+        rows = [(o, f, n) for (o, f), n in sorted(counts.items(),
+                                                  key=lambda kv: (-kv[1], kv[0]))]
+        return pd.DataFrame(rows, columns=list(OUTLET_SUMMARY_COLUMNS)).astype(
+            {"articles": "int64"})
 
 
 # --- decoding -------------------------------------------------------------------------
@@ -175,7 +185,10 @@ class _Context:
     root: Path
     columns: ColumnMap
     outlet: str
+    """the outlet given for this file (by a Source, a sources file or the whole load)"""
     report: LoadReport
+    outlet_from: str = "given"
+    """where ``outlet`` came from: ``"given"`` or ``"sources file"``"""
 
     def source(self, path: Path) -> str:
         """Where an article came from, the same whatever the working directory: the
@@ -322,7 +335,14 @@ def _bounded_lines(fh: TextIO, path: Path, ctx: _Context) -> Iterator[tuple[int,
 
 
 def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: str,
-                  body: str, outlet: str, date_value: object, url: str) -> Article | None:
+                  body: str, outlet: str, date_value: object, url: str, *,
+                  outlet_origin: str = "column", file_outlet: str | None = None
+                  ) -> Article | None:
+    """One article, or ``None`` (listed as skipped) when it has no body.
+
+    ``outlet`` is the one the data names (from ``outlet_origin``); when empty, the given
+    outlet, the URL's host and then ``file_outlet`` (a table file's name) are tried.
+    """
     title, body = _clean(title or ""), _clean(body or "")
     if not body:
         ctx.report.skipped.append(
@@ -333,10 +353,18 @@ def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: st
     except ValueError as exc:
         ctx.report.notes.append(Skipped(where, f"{exc}; date left empty"))
         date = None
+    url = str(url or "").strip()
+    outlet = " ".join(str(outlet or "").split())
+    origin = outlet_origin
+    if not outlet:
+        candidates = ((ctx.outlet, ctx.outlet_from),
+                      (outlet_from_url(url) if url else None, "url host"),
+                      (file_outlet, "file name"))
+        outlet, origin = next(((" ".join(str(c).split()), f) for c, f in candidates
+                               if c and str(c).strip()), ("", "none"))
     ctx.report._given[source] = where
-    return Article(doc_id=doc_id, title=title, body=body,
-                   outlet=" ".join(str(outlet or ctx.outlet).split()), date=date,
-                   url=str(url or "").strip(), source=source)
+    return Article(doc_id=doc_id, title=title, body=body, outlet=outlet, date=date, url=url,
+                   source=source, outlet_from=origin)
 
 
 def _read_sidecar(folder: Path, ctx: _Context) -> dict[str, dict[str, str]]:
@@ -378,7 +406,7 @@ def _read_txt(path: Path, ctx: _Context, sidecar: dict[str, dict[str, str]]) -> 
     art = _make_article(ctx, str(path), ctx.source(path),
                         _rel(path, ctx.root).removesuffix(".txt"),
                         meta.get("title") or title, body, meta.get("outlet", ""),
-                        meta.get("date"), meta.get("url", ""))
+                        meta.get("date"), meta.get("url", ""), outlet_origin="metadata.csv")
     if art:
         ctx.report.articles.append(art)
 
@@ -407,6 +435,7 @@ def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Cont
             ctx.report.skipped.append(Skipped(str(path), cols))
             return
     rel = _rel(path, ctx.root)
+    file_outlet = outlet_from_filename(path)
     for where, row in rows:
         if columns is None:
             cols = resolve([k for k in row if isinstance(k, str)])
@@ -427,7 +456,8 @@ def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Cont
         art = _make_article(ctx, f"{path}{where}", f"{ctx.source(path)}{where}", doc_id,
                             "" if title is None else str(title), text or "",
                             "" if get("outlet") is None else str(get("outlet")), get("date"),
-                            "" if get("url") is None else str(get("url")))
+                            "" if get("url") is None else str(get("url")),
+                            file_outlet=None if cols["outlet"] is not None else file_outlet)
         if art:
             ctx.report.articles.append(art)
 
@@ -595,25 +625,85 @@ def _iter_files(root: Path, report: LoadReport, follow_links: bool) -> list[Path
     return sorted(files)
 
 
-def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
+def _sources_in(files: list[Path], report: LoadReport) -> list[tuple[str, Source]]:
+    """The entries of every ``sources.csv`` among ``files``, most specific path first."""
+    entries: list[tuple[str, Source]] = []
+    for path in files:
+        if path.name != SOURCES_FILE or not _is_table_kind(path, is_sources_file):
+            continue
+        try:
+            sources, problems = read_sources_file(path)
+        except (OSError, csv.Error) as exc:
+            report.skipped.append(Skipped(str(path), f"unreadable sources file: {exc}"))
+            continue
+        report.skipped.extend(Skipped(str(path), f"row {p}") for p in problems)
+        entries.extend((os.path.abspath(src.path), src) for src in sources)
+    entries.sort(key=lambda e: -len(e[0]))
+    return entries
+
+
+def _is_table_kind(path: Path, test: Callable[[Sequence[str], str], bool]) -> bool:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = next(csv.reader([fh.readline(65536)]), [])
+    return test(header, path.name)
+
+
+def _entry_for(path: Path, entries: list[tuple[str, Source]]) -> Source | None:
+    here = os.path.abspath(path)
+    for target, src in entries:
+        if here == target or here.startswith(target + os.sep):
+            return src
+    return None
+
+
+def load_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None = None,
                 outlet: str = "", *, follow_links: bool = False) -> LoadReport:
     """Read every article under ``paths`` (folders are read recursively).
 
-    ``columns`` names the columns of CSV/JSONL files (detected when not given); ``outlet``
-    is the outlet of articles that name none. Exact duplicate texts are loaded once; the
-    others are listed in :attr:`LoadReport.duplicates`.
+    Parameters
+    ----------
+    paths : sequence of str, Path or Source
+        Files and folders; a :class:`Source` carries its own outlet and column names
+        (``parse_source_arg("RT.csv=RT")`` makes one from a command-line argument). A
+        folder's ``sources.csv`` (``path,outlet[,text_col,...]``) does the same for the
+        paths it names.
+    columns : ColumnMap, optional
+        The columns of CSV/JSONL files, for sources that name none (detected when not
+        given).
+    outlet : str, default ""
+        The outlet of articles that name none and whose source gives none.
+    follow_links : bool, default False
+        Follow symlinks that lead out of a corpus folder (they are skipped otherwise).
+
+    Returns
+    -------
+    LoadReport
+        Articles (each with ``outlet_from``), and everything skipped, noted or found
+        duplicate; :meth:`LoadReport.outlet_summary` and :attr:`LoadReport.warnings`
+        say where outlets came from. Exact duplicate texts are loaded once.
     """
     report = LoadReport()
     columns = columns or ColumnMap()
     if not paths:
         raise CorpusError("no corpus path given")
     for raw in paths:
-        root = Path(raw)
+        src = raw if isinstance(raw, Source) else Source(Path(raw))
+        root = src.path
         if not root.exists():
             raise CorpusError(f"no such file or folder: {root}")
-        ctx = _Context(root if root.is_dir() else root.parent, columns, outlet, report)
+        base = _Context(root if root.is_dir() else root.parent, src.columns or columns,
+                        src.outlet or outlet, report)
         sidecars: dict[Path, dict[str, dict[str, str]]] = {}
-        for path in _iter_files(root, report, follow_links):
+        files = _iter_files(root, report, follow_links)
+        entries = _sources_in(files, report) if root.is_dir() else []
+        for path in files:
+            ctx = base
+            entry = _entry_for(path, entries)
+            if entry is not None:
+                ctx = dataclasses.replace(
+                    base, columns=src.columns or entry.columns or columns,
+                    outlet=src.outlet or entry.outlet or outlet,
+                    outlet_from="given" if src.outlet or not entry.outlet else "sources file")
             suffix = path.suffix.lower()
             if suffix == ".txt":
                 if path.name.upper() == "README.TXT":
@@ -623,7 +713,8 @@ def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
                     sidecars[path.parent] = _read_sidecar(path.parent, ctx)
                 _read_txt(path, ctx, sidecars[path.parent])
             elif suffix in _READERS:
-                if suffix == ".csv" and _is_sidecar(path):
+                if suffix == ".csv" and (_is_sidecar(path) or (
+                        path.name == SOURCES_FILE and _is_table_kind(path, is_sources_file))):
                     continue
                 _READERS[suffix](path, ctx)
             elif root.is_file():
@@ -633,7 +724,19 @@ def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
                 report.skipped.append(
                     Skipped(str(path), f"not a .txt, .csv or .jsonl file ({kind})"))
     _dedupe(report)
+    _warn_outlets(report)
     return report
+
+
+def _warn_outlets(report: LoadReport) -> None:
+    missing = [a for a in report.articles if not a.outlet]
+    if missing:
+        n = len(missing)
+        report.warnings.append(
+            f"{n} article{'s have' if n > 1 else ' has'} no outlet (first: "
+            f"{report._given.get(missing[0].source, missing[0].source)}); give one per source "
+            '(RT.csv=RT, NBC.csv="NBC News"), add an outlet or URL column, or list the paths '
+            f"in a {SOURCES_FILE} (path,outlet)")
 
 
 def _dedupe(report: LoadReport) -> None:
@@ -653,7 +756,7 @@ def _dedupe(report: LoadReport) -> None:
             report.notes.append(Skipped(report._given.get(art.source, art.source),
                                         f"id {art.doc_id!r} already used; "
                                                     f"given {doc_id!r}"))
-            art = Article(doc_id, art.title, art.body, art.outlet, art.date, art.url, art.source)
+            art = dataclasses.replace(art, doc_id=doc_id)
         seen_id.setdefault(doc_id, 1)
         seen_text[art.text_hash] = art.doc_id
         kept.append(art)
