@@ -9,11 +9,14 @@ import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from corpus_search import _corpus
 from corpus_search._analysis import strip_furniture
+from corpus_search._boilerplate import find_boilerplate
 from corpus_search._corpus import ColumnMap, LoadReport, load_corpus, parse_date
+from corpus_search._dates import DATE_FORMAT, to_iso
 
 from .conftest import SEEDS
 
@@ -313,3 +316,58 @@ def test_oversize_table_skipped_by_size(tmp_path: Path, monkeypatch: pytest.Monk
     report = load_corpus([tmp_path])
     assert [] == report.articles
     assert report.skipped[0].reason.startswith("over-size file")
+
+
+# --- the real-shaped corpus (tests/data/realshaped) ------------------------------------
+
+REALSHAPED = Path(__file__).resolve().parent / "data" / "realshaped" / "corpus"
+
+
+def test_realshaped_every_article_has_an_outlet() -> None:
+    """Every article of the real-shaped corpus gets an outlet, and the report says whence."""
+    report = load_corpus([REALSHAPED])
+    assert 91 == len(report.articles)
+    assert [] == report.warnings
+    got = {(o, f): n for o, f, n in report.outlet_summary().itertuples(index=False)}
+    assert {("RT", "url host"): 23, ("NBC News", "url host"): 21,
+            ("BBC News", "url host"): 20, ("Reuters", "column"): 6, ("AP", "column"): 5,
+            ("AP", "url host"): 1, ("The Kyiv Independent", "sources file"): 6,
+            ("Meduza", "metadata.csv"): 3, ("TVN24", "metadata.csv"): 3,
+            ("Ukrainska Pravda", "metadata.csv"): 3} == got
+
+
+def test_realshaped_dates_parse_and_store_uniformly() -> None:
+    """The corpus's mixed date forms parse, and their stored form reads as one column."""
+    report = load_corpus([REALSHAPED])
+    stored = pd.Series([to_iso(a.date) for a in report.articles])
+    assert 82 == stored.notna().sum()
+    months = pd.to_datetime(stored, format=DATE_FORMAT).dt.strftime("%Y-%m").dropna()
+    assert ["2022-03", "2022-04", "2022-05", "2022-06", "2022-07", "2022-08",
+            "2022-09"] == sorted(set(months))
+    assert [("bbc.csv#13", "not a date: 'TBC'; date left empty")] == [
+        (Path(n.path).name, n.reason) for n in report.notes]
+
+
+def test_realshaped_duplicates_and_skips() -> None:
+    """Exact duplicates are found within and across outlets; the near duplicate loads."""
+    report = load_corpus([REALSHAPED])
+    assert [("RT.csv#24", "exact duplicate of RT.csv#5"),
+            ("wire.jsonl:13", "exact duplicate of NBC.csv#22")] == [
+        (Path(d.path).name, d.reason) for d in report.duplicates]
+    assert [("wire.jsonl:14", "no body text (title only)")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+    titles = [a.title for a in report.articles]
+    assert "First grain ship leaves Odessa under UN-brokered deal" in titles
+
+
+def test_realshaped_boilerplate_found() -> None:
+    """The three site lines are found from the data, each for its own outlet only."""
+    report = load_corpus([REALSHAPED])
+    bp = find_boilerplate((a.outlet, a.body) for a in report.articles)
+    got = [(o, line[:30], n) for o, line, n, _ in bp.table.itertuples(index=False)]
+    assert [("BBC News", "\u00a9 2022 BBC. The BBC is not res", 16),
+            ("NBC News", "Download the NBC News app for ", 13),
+            ("RT", "You can share this story on so", 17)] == got
+    bbc = [a for a in report.articles if a.outlet == "BBC News"]
+    kept = [bp.strip("BBC News", a.body)[0] for a in bbc]
+    assert 0 == sum("external linking" in t for t in kept)
