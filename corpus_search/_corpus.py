@@ -371,26 +371,36 @@ def _read_sidecar(folder: Path, ctx: _Context) -> dict[str, dict[str, str]]:
     path = folder / "metadata.csv"
     if not path.is_file():
         return {}
-    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
-    text = _decode_file(path, data, ctx) if data else None
-    if text is None:
+    fh = _open_table(path, ctx)
+    if fh is None:
         return {}
-    rows = list(csv.DictReader(io.StringIO(text)))
     out: dict[str, dict[str, str]] = {}
-    for row in rows:
-        name = (row.get("file") or row.get("filename") or "").strip()
-        if name:
-            out[name] = {k.strip().lower(): (v or "").strip() for k, v in row.items()
-                         if isinstance(k, str)}
+    with fh:
+        csv.field_size_limit(MAX_RECORD_CHARS)
+        try:
+            for row in csv.DictReader(line for _, line in _bounded_lines(fh, path, ctx)):
+                name = (row.get("file") or row.get("filename") or "").strip()
+                if name:
+                    out[name] = {k.strip().lower(): (v or "").strip() for k, v in row.items()
+                                 if isinstance(k, str)}
+        except (csv.Error, OSError, UnicodeDecodeError) as exc:
+            ctx.report.skipped.append(Skipped(str(path), f"bad metadata.csv from here: {exc}"))
     return out
+
+
+def _header(path: Path) -> list[str]:
+    """The first row of a CSV, reading at most 64 KB."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            return next(csv.reader([fh.readline(65536)]), [])
+    except (OSError, csv.Error):
+        return []
 
 
 def _is_sidecar(path: Path) -> bool:
     if path.name != "metadata.csv":
         return False
-    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
-        header = next(csv.reader(fh), [])
-    cols = {h.strip().lower() for h in header}
+    cols = {h.strip().lower() for h in _header(path)}
     return bool(cols & {"file", "filename"}) and not cols & set(_CANDIDATES["text"])
 
 
@@ -643,9 +653,7 @@ def _sources_in(files: list[Path], report: LoadReport) -> list[tuple[str, Source
 
 
 def _is_table_kind(path: Path, test: Callable[[Sequence[str], str], bool]) -> bool:
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        header = next(csv.reader([fh.readline(65536)]), [])
-    return test(header, path.name)
+    return test(_header(path), path.name)
 
 
 def _entry_for(path: Path, entries: list[tuple[str, Source]]) -> Source | None:

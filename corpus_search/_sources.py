@@ -29,11 +29,13 @@ from ._errors import CorpusError
 
 __all__ = [
     "GENERIC_FILE_NAMES",
+    "MAX_SOURCES_FILE_BYTES",
     "NEWS_HOSTS",
     "OUTLET_ORIGINS",
     "SOURCES_FILE",
     "ColumnMap",
     "Source",
+    "is_sources_file",
     "outlet_from_filename",
     "outlet_from_url",
     "parse_source_arg",
@@ -43,6 +45,9 @@ __all__ = [
 OUTLET_ORIGINS = ("column", "metadata.csv", "given", "sources file", "url host", "file name",
                   "none")
 """The values of ``Article.outlet_from``, in order of precedence."""
+
+MAX_SOURCES_FILE_BYTES = 10_000_000
+"""A sources file larger than this is not read (it lists paths, not articles)."""
 
 SOURCES_FILE = "sources.csv"
 """The name of the file a corpus folder may carry to give outlets and columns per path."""
@@ -274,7 +279,20 @@ _SOURCE_COLUMNS = ("title", "text", "outlet", "date", "url", "id")
 
 
 def is_sources_file(header: Sequence[str], name: str) -> bool:
-    """Whether a CSV with this name and header is a sources file rather than articles."""
+    """Whether a CSV with this name and header is a sources file rather than articles.
+
+    Parameters
+    ----------
+    header : sequence of str
+        The CSV's first row.
+    name : str
+        The file's name: only :data:`SOURCES_FILE` can be a sources file.
+
+    Returns
+    -------
+    bool
+        True when it has a ``path`` column and no text column.
+    """
     cols = {h.strip().lower() for h in header}
     return name == SOURCES_FILE and "path" in cols and not cols & set(_CANDIDATES["text"])
 
@@ -297,6 +315,10 @@ def read_sources_file(path: Path) -> tuple[list[Source], list[str]]:
     """
     problems: list[str] = []
     sources: list[Source] = []
+    size = path.stat().st_size
+    if size > MAX_SOURCES_FILE_BYTES:
+        return [], [f"over-size sources file ({size:,} bytes; limit "
+                    f"{MAX_SOURCES_FILE_BYTES:,}); not read"]
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     for row in csv.DictReader(io.StringIO(text)):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()

@@ -371,3 +371,16 @@ def test_realshaped_boilerplate_found() -> None:
     bbc = [a for a in report.articles if a.outlet == "BBC News"]
     kept = [bp.strip("BBC News", a.body)[0] for a in bbc]
     assert 0 == sum("external linking" in t for t in kept)
+
+
+def test_sidecar_is_read_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An over-long metadata.csv row is skipped unread; the sidecar's other rows apply."""
+    monkeypatch.setattr(_corpus, "MAX_RECORD_CHARS", 200)
+    (tmp_path / "a.txt").write_text("T\n\nBody a")
+    (tmp_path / "b.txt").write_text("U\n\nBody b")
+    (tmp_path / "metadata.csv").write_text(
+        f"file,outlet,title\na.txt,TVN24,\nb.txt,X,{'long ' * 100}\n")
+    report = load_corpus([tmp_path])
+    assert [("T", "TVN24"), ("U", "")] == [(a.title, a.outlet) for a in report.articles]
+    assert [("metadata.csv:3", True)] == [
+        (Path(s.path).name, s.reason.startswith("over-long record")) for s in report.skipped]
