@@ -8,7 +8,20 @@ read with a fallback encoding, or dates that could not be parsed, are listed in
 Text files: the first non-empty line is the title, the rest is the body. A folder may hold
 a ``metadata.csv`` sidecar with a ``file`` column and any of outlet, date, url, title
 columns: those values are given to the named text files.
-"""
+
+Outlets: a path may come with its own outlet and columns (:class:`Source`,
+``parse_source_arg("RT.csv=RT")``), a folder may carry a ``sources.csv``, and otherwise the
+outlet is inferred from the URL host or a one-outlet table's file name; every article
+records where its outlet came from (``Article.outlet_from``; the order is in ``_sources``),
+:meth:`LoadReport.outlet_summary` counts them and :attr:`LoadReport.warnings` names
+articles left without one. Dates are parsed by ``_dates.parse_date`` (naive UTC).
+
+Safety: folders are walked with ``lstat``; FIFOs, sockets, devices, broken symlinks and
+folders that cannot be listed are skipped with a reason and never opened; symlinks leading
+out of a corpus folder are skipped unless ``follow_links=True``. Size limits apply before
+anything is read whole: ``.txt`` files over :data:`MAX_FILE_BYTES`, tables over
+:data:`MAX_TABLE_BYTES` (by ``fstat``), and CSV/JSONL records over
+:data:`MAX_RECORD_CHARS` (tables are streamed line by line) are skipped."""
 
 from __future__ import annotations
 
@@ -75,8 +88,13 @@ class Article:
     url: str = ""
     source: str = ""
     """Where it came from: a path, with ``:line`` or ``#row`` for tables."""
-    outlet_from: str = "none"
-    """Where the outlet came from: one of ``OUTLET_ORIGINS`` (see ``_sources``)."""
+    outlet_from: str = ""
+    """Where the outlet came from: one of ``_sources.OUTLET_ORIGINS``. When not given (an
+    Article made by hand), ``"given"`` if it has an outlet, else ``"none"``."""
+
+    def __post_init__(self) -> None:
+        if not self.outlet_from:
+            object.__setattr__(self, "outlet_from", "given" if self.outlet else "none")
 
     @property
     def content_hash(self) -> str:

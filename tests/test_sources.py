@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from corpus_search._corpus import OUTLET_SUMMARY_COLUMNS, load_corpus
+from corpus_search._corpus import Article as SourceArticle
 from corpus_search._errors import CorpusError
 from corpus_search._sources import (
     ColumnMap,
@@ -168,3 +169,9 @@ def test_outlet_summary_and_warning(tmp_path: Path) -> None:
         df.itertuples(index=False, name=None))
     assert 1 == len(report.warnings)
     assert report.warnings[0].startswith("1 article has no outlet")
+
+
+def test_article_made_by_hand_records_given_or_none() -> None:
+    """An Article built outside load_corpus says 'given' with an outlet, else 'none'."""
+    assert ("given", "none") == (SourceArticle("a", "T", "B", outlet="RT").outlet_from,
+                                 SourceArticle("b", "T", "B").outlet_from)
