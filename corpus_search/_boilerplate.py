@@ -207,6 +207,24 @@ class Boilerplate:
     lines: Mapping[str, frozenset[str]]
     table: pd.DataFrame
 
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> Boilerplate:
+        """Rebuild from :attr:`table` (as an index stores it next to its articles).
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            With at least the columns ``outlet`` and ``line`` of :data:`BOILERPLATE_COLUMNS`.
+
+        Returns
+        -------
+        Boilerplate
+        """
+        lines: dict[str, frozenset[str]] = {}
+        for outlet, line in zip(table["outlet"], table["line"], strict=True):
+            lines[outlet] = lines.get(outlet, frozenset()) | {norm_line(str(line))}
+        return cls(lines=lines, table=table.loc[:, list(BOILERPLATE_COLUMNS)].copy())
+
     def lines_for(self, outlet: str) -> frozenset[str]:
         """The furniture lines of ``outlet`` (empty when none were found)."""
         return self.lines.get(outlet, frozenset())

@@ -352,6 +352,9 @@ def _bounded_lines(fh: TextIO, path: Path, ctx: _Context) -> Iterator[tuple[int,
         yield lineno, line
 
 
+_HOSTLIKE = re.compile(r"(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}/?", re.IGNORECASE)
+
+
 def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: str,
                   body: str, outlet: str, date_value: object, url: str, *,
                   outlet_origin: str = "column", file_outlet: str | None = None
@@ -373,6 +376,8 @@ def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: st
         date = None
     url = str(url or "").strip()
     outlet = " ".join(str(outlet or "").split())
+    if _HOSTLIKE.fullmatch(outlet):  # a domain column: www.rt.com -> RT
+        outlet = outlet_from_url(outlet) or outlet
     origin = outlet_origin
     if not outlet:
         candidates = ((ctx.outlet, ctx.outlet_from),

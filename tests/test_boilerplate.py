@@ -9,6 +9,7 @@ from corpus_search._boilerplate import (
     BOILERPLATE_COLUMNS,
     BOILERPLATE_MIN_ARTICLES,
     BOILERPLATE_MIN_SHARE,
+    Boilerplate,
     BoilerplateCounter,
     find_boilerplate,
     strip_boilerplate,
@@ -132,3 +133,12 @@ def test_chunks_below_threshold_each_are_found_after_a_second_pass() -> None:
     assert 0 == total.pending()
     assert [("A", BBC_LINE, 6, 0.2)] == list(total.result().table.itertuples(index=False,
                                                                           name=None))
+
+
+def test_boilerplate_round_trips_through_its_table() -> None:
+    """A Boilerplate rebuilt from its table (as an index stores it) strips the same."""
+    pairs = [("BBC News", _body(i, BBC_LINE)) for i in range(6)]
+    bp = find_boilerplate(pairs)
+    again = Boilerplate.from_table(bp.table)
+    assert bp.lines == again.lines
+    assert bp.strip("BBC News", pairs[0][1]) == again.strip("BBC News", pairs[0][1])

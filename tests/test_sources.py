@@ -175,3 +175,11 @@ def test_article_made_by_hand_records_given_or_none() -> None:
     """An Article built outside load_corpus says 'given' with an outlet, else 'none'."""
     assert ("given", "none") == (SourceArticle("a", "T", "B", outlet="RT").outlet_from,
                                  SourceArticle("b", "T", "B").outlet_from)
+
+
+def test_outlet_column_holding_a_host_is_made_readable(tmp_path: Path) -> None:
+    """An outlet/domain column holding a host ('www.rt.com') gives the readable name."""
+    (tmp_path / "a.csv").write_text("domain,text\nwww.rt.com,Body a\nnews.example.org,Body b\n"
+                                    "Some Outlet,Body c\n")
+    got = [(a.outlet, a.outlet_from) for a in load_corpus([tmp_path]).articles]
+    assert [("RT", "column"), ("news.example.org", "column"), ("Some Outlet", "column")] == got
