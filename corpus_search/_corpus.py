@@ -223,6 +223,9 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
 def _open_regular(path: Path, limit: int, ctx: _Context) -> BinaryIO | None:
     """Open ``path`` for reading only if it is a regular, non-empty file within ``limit``.
 
@@ -230,7 +233,7 @@ def _open_regular(path: Path, limit: int, ctx: _Context) -> BinaryIO | None:
     so a FIFO or device that slipped past the folder walk is never waited on.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK)
     except OSError as exc:
         ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
         return None
@@ -247,7 +250,8 @@ def _open_regular(path: Path, limit: int, ctx: _Context) -> BinaryIO | None:
             os.close(fd)
             ctx.report.skipped.append(Skipped(str(path), problem))
             return None
-        os.set_blocking(fd, True)
+        if _O_NONBLOCK:
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except OSError as exc:
         os.close(fd)

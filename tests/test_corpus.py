@@ -18,7 +18,7 @@ from corpus_search._boilerplate import find_boilerplate
 from corpus_search._corpus import ColumnMap, LoadReport, load_corpus, parse_date
 from corpus_search._dates import DATE_FORMAT, to_iso
 
-from .conftest import SEEDS
+SEEDS = Path(__file__).resolve().parents[1] / "corpus"
 
 
 def test_seeds_load_with_outlets_from_metadata() -> None:
