@@ -85,9 +85,9 @@ class BoilerplateCounter:
     min_articles: int = BOILERPLATE_MIN_ARTICLES
     min_chars: int = BOILERPLATE_MIN_CHARS
     max_chars: int = BOILERPLATE_MAX_CHARS
-    _counts: dict[str, Counter[int]] = field(default_factory=dict, repr=False)
-    _texts: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
-    _articles: Counter[str] = field(default_factory=Counter, repr=False)
+    _counts: dict[str, Counter[int]] = field(default_factory=dict, init=False, repr=False)
+    _texts: dict[str, dict[int, str]] = field(default_factory=dict, init=False, repr=False)
+    _articles: Counter[str] = field(default_factory=Counter, init=False, repr=False)
 
     def add(self, outlet: str, body: str) -> None:
         """Count the lines of one article of ``outlet`` (each distinct line once)."""
