@@ -12,7 +12,7 @@ is kept in the stored text but cut from what is indexed and from entity extracti
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 from typing import ClassVar
 
@@ -196,25 +196,46 @@ _LINE_RE = re.compile(r"^\s*(" + "|".join(_FURNITURE_LINES) + r")\s*$", re.IGNOR
 _INLINE_RE = re.compile(r"\s*(" + "|".join(_FURNITURE_INLINE) + r")", re.IGNORECASE)
 
 
-def strip_furniture(text: str) -> str:
+def norm_line(line: str) -> str:
+    """A line as furniture lines are compared: runs of whitespace made one space, trimmed."""
+    return " ".join(line.split())
+
+
+def strip_furniture(text: str, extra_lines: Collection[str] = frozenset()) -> str:
     """The part of an article's text that is the article: furniture removed.
 
-    Line structure is kept (removed lines become empty), so the result is only ever
-    shorter than ``text``.
+    Parameters
+    ----------
+    text : str
+        The stored text.
+    extra_lines : collection of str, default empty
+        Further whole lines (compared after :func:`norm_line`) that are furniture: the
+        boilerplate found from the data for the article's outlet
+        (``_boilerplate.Boilerplate.lines_for``). The hand-kept patterns always apply.
+
+    Returns
+    -------
+    str
+        Line structure is kept (removed lines become empty), so the result is only ever
+        shorter than ``text``.
     """
     out: list[str] = []
     for line in text.split("\n"):
         if _TERMINAL_RE.match(line):
             break
-        if _LINE_RE.match(line):
+        if _LINE_RE.match(line) or (extra_lines and norm_line(line) in extra_lines):
             out.append("")
             continue
         out.append(_INLINE_RE.sub("", line))
     return "\n".join(out).strip()
 
 
-def furniture_ranges(text: str) -> list[tuple[int, int]]:
-    """Character ranges of ``text`` that :func:`strip_furniture` removes."""
+def furniture_ranges(text: str,
+                     extra_lines: Collection[str] = frozenset()) -> list[tuple[int, int]]:
+    """Character ranges of ``text`` that :func:`strip_furniture` removes (for greying).
+
+    ``extra_lines`` as for :func:`strip_furniture`. Ranges are sorted and do not overlap.
+    """
     ranges: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):
@@ -222,7 +243,7 @@ def furniture_ranges(text: str) -> list[tuple[int, int]]:
         if _TERMINAL_RE.match(line):
             ranges.append((pos, len(text)))
             break
-        if _LINE_RE.match(line):
+        if _LINE_RE.match(line) or (extra_lines and norm_line(line) in extra_lines):
             ranges.append((pos, end))
         else:
             ranges.extend((pos + m.start(), pos + m.end()) for m in _INLINE_RE.finditer(line))
@@ -230,12 +251,14 @@ def furniture_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def article_tokens(text: str) -> list[tuple[str, str, int, int]]:
+def article_tokens(text: str, extra_lines: Collection[str] = frozenset()
+                   ) -> list[tuple[str, str, int, int]]:
     """:func:`iter_tokens` of a stored text, leaving out tokens inside page furniture.
 
     Offsets are into ``text`` itself; the stems are exactly those that were indexed.
+    ``extra_lines`` as for :func:`strip_furniture`.
     """
-    ranges = furniture_ranges(text)
+    ranges = furniture_ranges(text, extra_lines)
     out = []
     i = 0
     for tok in iter_tokens(text):

@@ -8,70 +8,73 @@ read with a fallback encoding, or dates that could not be parsed, are listed in
 Text files: the first non-empty line is the title, the rest is the body. A folder may hold
 a ``metadata.csv`` sidecar with a ``file`` column and any of outlet, date, url, title
 columns: those values are given to the named text files.
-"""
+
+Outlets: a path may come with its own outlet and columns (:class:`Source`,
+``parse_source_arg("RT.csv=RT")``), a folder may carry a ``sources.csv``, and otherwise the
+outlet is inferred from the URL host or a one-outlet table's file name; every article
+records where its outlet came from (``Article.outlet_from``; the order is in ``_sources``),
+:meth:`LoadReport.outlet_summary` counts them and :attr:`LoadReport.warnings` names
+articles left without one. Dates are parsed by ``_dates.parse_date`` (naive UTC).
+
+Safety: folders are walked with ``lstat``; FIFOs, sockets, devices, broken symlinks and
+folders that cannot be listed are skipped with a reason and never opened; symlinks leading
+out of a corpus folder are skipped unless ``follow_links=True``. Size limits apply before
+anything is read whole: ``.txt`` files over :data:`MAX_FILE_BYTES`, tables over
+:data:`MAX_TABLE_BYTES` (by ``fstat``), and CSV/JSONL records over
+:data:`MAX_RECORD_CHARS` (tables are streamed line by line) are skipped."""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Iterable, Sequence
+import stat
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
-from dateutil import parser as _dateparser
+import pandas as pd
 
+from ._dates import parse_date, to_iso
 from ._errors import CorpusError
+from ._sources import (
+    _CANDIDATES,
+    SOURCES_FILE,
+    ColumnMap,
+    Source,
+    is_sources_file,
+    outlet_from_filename,
+    outlet_from_url,
+    read_sources_file,
+)
 
-__all__ = ["Article", "ColumnMap", "LoadReport", "Skipped", "load_corpus", "parse_date"]
+__all__ = [
+    "OUTLET_SUMMARY_COLUMNS",
+    "Article",
+    "ColumnMap",
+    "LoadReport",
+    "Skipped",
+    "Source",
+    "load_corpus",
+    "parse_date",
+]
 
 MAX_FILE_BYTES = 5_000_000
 """A ``.txt`` file larger than this is skipped as over-size."""
 MAX_TABLE_BYTES = 2_000_000_000
 """A CSV or JSONL file larger than this is skipped as over-size."""
+MAX_RECORD_CHARS = 5_000_000
+"""A JSONL line or CSV row longer than this is skipped without being held whole."""
 MAX_TITLE_CHARS = 300
 """A first line longer than this is not a title: the article is loaded untitled."""
-
-_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "doc_id", "article_id", "uid", "guid"),
-    "title": ("title", "headline", "heading", "name"),
-    "text": ("text", "body", "content", "article", "full_text", "fulltext", "story"),
-    "outlet": ("outlet", "source", "publisher", "publication", "media", "site", "domain"),
-    "date": ("date", "published", "publish_date", "published_at", "pubdate", "datetime",
-             "timestamp", "time"),
-    "url": ("url", "link", "href", "permalink"),
-}
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Which column of a CSV/JSONL export holds which field; ``None`` means detect it."""
-
-    title: str | None = None
-    text: str | None = None
-    outlet: str | None = None
-    date: str | None = None
-    url: str | None = None
-    id: str | None = None
-
-    def resolve(self, columns: Sequence[str]) -> dict[str, str | None]:
-        """Map each field to a column present in ``columns`` (case-insensitive)."""
-        lower = {c.strip().lower(): c for c in columns if isinstance(c, str)}
-        out: dict[str, str | None] = {}
-        for fld, candidates in _CANDIDATES.items():
-            explicit = getattr(self, fld)
-            if explicit is not None:
-                if explicit.lower() not in lower:
-                    raise KeyError(explicit)
-                out[fld] = lower[explicit.lower()]
-                continue
-            out[fld] = next((lower[c] for c in candidates if c in lower), None)
-        return out
-
 
 @dataclass(frozen=True)
 class Article:
@@ -85,13 +88,19 @@ class Article:
     url: str = ""
     source: str = ""
     """Where it came from: a path, with ``:line`` or ``#row`` for tables."""
+    outlet_from: str = ""
+    """Where the outlet came from: one of ``_sources.OUTLET_ORIGINS``. When not given (an
+    Article made by hand), ``"given"`` if it has an outlet, else ``"none"``."""
+
+    def __post_init__(self) -> None:
+        if not self.outlet_from:
+            object.__setattr__(self, "outlet_from", "given" if self.outlet else "none")
 
     @property
     def content_hash(self) -> str:
         """A hash of everything that is indexed about the article."""
         h = hashlib.sha1()
-        for part in (self.title, self.body, self.outlet, self.date.isoformat() if self.date
-                     else "", self.url):
+        for part in (self.title, self.body, self.outlet, to_iso(self.date) or "", self.url):
             h.update(part.encode("utf-8", "surrogatepass"))
             h.update(b"\x00")
         return h.hexdigest()
@@ -111,6 +120,10 @@ class Skipped:
     reason: str
 
 
+OUTLET_SUMMARY_COLUMNS = ("outlet", "outlet_from", "articles")
+"""Columns of :meth:`LoadReport.outlet_summary`."""
+
+
 @dataclass
 class LoadReport:
     """What a load produced: articles, and everything that was skipped or noted."""
@@ -119,44 +132,26 @@ class LoadReport:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
     duplicates: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """One line each: things the user should act on (articles without an outlet)."""
     _given: dict[str, str] = field(default_factory=dict, repr=False)
     """article source -> the path as the caller spelt it, for reports"""
 
+    def outlet_summary(self) -> pd.DataFrame:
+        """Articles per outlet and where that outlet came from.
 
-# --- dates ----------------------------------------------------------------------------
-
-_DEFAULT_DT = datetime(2000, 1, 1)
-
-
-def parse_date(value: object) -> datetime | None:
-    """Parse a date in the usual forms; ``None`` when missing, ``ValueError`` when garbage.
-
-    Returns a naive UTC datetime. ``2022-01-09``, ``2022-06-11T00:57:56``,
-    ``2022-06-11T00:57:56Z``, ``+02:00`` offsets and ``9 January 2022`` are all understood.
-    """
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value != value:  # NaN
-            return None
-        raise ValueError(f"a bare number is not a date: {value!r}")
-    s = str(value).strip()
-    if not s:
-        return None
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        if not re.search(r"[A-Za-z]{3}|\d{1,4}[-/.]\d{1,2}", s):
-            raise ValueError(f"not a date: {s[:40]!r}") from None
-        try:
-            dt = _dateparser.parse(s, default=_DEFAULT_DT)
-        except (ValueError, OverflowError) as exc:
-            raise ValueError(f"not a date: {s[:40]!r}") from exc
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    if not 1800 <= dt.year <= 2200:
-        raise ValueError(f"date out of range: {s[:40]!r}")
-    return dt
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`OUTLET_SUMMARY_COLUMNS`: outlet (``""`` when none), outlet_from
+            (one of ``OUTLET_ORIGINS``), articles; one row per (outlet, outlet_from),
+            most articles first.
+        """
+        counts = Counter((a.outlet, a.outlet_from) for a in self.articles)
+        rows = [(o, f, n) for (o, f), n in sorted(counts.items(),
+                                                  key=lambda kv: (-kv[1], kv[0]))]
+        return pd.DataFrame(rows, columns=list(OUTLET_SUMMARY_COLUMNS)).astype(
+            {"articles": "int64"})
 
 
 # --- decoding -------------------------------------------------------------------------
@@ -208,7 +203,10 @@ class _Context:
     root: Path
     columns: ColumnMap
     outlet: str
+    """the outlet given for this file (by a Source, a sources file or the whole load)"""
     report: LoadReport
+    outlet_from: str = "given"
+    """where ``outlet`` came from: ``"given"`` or ``"sources file"``"""
 
     def source(self, path: Path) -> str:
         """Where an article came from, the same whatever the working directory: the
@@ -225,17 +223,49 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _read_bytes(path: Path, limit: int, ctx: _Context) -> bytes | None:
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def _open_regular(path: Path, limit: int, ctx: _Context) -> BinaryIO | None:
+    """Open ``path`` for reading only if it is a regular, non-empty file within ``limit``.
+
+    The file is opened non-blocking and checked with ``fstat`` before any byte is read,
+    so a FIFO or device that slipped past the folder walk is never waited on.
+    """
     try:
-        size = path.stat().st_size
-        if size == 0:
-            ctx.report.skipped.append(Skipped(str(path), "empty file"))
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK)
+    except OSError as exc:
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+        return None
+    try:
+        st = os.fstat(fd)
+        problem = None
+        if not stat.S_ISREG(st.st_mode):
+            problem = f"not a regular file ({_kind(st.st_mode)})"
+        elif st.st_size == 0:
+            problem = "empty file"
+        elif st.st_size > limit:
+            problem = f"over-size file ({st.st_size:,} bytes; limit {limit:,})"
+        if problem:
+            os.close(fd)
+            ctx.report.skipped.append(Skipped(str(path), problem))
             return None
-        if size > limit:
-            ctx.report.skipped.append(
-                Skipped(str(path), f"over-size file ({size:,} bytes; limit {limit:,})"))
-            return None
-        return path.read_bytes()
+        if _O_NONBLOCK:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except OSError as exc:
+        os.close(fd)
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+        return None
+
+
+def _read_bytes(path: Path, limit: int, ctx: _Context) -> bytes | None:
+    fh = _open_regular(path, limit, ctx)
+    if fh is None:
+        return None
+    try:
+        with fh:
+            return fh.read(limit + 1)
     except OSError as exc:
         ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
         return None
@@ -252,8 +282,92 @@ def _decode_file(path: Path, data: bytes, ctx: _Context) -> str | None:
     return text
 
 
+_SNIFF_BYTES = 65536
+
+
+def _stream_encoding(fh: BinaryIO) -> tuple[str, str | None]:
+    """The encoding of a whole file, found in 1 MB steps (never the whole file in memory),
+    with the note :func:`decode` would give. Raises ``ValueError`` for binary data."""
+    head = fh.read(_SNIFF_BYTES)
+    fh.seek(0)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "UTF-16 with BOM; decoded as UTF-16"
+    if b"\x00" in head:
+        raise ValueError("binary file (contains NUL bytes)")
+    chosen: tuple[str, str | None] = ("latin-1", "not UTF-8; decoded as latin-1")
+    for enc, note in (("utf-8-sig", None), ("cp1252", "not UTF-8; decoded as cp1252")):
+        dec = codecs.getincrementaldecoder(enc)()
+        try:
+            while chunk := fh.read(1 << 20):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            fh.seek(0)
+            continue
+        chosen = (enc, note)
+        break
+    fh.seek(0)
+    text = head.decode(chosen[0], errors="replace")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.01 * len(text) + 2:
+        raise ValueError("binary file (control characters)")
+    return chosen
+
+
+def _open_table(path: Path, ctx: _Context) -> TextIO | None:
+    """A table file as a text stream (newlines made ``\\n``), or ``None`` when skipped."""
+    fh = _open_regular(path, MAX_TABLE_BYTES, ctx)
+    if fh is None:
+        return None
+    try:
+        enc, note = _stream_encoding(fh)
+    except ValueError as exc:
+        fh.close()
+        ctx.report.skipped.append(Skipped(str(path), str(exc)))
+        return None
+    except OSError as exc:
+        fh.close()
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+        return None
+    if note:
+        ctx.report.notes.append(Skipped(str(path), note))
+    return io.TextIOWrapper(fh, encoding=enc, newline=None)
+
+
+def _bounded_lines(fh: TextIO, path: Path, ctx: _Context) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a text stream; a line over ``MAX_RECORD_CHARS`` is skipped
+    (and listed) without ever being held whole, and an empty line is given in its place."""
+    limit = MAX_RECORD_CHARS
+    lineno = 0
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > limit and not line.endswith("\n"):
+            size = len(line)
+            while (more := fh.readline(1 << 20)) and not more.endswith("\n"):
+                size += len(more)
+            size += len(more)
+            ctx.report.skipped.append(Skipped(
+                f"{path}:{lineno}", f"over-long record ({size:,}+ characters on one line; "
+                                    f"limit {limit:,}); skipped unread"))
+            line = "\n"
+        yield lineno, line
+
+
+_HOSTLIKE = re.compile(r"(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}/?", re.IGNORECASE)
+
+
 def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: str,
-                  body: str, outlet: str, date_value: object, url: str) -> Article | None:
+                  body: str, outlet: str, date_value: object, url: str, *,
+                  outlet_origin: str = "column", file_outlet: str | None = None
+                  ) -> Article | None:
+    """One article, or ``None`` (listed as skipped) when it has no body.
+
+    ``outlet`` is the one the data names (from ``outlet_origin``); when empty, the given
+    outlet, the URL's host and then ``file_outlet`` (a table file's name) are tried.
+    """
     title, body = _clean(title or ""), _clean(body or "")
     if not body:
         ctx.report.skipped.append(
@@ -264,36 +378,56 @@ def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: st
     except ValueError as exc:
         ctx.report.notes.append(Skipped(where, f"{exc}; date left empty"))
         date = None
+    url = str(url or "").strip()
+    outlet = " ".join(str(outlet or "").split())
+    if _HOSTLIKE.fullmatch(outlet):  # a domain column: www.rt.com -> RT
+        outlet = outlet_from_url(outlet) or outlet
+    origin = outlet_origin
+    if not outlet:
+        candidates = ((ctx.outlet, ctx.outlet_from),
+                      (outlet_from_url(url) if url else None, "url host"),
+                      (file_outlet, "file name"))
+        outlet, origin = next(((" ".join(str(c).split()), f) for c, f in candidates
+                               if c and str(c).strip()), ("", "none"))
     ctx.report._given[source] = where
-    return Article(doc_id=doc_id, title=title, body=body,
-                   outlet=" ".join(str(outlet or ctx.outlet).split()), date=date,
-                   url=str(url or "").strip(), source=source)
+    return Article(doc_id=doc_id, title=title, body=body, outlet=outlet, date=date, url=url,
+                   source=source, outlet_from=origin)
 
 
 def _read_sidecar(folder: Path, ctx: _Context) -> dict[str, dict[str, str]]:
     path = folder / "metadata.csv"
     if not path.is_file():
         return {}
-    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
-    text = _decode_file(path, data, ctx) if data else None
-    if text is None:
+    fh = _open_table(path, ctx)
+    if fh is None:
         return {}
-    rows = list(csv.DictReader(io.StringIO(text)))
     out: dict[str, dict[str, str]] = {}
-    for row in rows:
-        name = (row.get("file") or row.get("filename") or "").strip()
-        if name:
-            out[name] = {k.strip().lower(): (v or "").strip() for k, v in row.items()
-                         if isinstance(k, str)}
+    with fh:
+        csv.field_size_limit(MAX_RECORD_CHARS)
+        try:
+            for row in csv.DictReader(line for _, line in _bounded_lines(fh, path, ctx)):
+                name = (row.get("file") or row.get("filename") or "").strip()
+                if name:
+                    out[name] = {k.strip().lower(): (v or "").strip() for k, v in row.items()
+                                 if isinstance(k, str)}
+        except (csv.Error, OSError, UnicodeDecodeError) as exc:
+            ctx.report.skipped.append(Skipped(str(path), f"bad metadata.csv from here: {exc}"))
     return out
+
+
+def _header(path: Path) -> list[str]:
+    """The first row of a CSV, reading at most 64 KB."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            return next(csv.reader([fh.readline(65536)]), [])
+    except (OSError, csv.Error):
+        return []
 
 
 def _is_sidecar(path: Path) -> bool:
     if path.name != "metadata.csv":
         return False
-    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
-        header = next(csv.reader(fh), [])
-    cols = {h.strip().lower() for h in header}
+    cols = {h.strip().lower() for h in _header(path)}
     return bool(cols & {"file", "filename"}) and not cols & set(_CANDIDATES["text"])
 
 
@@ -309,7 +443,7 @@ def _read_txt(path: Path, ctx: _Context, sidecar: dict[str, dict[str, str]]) -> 
     art = _make_article(ctx, str(path), ctx.source(path),
                         _rel(path, ctx.root).removesuffix(".txt"),
                         meta.get("title") or title, body, meta.get("outlet", ""),
-                        meta.get("date"), meta.get("url", ""))
+                        meta.get("date"), meta.get("url", ""), outlet_origin="metadata.csv")
     if art:
         ctx.report.articles.append(art)
 
@@ -338,6 +472,7 @@ def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Cont
             ctx.report.skipped.append(Skipped(str(path), cols))
             return
     rel = _rel(path, ctx.root)
+    file_outlet = outlet_from_filename(path)
     for where, row in rows:
         if columns is None:
             cols = resolve([k for k in row if isinstance(k, str)])
@@ -358,21 +493,26 @@ def _records_from_table(path: Path, rows: Iterable[tuple[str, dict]], ctx: _Cont
         art = _make_article(ctx, f"{path}{where}", f"{ctx.source(path)}{where}", doc_id,
                             "" if title is None else str(title), text or "",
                             "" if get("outlet") is None else str(get("outlet")), get("date"),
-                            "" if get("url") is None else str(get("url")))
+                            "" if get("url") is None else str(get("url")),
+                            file_outlet=None if cols["outlet"] is not None else file_outlet)
         if art:
             ctx.report.articles.append(art)
 
 
 def _read_csv(path: Path, ctx: _Context) -> None:
-    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
-    text = _decode_file(path, data, ctx) if data else None
-    if text is None:
+    fh = _open_table(path, ctx)
+    if fh is None:
         return
-    csv.field_size_limit(50_000_000)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    with fh:
+        _read_csv_stream(path, fh, ctx)
+
+
+def _read_csv_stream(path: Path, fh: TextIO, ctx: _Context) -> None:
+    csv.field_size_limit(MAX_RECORD_CHARS)
+    reader = csv.reader(line for _, line in _bounded_lines(fh, path, ctx))
     try:
         header = next(reader)
-    except (StopIteration, csv.Error) as exc:
+    except (StopIteration, csv.Error, UnicodeDecodeError) as exc:
         ctx.report.skipped.append(Skipped(str(path), f"no CSV header ({exc or 'empty'})"))
         return
     header = [h.strip() for h in header]
@@ -387,6 +527,10 @@ def _read_csv(path: Path, ctx: _Context) -> None:
             except csv.Error as exc:
                 ctx.report.skipped.append(Skipped(f"{path}:{reader.line_num}", f"bad CSV: {exc}"))
                 return
+            except (OSError, UnicodeDecodeError) as exc:
+                ctx.report.skipped.append(Skipped(f"{path}:{reader.line_num}",
+                                                  f"unreadable from here: {exc}"))
+                return
             rowno += 1
             if not any(v.strip() for v in values):
                 continue
@@ -400,61 +544,201 @@ def _read_csv(path: Path, ctx: _Context) -> None:
 
 
 def _read_jsonl(path: Path, ctx: _Context) -> None:
-    data = _read_bytes(path, MAX_TABLE_BYTES, ctx)
-    text = _decode_file(path, data, ctx) if data else None
-    if text is None:
+    fh = _open_table(path, ctx)
+    if fh is None:
         return
-    records: list[tuple[str, dict]] = []
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            ctx.report.skipped.append(Skipped(f"{path}:{lineno}", f"broken JSON: {exc.msg}"))
-            continue
-        if not isinstance(obj, dict):
-            ctx.report.skipped.append(
-                Skipped(f"{path}:{lineno}", f"not a JSON object but {type(obj).__name__}"))
-            continue
-        records.append((f":{lineno}", obj))
-    if not records:
-        if not any(s.path.startswith(f"{path}:") for s in ctx.report.skipped):
-            ctx.report.skipped.append(Skipped(str(path), "no records"))
-        return
-    _records_from_table(path, records, ctx, None)
+    count = 0
+
+    def counted() -> Iterator[tuple[str, dict]]:
+        nonlocal count
+        for rec in _jsonl_records(path, fh, ctx):
+            count += 1
+            yield rec
+
+    with fh:
+        _records_from_table(path, counted(), ctx, None)
+    if not count and not any(s.path.startswith(f"{path}:") for s in ctx.report.skipped):
+        ctx.report.skipped.append(Skipped(str(path), "no records"))
+
+
+def _jsonl_records(path: Path, fh: TextIO, ctx: _Context) -> Iterator[tuple[str, dict]]:
+    try:
+        for lineno, line in _bounded_lines(fh, path, ctx):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                ctx.report.skipped.append(Skipped(f"{path}:{lineno}", f"broken JSON: {exc.msg}"))
+                continue
+            if not isinstance(obj, dict):
+                ctx.report.skipped.append(
+                    Skipped(f"{path}:{lineno}", f"not a JSON object but {type(obj).__name__}"))
+                continue
+            yield f":{lineno}", obj
+    except (OSError, UnicodeDecodeError) as exc:
+        ctx.report.skipped.append(Skipped(str(path), f"unreadable from here: {exc}"))
 
 
 _READERS = {".csv": _read_csv, ".jsonl": _read_jsonl, ".ndjson": _read_jsonl}
 
 
-def _iter_files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in
-                                             p.relative_to(root).parts))
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "special file"
 
 
-def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
-                outlet: str = "") -> LoadReport:
+def _iter_files(root: Path, report: LoadReport, follow_links: bool) -> list[Path]:
+    """The regular files under ``root``, sorted; everything else is listed as skipped.
+
+    Every entry is looked at with ``lstat`` before anything is opened: FIFOs, sockets and
+    devices are skipped (never opened, so never waited on), broken symlinks are skipped,
+    folders that cannot be listed are skipped, and a symlink whose target lies outside
+    ``root`` is skipped unless ``follow_links``. Hidden files and folders are passed over.
+    """
+    try:
+        st = root.stat()
+    except OSError as exc:
+        report.skipped.append(Skipped(str(root), f"unreadable: {exc.strerror or exc}"))
+        return []
+    if not stat.S_ISDIR(st.st_mode):
+        if stat.S_ISREG(st.st_mode):
+            return [root]
+        report.skipped.append(Skipped(str(root), f"not a regular file ({_kind(st.st_mode)})"))
+        return []
+    real_root = root.resolve()
+    seen_dirs = {real_root}
+    files: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            report.skipped.append(
+                Skipped(str(folder), f"unreadable folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    try:
+                        target = path.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        report.skipped.append(
+                            Skipped(str(path), "broken symlink (its target does not exist)"))
+                        continue
+                    if not follow_links and not target.is_relative_to(real_root):
+                        report.skipped.append(Skipped(
+                            str(path), f"symlink leads out of the corpus folder (to {target});"
+                                       " not followed (follow_links=True or --follow-links "
+                                       "to read it)"))
+                        continue
+                    st = os.stat(path)
+                    if stat.S_ISDIR(st.st_mode):
+                        if target in seen_dirs or real_root.is_relative_to(target):
+                            report.skipped.append(Skipped(
+                                str(path), "symlink to a folder already read; not followed"))
+                            continue
+                        seen_dirs.add(target)
+            except OSError as exc:
+                report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(path)
+            elif stat.S_ISREG(st.st_mode):
+                files.append(path)
+            else:
+                report.skipped.append(Skipped(str(path),
+                                              f"not a regular file ({_kind(st.st_mode)})"))
+    return sorted(files)
+
+
+def _sources_in(files: list[Path], report: LoadReport) -> list[tuple[str, Source]]:
+    """The entries of every ``sources.csv`` among ``files``, most specific path first."""
+    entries: list[tuple[str, Source]] = []
+    for path in files:
+        if path.name != SOURCES_FILE or not _is_table_kind(path, is_sources_file):
+            continue
+        try:
+            sources, problems = read_sources_file(path)
+        except (OSError, csv.Error) as exc:
+            report.skipped.append(Skipped(str(path), f"unreadable sources file: {exc}"))
+            continue
+        report.skipped.extend(Skipped(str(path), f"row {p}") for p in problems)
+        entries.extend((os.path.abspath(src.path), src) for src in sources)
+    entries.sort(key=lambda e: -len(e[0]))
+    return entries
+
+
+def _is_table_kind(path: Path, test: Callable[[Sequence[str], str], bool]) -> bool:
+    return test(_header(path), path.name)
+
+
+def _entry_for(path: Path, entries: list[tuple[str, Source]]) -> Source | None:
+    here = os.path.abspath(path)
+    for target, src in entries:
+        if here == target or here.startswith(target + os.sep):
+            return src
+    return None
+
+
+def load_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None = None,
+                outlet: str = "", *, follow_links: bool = False) -> LoadReport:
     """Read every article under ``paths`` (folders are read recursively).
 
-    ``columns`` names the columns of CSV/JSONL files (detected when not given); ``outlet``
-    is the outlet of articles that name none. Exact duplicate texts are loaded once; the
-    others are listed in :attr:`LoadReport.duplicates`.
+    Parameters
+    ----------
+    paths : sequence of str, Path or Source
+        Files and folders; a :class:`Source` carries its own outlet and column names
+        (``parse_source_arg("RT.csv=RT")`` makes one from a command-line argument). A
+        folder's ``sources.csv`` (``path,outlet[,text_col,...]``) does the same for the
+        paths it names.
+    columns : ColumnMap, optional
+        The columns of CSV/JSONL files, for sources that name none (detected when not
+        given).
+    outlet : str, default ""
+        The outlet of articles that name none and whose source gives none.
+    follow_links : bool, default False
+        Follow symlinks that lead out of a corpus folder (they are skipped otherwise).
+
+    Returns
+    -------
+    LoadReport
+        Articles (each with ``outlet_from``), and everything skipped, noted or found
+        duplicate; :meth:`LoadReport.outlet_summary` and :attr:`LoadReport.warnings`
+        say where outlets came from. Exact duplicate texts are loaded once.
     """
     report = LoadReport()
     columns = columns or ColumnMap()
     if not paths:
         raise CorpusError("no corpus path given")
     for raw in paths:
-        root = Path(raw)
+        src = raw if isinstance(raw, Source) else Source(Path(raw))
+        root = src.path
         if not root.exists():
             raise CorpusError(f"no such file or folder: {root}")
-        ctx = _Context(root if root.is_dir() else root.parent, columns, outlet, report)
+        base = _Context(root if root.is_dir() else root.parent, src.columns or columns,
+                        src.outlet or outlet, report)
         sidecars: dict[Path, dict[str, dict[str, str]]] = {}
-        for path in _iter_files(root):
+        files = _iter_files(root, report, follow_links)
+        entries = _sources_in(files, report) if root.is_dir() else []
+        for path in files:
+            ctx = base
+            entry = _entry_for(path, entries)
+            if entry is not None:
+                ctx = dataclasses.replace(
+                    base, columns=src.columns or entry.columns or columns,
+                    outlet=src.outlet or entry.outlet or outlet,
+                    outlet_from="given" if src.outlet or not entry.outlet else "sources file")
             suffix = path.suffix.lower()
             if suffix == ".txt":
                 if path.name.upper() == "README.TXT":
@@ -464,7 +748,8 @@ def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
                     sidecars[path.parent] = _read_sidecar(path.parent, ctx)
                 _read_txt(path, ctx, sidecars[path.parent])
             elif suffix in _READERS:
-                if suffix == ".csv" and _is_sidecar(path):
+                if suffix == ".csv" and (_is_sidecar(path) or (
+                        path.name == SOURCES_FILE and _is_table_kind(path, is_sources_file))):
                     continue
                 _READERS[suffix](path, ctx)
             elif root.is_file():
@@ -474,7 +759,19 @@ def load_corpus(paths: Sequence[str | Path], columns: ColumnMap | None = None,
                 report.skipped.append(
                     Skipped(str(path), f"not a .txt, .csv or .jsonl file ({kind})"))
     _dedupe(report)
+    _warn_outlets(report)
     return report
+
+
+def _warn_outlets(report: LoadReport) -> None:
+    missing = [a for a in report.articles if not a.outlet]
+    if missing:
+        n = len(missing)
+        report.warnings.append(
+            f"{n} article{'s have' if n > 1 else ' has'} no outlet (first: "
+            f"{report._given.get(missing[0].source, missing[0].source)}); give one per source "
+            '(RT.csv=RT, NBC.csv="NBC News"), add an outlet or URL column, or list the paths '
+            f"in a {SOURCES_FILE} (path,outlet)")
 
 
 def _dedupe(report: LoadReport) -> None:
@@ -494,7 +791,7 @@ def _dedupe(report: LoadReport) -> None:
             report.notes.append(Skipped(report._given.get(art.source, art.source),
                                         f"id {art.doc_id!r} already used; "
                                                     f"given {doc_id!r}"))
-            art = Article(doc_id, art.title, art.body, art.outlet, art.date, art.url, art.source)
+            art = dataclasses.replace(art, doc_id=doc_id)
         seen_id.setdefault(doc_id, 1)
         seen_text[art.text_hash] = art.doc_id
         kept.append(art)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from corpus_search import _corpus
 from corpus_search._analysis import strip_furniture
-from corpus_search._corpus import ColumnMap, load_corpus, parse_date
+from corpus_search._boilerplate import find_boilerplate
+from corpus_search._corpus import ColumnMap, LoadReport, load_corpus, parse_date
+from corpus_search._dates import DATE_FORMAT, to_iso
 
-from .conftest import SEEDS
+SEEDS = Path(__file__).resolve().parents[1] / "corpus"
 
 
 def test_seeds_load_with_outlets_from_metadata() -> None:
@@ -171,3 +178,209 @@ def test_furniture_is_cut_from_indexed_text() -> None:
     nbc = strip_furniture((SEEDS / "000_681841e30ad004f4.txt").read_text())
     assert "Leave a Comment" not in nbc
     assert "Elizabeth Warren" not in nbc  # in the related-articles list after the story
+
+
+# --- reading reliability: special files, links, size limits -----------------------------
+
+
+def _load_in_thread(paths: list[Path], **kwargs: object) -> LoadReport:
+    """load_corpus in a daemon thread, failing the test if it blocks (a FIFO opened)."""
+    out: list[LoadReport] = []
+    t = threading.Thread(target=lambda: out.append(load_corpus(paths, **kwargs)), daemon=True)
+    t.start()
+    t.join(timeout=20)
+    assert not t.is_alive(), "load_corpus blocked"
+    return out[0]
+
+
+def test_fifo_is_skipped_without_opening(tmp_path: Path) -> None:
+    """A FIFO named x.txt is listed as skipped and never opened (it would block)."""
+    (tmp_path / "good.txt").write_text("Title\n\nBody")
+    os.mkfifo(tmp_path / "x.txt")
+    report = _load_in_thread([tmp_path])
+    assert ["good"] == [a.doc_id for a in report.articles]
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert "not a regular file (FIFO)" == reasons["x.txt"]
+
+
+def test_fifo_given_directly_is_skipped(tmp_path: Path) -> None:
+    """A FIFO named on the command line is skipped, not opened."""
+    os.mkfifo(tmp_path / "x.csv")
+    report = _load_in_thread([tmp_path / "x.csv"])
+    assert [("x.csv", "not a regular file (FIFO)")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+
+
+def test_dangling_symlink_is_skipped(tmp_path: Path) -> None:
+    """A symlink to nothing is listed as skipped with its reason."""
+    (tmp_path / "good.txt").write_text("Title\n\nBody")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    report = load_corpus([tmp_path])
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert "broken symlink (its target does not exist)" == reasons["gone.txt"]
+
+
+def test_unreadable_folder_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sub-folder that cannot be listed is skipped with the reason; the rest loads."""
+    (tmp_path / "good.txt").write_text("Title\n\nBody")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "a.txt").write_text("Title\n\nBody two")
+    real = os.scandir
+
+    def scandir(path: str | os.PathLike[str]) -> object:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = load_corpus([tmp_path])
+    assert ["good"] == [a.doc_id for a in report.articles]
+    assert [("locked", "unreadable folder: Permission denied")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+
+
+def test_links_out_of_the_corpus_are_not_followed(tmp_path: Path) -> None:
+    """A symlink leading out of the corpus folder is skipped unless follow_links=True."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Secret\n\nNot part of the corpus")
+    (outside / "dir").mkdir()
+    (outside / "dir" / "b.txt").write_text("B\n\nAnother outside text")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Title\n\nBody")
+    (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
+    (corpus / "linked").symlink_to(outside / "dir")
+    report = load_corpus([corpus])
+    assert ["good"] == [a.doc_id for a in report.articles]
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons["passwd.txt"].startswith("symlink leads out of the corpus folder")
+    assert "follow_links=True" in reasons["linked"]
+    followed = load_corpus([corpus], follow_links=True)
+    assert ["good", "linked/b", "passwd"] == [a.doc_id for a in followed.articles]
+
+
+def test_links_inside_the_corpus_are_read(tmp_path: Path) -> None:
+    """A symlink to a file inside the corpus folder is read (and found a duplicate)."""
+    (tmp_path / "a.txt").write_text("Title\n\nBody")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
+    report = load_corpus([tmp_path])
+    assert ["a"] == [a.doc_id for a in report.articles]
+    assert "exact duplicate of a" == report.duplicates[0].reason
+
+
+def test_oversize_jsonl_record_is_skipped_unread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSONL record over MAX_RECORD_CHARS is skipped by line; the others load."""
+    monkeypatch.setattr(_corpus, "MAX_RECORD_CHARS", 1000)
+    lines = [json.dumps({"text": "one"}), json.dumps({"text": "x" * 5000}),
+             json.dumps({"text": "three"})]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    report = load_corpus([tmp_path])
+    assert ["a.jsonl:1", "a.jsonl:3"] == [a.doc_id for a in report.articles]
+    assert [f"{tmp_path / 'a.jsonl'}:2"] == [s.path for s in report.skipped]
+    assert report.skipped[0].reason.startswith("over-long record")
+
+
+def test_oversize_csv_row_is_skipped_unread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV line over MAX_RECORD_CHARS is skipped; the rows after it still load."""
+    monkeypatch.setattr(_corpus, "MAX_RECORD_CHARS", 1000)
+    (tmp_path / "a.csv").write_text(f"title,text\nA,one\nB,{'y' * 5000}\nC,three\n")
+    report = load_corpus([tmp_path])
+    assert ["a.csv#2", "a.csv#4"] == [a.doc_id for a in report.articles]
+    assert report.skipped[0].reason.startswith("over-long record")
+
+
+def test_sparse_table_is_not_read_whole(tmp_path: Path) -> None:
+    """A large sparse CSV (NULs) is skipped as binary after reading its head only."""
+    path = tmp_path / "big.csv"
+    with path.open("wb") as fh:
+        fh.write(b"title,text\n")
+        fh.truncate(300_000_000)
+    tracemalloc.start()
+    try:
+        report = load_corpus([tmp_path])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [("big.csv", "binary file (contains NUL bytes)")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+    assert peak < 20_000_000
+
+
+def test_oversize_table_skipped_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table over MAX_TABLE_BYTES is skipped from its size alone."""
+    monkeypatch.setattr(_corpus, "MAX_TABLE_BYTES", 100)
+    (tmp_path / "a.jsonl").write_text(json.dumps({"text": "z" * 200}) + "\n")
+    report = load_corpus([tmp_path])
+    assert [] == report.articles
+    assert report.skipped[0].reason.startswith("over-size file")
+
+
+# --- the real-shaped corpus (tests/data/realshaped) ------------------------------------
+
+REALSHAPED = Path(__file__).resolve().parent / "data" / "realshaped" / "corpus"
+
+
+def test_realshaped_every_article_has_an_outlet() -> None:
+    """Every article of the real-shaped corpus gets an outlet, and the report says whence."""
+    report = load_corpus([REALSHAPED])
+    assert 91 == len(report.articles)
+    assert [] == report.warnings
+    got = {(o, f): n for o, f, n in report.outlet_summary().itertuples(index=False)}
+    assert {("RT", "url host"): 23, ("NBC News", "url host"): 21,
+            ("BBC News", "url host"): 20, ("Reuters", "column"): 6, ("AP", "column"): 5,
+            ("AP", "url host"): 1, ("The Kyiv Independent", "sources file"): 6,
+            ("Meduza", "metadata.csv"): 3, ("TVN24", "metadata.csv"): 3,
+            ("Ukrainska Pravda", "metadata.csv"): 3} == got
+
+
+def test_realshaped_dates_parse_and_store_uniformly() -> None:
+    """The corpus's mixed date forms parse, and their stored form reads as one column."""
+    report = load_corpus([REALSHAPED])
+    stored = pd.Series([to_iso(a.date) for a in report.articles])
+    assert 82 == stored.notna().sum()
+    months = pd.to_datetime(stored, format=DATE_FORMAT).dt.strftime("%Y-%m").dropna()
+    assert ["2022-03", "2022-04", "2022-05", "2022-06", "2022-07", "2022-08",
+            "2022-09"] == sorted(set(months))
+    assert [("bbc.csv#13", "not a date: 'TBC'; date left empty")] == [
+        (Path(n.path).name, n.reason) for n in report.notes]
+
+
+def test_realshaped_duplicates_and_skips() -> None:
+    """Exact duplicates are found within and across outlets; the near duplicate loads."""
+    report = load_corpus([REALSHAPED])
+    assert [("RT.csv#24", "exact duplicate of RT.csv#5"),
+            ("wire.jsonl:13", "exact duplicate of NBC.csv#22")] == [
+        (Path(d.path).name, d.reason) for d in report.duplicates]
+    assert [("wire.jsonl:14", "no body text (title only)")] == [
+        (Path(s.path).name, s.reason) for s in report.skipped]
+    titles = [a.title for a in report.articles]
+    assert "First grain ship leaves Odessa under UN-brokered deal" in titles
+
+
+def test_realshaped_boilerplate_found() -> None:
+    """The three site lines are found from the data, each for its own outlet only."""
+    report = load_corpus([REALSHAPED])
+    bp = find_boilerplate((a.outlet, a.body) for a in report.articles)
+    got = [(o, line[:30], n) for o, line, n, _ in bp.table.itertuples(index=False)]
+    assert [("BBC News", "\u00a9 2022 BBC. The BBC is not res", 16),
+            ("NBC News", "Download the NBC News app for ", 13),
+            ("RT", "You can share this story on so", 17)] == got
+    bbc = [a for a in report.articles if a.outlet == "BBC News"]
+    kept = [bp.strip("BBC News", a.body)[0] for a in bbc]
+    assert 0 == sum("external linking" in t for t in kept)
+
+
+def test_sidecar_is_read_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An over-long metadata.csv row is skipped unread; the sidecar's other rows apply."""
+    monkeypatch.setattr(_corpus, "MAX_RECORD_CHARS", 200)
+    (tmp_path / "a.txt").write_text("T\n\nBody a")
+    (tmp_path / "b.txt").write_text("U\n\nBody b")
+    (tmp_path / "metadata.csv").write_text(
+        f"file,outlet,title\na.txt,TVN24,\nb.txt,X,{'long ' * 100}\n")
+    report = load_corpus([tmp_path])
+    assert [("T", "TVN24"), ("U", "")] == [(a.title, a.outlet) for a in report.articles]
+    assert [("metadata.csv:3", True)] == [
+        (Path(s.path).name, s.reason.startswith("over-long record")) for s in report.skipped]

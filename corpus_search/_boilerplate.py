@@ -1,0 +1,284 @@
+"""Boilerplate found from the data: lines repeated verbatim across one outlet's articles.
+
+A site stamps the same lines on many of its articles ("(c) 2022 BBC. The BBC is not
+responsible for the content of external sites. ..."). No hand-kept list can know every
+site, so they are found from the corpus itself: a line (compared after collapsing
+whitespace) that appears in at least :data:`BOILERPLATE_MIN_SHARE` of one outlet's
+articles *and* in at least :data:`BOILERPLATE_MIN_ARTICLES` of them is furniture of that
+outlet. Such lines are kept in the stored text, greyed in views, and left out of
+indexing, counts and entity extraction (with the hand-kept patterns of ``_analysis`` as a
+seed, which always apply).
+
+Counting works in one streamed pass and in chunks: :class:`BoilerplateCounter` holds an
+8-byte hash and a count per distinct line of each outlet, and the text only of lines that
+reached :data:`BOILERPLATE_MIN_ARTICLES`; counters of chunks are merged with
+:meth:`BoilerplateCounter.merge`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ._analysis import furniture_ranges, norm_line, strip_furniture
+
+__all__ = [
+    "BOILERPLATE_COLUMNS",
+    "BOILERPLATE_MAX_CHARS",
+    "BOILERPLATE_MIN_ARTICLES",
+    "BOILERPLATE_MIN_CHARS",
+    "BOILERPLATE_MIN_SHARE",
+    "Boilerplate",
+    "BoilerplateCounter",
+    "find_boilerplate",
+    "strip_boilerplate",
+]
+
+BOILERPLATE_MIN_SHARE = 0.05
+"""A line is furniture of an outlet when at least this share of its articles hold it..."""
+BOILERPLATE_MIN_ARTICLES = 5
+"""...and at least this many of its articles."""
+BOILERPLATE_MIN_CHARS = 20
+"""Lines shorter than this (after whitespace is collapsed) are not counted: datelines,
+one-word headings; the hand-kept patterns cover short furniture ("Share", "Image")."""
+BOILERPLATE_MAX_CHARS = 1000
+"""Lines longer than this are not counted (no site stamps a page of text)."""
+
+BOILERPLATE_COLUMNS = ("outlet", "line", "articles", "share")
+"""Columns of :attr:`Boilerplate.table`: outlet, line (whitespace collapsed), articles
+(how many of the outlet's articles hold it), share (of the outlet's articles, 0-1)."""
+
+
+def _hash(line: str) -> int:
+    return int.from_bytes(hashlib.blake2b(line.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "little")
+
+
+def _lines(body: str, min_chars: int, max_chars: int) -> dict[int, str]:
+    """The countable lines of one body, by hash (each once)."""
+    out: dict[int, str] = {}
+    for raw in body.split("\n"):
+        line = norm_line(raw)
+        if min_chars <= len(line) <= max_chars:
+            out.setdefault(_hash(line), line)
+    return out
+
+
+@dataclass
+class BoilerplateCounter:
+    """Counts, per outlet, in how many articles each line occurs (by hash).
+
+    Parameters
+    ----------
+    min_articles : int, default BOILERPLATE_MIN_ARTICLES
+        Lines are held as text once they reach this many articles; a line found in fewer
+        articles can never be reported, whatever ``min_share``.
+    min_chars, max_chars : int
+        Lines outside this length (after whitespace is collapsed) are not counted.
+    """
+
+    min_articles: int = BOILERPLATE_MIN_ARTICLES
+    min_chars: int = BOILERPLATE_MIN_CHARS
+    max_chars: int = BOILERPLATE_MAX_CHARS
+    _counts: dict[str, Counter[int]] = field(default_factory=dict, init=False, repr=False)
+    _texts: dict[str, dict[int, str]] = field(default_factory=dict, init=False, repr=False)
+    _articles: Counter[str] = field(default_factory=Counter, init=False, repr=False)
+
+    def add(self, outlet: str, body: str) -> None:
+        """Count the lines of one article of ``outlet`` (each distinct line once)."""
+        self._articles[outlet] += 1
+        counts = self._counts.setdefault(outlet, Counter())
+        texts = self._texts.setdefault(outlet, {})
+        for h, line in _lines(body, self.min_chars, self.max_chars).items():
+            counts[h] += 1
+            if counts[h] >= self.min_articles and h not in texts:
+                texts[h] = line
+
+    def update(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """:meth:`add` each ``(outlet, body)`` pair (streamed; nothing is kept)."""
+        for outlet, body in pairs:
+            self.add(outlet, body)
+
+    def merge(self, other: BoilerplateCounter) -> None:
+        """Add the counts of ``other`` (another chunk of the same corpus) to these.
+
+        A line that reaches the threshold only in the sum (say 3 + 3 articles) has its
+        hash counted but no text on either side: :meth:`pending` says how many such lines
+        there are, and :meth:`fill_texts` (a second streamed pass) collects them.
+        """
+        self._articles.update(other._articles)
+        for outlet, theirs in other._counts.items():
+            counts = self._counts.setdefault(outlet, Counter())
+            counts.update(theirs)
+            texts = self._texts.setdefault(outlet, {})
+            for h, line in other._texts.get(outlet, {}).items():
+                texts.setdefault(h, line)
+
+    def _need(self, outlet: str, min_share: float) -> int:
+        return max(self.min_articles, math.ceil(min_share * self._articles[outlet] - 1e-9))
+
+    def _missing(self, min_share: float) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        for outlet, counts in self._counts.items():
+            need, texts = self._need(outlet, min_share), self._texts.get(outlet, {})
+            missing = {h for h, c in counts.items() if c >= need and h not in texts}
+            if missing:
+                out[outlet] = missing
+        return out
+
+    def pending(self, *, min_share: float = BOILERPLATE_MIN_SHARE) -> int:
+        """How many furniture lines are known by hash only (after :meth:`merge`)."""
+        return sum(len(m) for m in self._missing(min_share).values())
+
+    def fill_texts(self, pairs: Iterable[tuple[str, str]], *,
+                   min_share: float = BOILERPLATE_MIN_SHARE) -> None:
+        """Second pass over the same ``(outlet, body)`` pairs: take the text of the lines
+        :meth:`pending` counts (nothing is counted again)."""
+        missing = self._missing(min_share)
+        if not missing:
+            return
+        for outlet, body in pairs:
+            want = missing.get(outlet)
+            if not want:
+                continue
+            for h, line in _lines(body, self.min_chars, self.max_chars).items():
+                if h in want:
+                    self._texts.setdefault(outlet, {})[h] = line
+                    want.discard(h)
+
+    @property
+    def articles(self) -> int:
+        """How many articles were counted."""
+        return sum(self._articles.values())
+
+    @property
+    def counted_lines(self) -> int:
+        """How many distinct (outlet, line) hashes are held."""
+        return sum(len(c) for c in self._counts.values())
+
+    @property
+    def stored_lines(self) -> int:
+        """How many line texts are held (only lines in ``min_articles`` or more articles)."""
+        return sum(len(t) for t in self._texts.values())
+
+    def result(self, *, min_share: float = BOILERPLATE_MIN_SHARE) -> Boilerplate:
+        """The furniture lines per outlet.
+
+        Parameters
+        ----------
+        min_share : float, default BOILERPLATE_MIN_SHARE
+            Share of an outlet's articles a line must be in (with at least
+            ``min_articles`` of them).
+
+        Returns
+        -------
+        Boilerplate
+        """
+        rows: list[tuple[str, str, int, float]] = []
+        for outlet in sorted(self._counts):
+            n = self._articles[outlet]
+            need = self._need(outlet, min_share)
+            texts = self._texts.get(outlet, {})
+            for h, count in self._counts[outlet].items():
+                if count >= need and h in texts:
+                    rows.append((outlet, texts[h], count, round(count / n, 4)))
+        rows.sort(key=lambda r: (r[0], -r[2], r[1]))
+        table = pd.DataFrame(rows, columns=list(BOILERPLATE_COLUMNS)).astype(
+            {"outlet": "object", "line": "object", "articles": "int64", "share": "float64"})
+        lines: dict[str, frozenset[str]] = {}
+        for outlet, line, _, _ in rows:
+            lines[outlet] = lines.get(outlet, frozenset()) | {line}
+        return Boilerplate(lines=lines, table=table)
+
+
+@dataclass(frozen=True)
+class Boilerplate:
+    """The furniture lines found per outlet, and the table to report them.
+
+    ``lines`` maps an outlet to its furniture lines (whitespace collapsed); ``table`` has
+    the columns :data:`BOILERPLATE_COLUMNS`, by outlet, most frequent line first.
+    """
+
+    lines: Mapping[str, frozenset[str]]
+    table: pd.DataFrame
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> Boilerplate:
+        """Rebuild from :attr:`table` (as an index stores it next to its articles).
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            With at least the columns ``outlet`` and ``line`` of :data:`BOILERPLATE_COLUMNS`.
+
+        Returns
+        -------
+        Boilerplate
+        """
+        lines: dict[str, frozenset[str]] = {}
+        for outlet, line in zip(table["outlet"], table["line"], strict=True):
+            lines[outlet] = lines.get(outlet, frozenset()) | {norm_line(str(line))}
+        return cls(lines=lines, table=table.loc[:, list(BOILERPLATE_COLUMNS)].copy())
+
+    def lines_for(self, outlet: str) -> frozenset[str]:
+        """The furniture lines of ``outlet`` (empty when none were found)."""
+        return self.lines.get(outlet, frozenset())
+
+    def strip(self, outlet: str, body: str) -> tuple[str, list[tuple[int, int]]]:
+        """:func:`strip_boilerplate` with the lines of ``outlet``."""
+        return strip_boilerplate(body, self.lines_for(outlet))
+
+
+def find_boilerplate(pairs: Iterable[tuple[str, str]], *,
+                     min_share: float = BOILERPLATE_MIN_SHARE,
+                     min_articles: int = BOILERPLATE_MIN_ARTICLES,
+                     min_chars: int = BOILERPLATE_MIN_CHARS) -> Boilerplate:
+    """Find the lines repeated verbatim across many articles of the same outlet.
+
+    Parameters
+    ----------
+    pairs : iterable of (str, str)
+        ``(outlet, body)`` per article, streamed (``""`` is an outlet like any other).
+    min_share : float, default BOILERPLATE_MIN_SHARE
+        Share of the outlet's articles a line must occur in.
+    min_articles : int, default BOILERPLATE_MIN_ARTICLES
+        Number of the outlet's articles a line must occur in.
+    min_chars : int, default BOILERPLATE_MIN_CHARS
+        Shorter lines are not counted.
+
+    Returns
+    -------
+    Boilerplate
+        ``.table`` (columns :data:`BOILERPLATE_COLUMNS`) for the build report,
+        ``.lines_for(outlet)`` / ``.strip(outlet, body)`` for indexing and views.
+    """
+    counter = BoilerplateCounter(min_articles=min_articles, min_chars=min_chars)
+    counter.update(pairs)
+    return counter.result(min_share=min_share)
+
+
+def strip_boilerplate(body: str, lines: Collection[str]
+                      ) -> tuple[str, list[tuple[int, int]]]:
+    """A body with furniture removed, and where the furniture was.
+
+    Parameters
+    ----------
+    body : str
+        The stored text.
+    lines : collection of str
+        Furniture lines found from the data (as in :meth:`Boilerplate.lines_for`); the
+        hand-kept patterns of ``_analysis`` always apply too.
+
+    Returns
+    -------
+    tuple of (str, list of (int, int))
+        The text to index and send to entity extraction (removed lines left empty, so
+        paragraphs stay apart), and the character ranges of ``body`` that were removed,
+        sorted, for greying in views.
+    """
+    return strip_furniture(body, lines), furniture_ranges(body, lines)
