@@ -31,7 +31,7 @@ MIN_TOKEN_CHARS = 2
 _TOKEN_RE = re.compile(TOKEN_PATTERN, re.UNICODE)
 
 #: Bumped whenever analysis changes what is indexed: a build then re-processes everything.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 
 
 def reference_analyzer():

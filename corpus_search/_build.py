@@ -13,6 +13,7 @@ or a complete generation that was never published) is removed by the next build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -24,13 +25,16 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 from whoosh import index as whoosh_index
 
 from . import _analysis as analysis
 from . import _parallel, _postings
 from . import _store as store
+from ._boilerplate import Boilerplate, find_boilerplate
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
+from ._dates import to_iso
 from ._entities import (
     ENTITY_TYPES,
     Entity,
@@ -41,6 +45,7 @@ from ._entities import (
     vote_types,
 )
 from ._errors import IndexNotFoundError, IndexProblem
+from ._sources import Source, parse_source_arg
 
 __all__ = ["PARALLEL_MIN_ARTICLES", "BuildReport", "build"]
 
@@ -68,6 +73,14 @@ class BuildReport:
     duplicates: list[Skipped] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     """Folders a killed earlier build left behind, removed by this one."""
+    sources: list[str] = field(default_factory=list)
+    """The sources the index now holds (recorded in it; see ``add`` and ``remove``)."""
+    outlets: pd.DataFrame | None = None
+    """Per outlet: where it came from (column, url host, file name, ...) and articles."""
+    boilerplate: pd.DataFrame | None = None
+    """Lines found repeated across one outlet's articles (not indexed): outlet, line,
+    articles, share."""
+    warnings: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
@@ -82,29 +95,48 @@ class BuildReport:
                          "entity types changed")
         if self.recovered:
             lines.append("cleaned up after an interrupted build: " + ", ".join(self.recovered))
+        if self.outlets is not None and len(self.outlets):
+            lines.append("outlets: " + "; ".join(
+                f"{r.outlet or '(none)'} {r.articles:,} (from {r.outlet_from})"
+                for r in self.outlets.itertuples(index=False)))
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        if self.boilerplate is not None and len(self.boilerplate):
+            lines.append("boilerplate (kept in the text, not indexed):")
+            lines.extend(f"  {r.outlet}: {r.articles:,} articles: {r.line[:90]}"
+                         for r in self.boilerplate.itertuples(index=False))
         for title, items in (("skipped", self.skipped), ("duplicate", self.duplicates),
                              ("note", self.notes)):
             lines.extend(f"  {title}: {s.path}: {s.reason}" for s in items)
         return "\n".join(lines)
 
 
-def build(paths: Sequence[str | Path] = ("corpus",), index_dir: str | Path = "index", *,
+def build(paths: Sequence[str | Path | Source] | None = None,
+          index_dir: str | Path = "index", *, add: bool = False, remove: bool = False,
           columns: ColumnMap | None = None, outlet: str = "", entities: bool = True,
-          progress: bool | None = None, extractor: Extractor | None = None) -> BuildReport:
-    """Build or update the index in ``index_dir`` from the articles under ``paths``.
+          follow_links: bool = False, progress: bool | None = None,
+          extractor: Extractor | None = None) -> BuildReport:
+    """Build or update the index in ``index_dir`` from the articles of its sources.
 
     Parameters
     ----------
-    paths : sequence of str or Path, default ("corpus",)
-        Folders (read recursively) and files (.txt, .csv, .jsonl).
+    paths : sequence of str, Path or Source, or None, default None
+        Folders (read recursively) and files (.txt, .csv, .jsonl); ``"RT.csv=RT"`` gives a
+        file its outlet (a :class:`Source` does the same). None: the sources the index
+        already records (``corpus/`` for a new index).
     index_dir : str or Path, default "index"
         The index folder; created if missing.
+    add : bool, default False
+        Add ``paths`` to the recorded sources instead of replacing them.
+    remove : bool, default False
+        Remove ``paths`` from the recorded sources (their articles leave the index).
     columns : ColumnMap or None, default None
         Which CSV/JSONL columns hold which field (None: found by their common names).
     outlet : str, default ""
         The outlet of articles that name none.
     entities : bool, default True
         Run named-entity extraction (False: person/org/place facets stay empty).
+    follow_links : bool, default False
+        Follow symlinks that lead out of a corpus folder (skipped and listed otherwise).
     progress : bool or None, default None
         Show progress bars (None: when standard error is a terminal).
     extractor : Extractor or None, default None
@@ -113,29 +145,70 @@ def build(paths: Sequence[str | Path] = ("corpus",), index_dir: str | Path = "in
     Returns
     -------
     BuildReport
-        What was added, updated, removed, skipped, and the generation now in use.
+        What was added, updated, removed, skipped; where outlets came from; boilerplate
+        found; the generation now in use.
 
-    The index mirrors ``paths``: articles no longer there are removed. Only new and
+    The index mirrors its sources: articles no longer there are removed. Only new and
     changed articles are processed; the rest are carried over.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
     progress = sys.stderr.isatty() if progress is None else progress
+    if add and remove:
+        raise IndexProblem("add and remove cannot be asked together")
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexProblem(f"{index_dir} is a file, not an index folder; give --index "
-                                 "a folder")
+                           "a folder")
     index_dir.mkdir(parents=True, exist_ok=True)
     store.check_ours(index_dir)
     with store.build_lock(index_dir):
         old_gen, recovered = _plan(index_dir)
-        loaded = load_corpus(paths, columns=columns, outlet=outlet)
+        sources = _sources(old_gen, paths, add=add, remove=remove)
+        loaded = load_corpus(sources, columns=columns, outlet=outlet,
+                             follow_links=follow_links)
         report = BuildReport(index_dir=index_dir, skipped=loaded.skipped, notes=loaded.notes,
                              duplicates=loaded.duplicates, entities=entities,
-                             recovered=recovered)
+                             recovered=recovered, sources=[_source_text(s) for s in sources],
+                             outlets=loaded.outlet_summary(), warnings=list(loaded.warnings))
         _build_generation(loaded.articles, index_dir, old_gen, report, progress,
                           extractor or Extractor())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _source_text(source: Source) -> str:
+    return f"{source.path}={source.outlet}" if source.outlet else str(source.path)
+
+
+def _as_source(value: str | Path | Source) -> Source:
+    if isinstance(value, Source):
+        return value
+    if isinstance(value, str) and "=" in value and not Path(value).exists():
+        return parse_source_arg(value)
+    return Source(Path(value))
+
+
+def _sources(old_gen: Path | None, paths: Sequence[str | Path | Source] | None, *,
+             add: bool, remove: bool) -> list[Source]:
+    """The sources this build reads: given, recorded, or recorded plus/minus given.
+    Paths are recorded absolute, so a build from another folder means the same files."""
+    recorded = []
+    if old_gen is not None:
+        marker = json.loads((old_gen / store.MARKER).read_text("utf-8"))
+        recorded = [Source(Path(p), o or None) for p, o in marker.get("sources", [])]
+    given = [_as_source(p) for p in paths] if paths else []
+    given = [Source(s.path.resolve(), s.outlet, s.columns) for s in given]
+    if remove:
+        gone = {s.path for s in given}
+        missing = gone - {s.path for s in recorded}
+        if missing:
+            raise IndexProblem(f"{sorted(map(str, missing))[0]} is not a source of this index; "
+                               "its sources are listed in the build report")
+        return [s for s in recorded if s.path not in gone]
+    if add:
+        known = {s.path for s in given}
+        return [s for s in recorded if s.path not in known] + given
+    return given or recorded or [Source(Path("corpus").resolve())]
 
 
 # --- plan ---------------------------------------------------------------------------------
@@ -165,6 +238,8 @@ class _Work:
     final: Path
     db: sqlite3.Connection
     ix: object | None
+    keys: dict[str, str]
+    bp: Boilerplate
     reuse: bool
     todo: list[Article]
     gone: list[str]
@@ -177,7 +252,11 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
     cfg = dict(store.config(), entities=str(report.entities))
     old_marker = json.loads((old_gen / store.MARKER).read_text("utf-8")) if old_gen else {}
     reuse = old_gen is not None and old_marker.get("config") == cfg
-    if reuse and not _has_changes(articles, old_gen):
+    bp = find_boilerplate((a.outlet, a.body) for a in articles)
+    report.boilerplate = bp.table
+    keys = _keys(articles, bp)
+    if (reuse and old_marker.get("sources") == _recorded(report)
+            and not _has_changes(keys, old_gen)):
         report.unchanged = report.total = len(articles)
         report.generation = old_gen.name
         return
@@ -186,7 +265,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
     tmp = index_dir / f"gen-{number:06d}.tmp-{os.getpid()}"
     tmp.mkdir()
     try:
-        work = _start(tmp, final, old_gen if reuse else None, articles)
+        work = _start(tmp, final, old_gen if reuse else None, articles, keys, bp)
         _count(work, report, len(articles))
         ntokens, indexed = _surfaces(work)
         _enrich(work, index_dir, report, progress, extractor, ntokens)
@@ -195,6 +274,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         work.db.commit()
         _write_columns(work.ix, work.db, tmp)
         work.db.close()
+        bp.table.to_csv(tmp / store.BOILERPLATE, index=False)
         _publish(work, index_dir, cfg, report)
     except BaseException:
         store.remove_old_generations(index_dir, keep=[p.name for p in index_dir.iterdir()
@@ -207,17 +287,29 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
 # --- load: what changed -------------------------------------------------------------------
 
 
-def _has_changes(articles: list[Article], gen: Path) -> bool:
+def _keys(articles: list[Article], bp: Boilerplate) -> dict[str, str]:
+    """What decides whether an article is indexed again: its content, and the boilerplate
+    lines found for its outlet (they change what is indexed of it)."""
+    digests = {o: hashlib.sha1("\n".join(sorted(bp.lines_for(o))).encode()).hexdigest()[:12]
+               for o in {a.outlet for a in articles}}
+    return {a.doc_id: f"{a.content_hash}:{digests[a.outlet]}" for a in articles}
+
+
+def _recorded(report: BuildReport) -> list[list[str]]:
+    return [list(s.rsplit("=", 1)) if "=" in s else [s, ""] for s in report.sources]
+
+
+def _has_changes(keys: dict[str, str], gen: Path) -> bool:
     db = store.open_manifest_readonly(gen)
     try:
         known = dict(db.execute("SELECT doc_id, hash FROM articles"))
     finally:
         db.close()
-    return len(known) != len(articles) or any(known.get(a.doc_id) != a.content_hash
-                                              for a in articles)
+    return known != keys
 
 
-def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article]) -> _Work:
+def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article],
+           keys: dict[str, str], bp: Boilerplate) -> _Work:
     """The temp generation, seeded from the previous one when it can be reused."""
     if old_gen is not None:
         for f in old_gen.iterdir():
@@ -235,9 +327,9 @@ def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article]
     (tmp / store.READERS).touch()
     known = {d: (h, src) for d, h, src in db.execute("SELECT doc_id, hash, source FROM articles")}
     by_id = {a.doc_id: a for a in articles}
-    todo = [a for a in articles if known.get(a.doc_id) != (a.content_hash, a.source)]
+    todo = [a for a in articles if known.get(a.doc_id) != (keys[a.doc_id], a.source)]
     gone = [d for d in known if d not in by_id]
-    return _Work(tmp, final, db, ix, old_gen is not None, todo, gone, known, by_id)
+    return _Work(tmp, final, db, ix, keys, bp, old_gen is not None, todo, gone, known, by_id)
 
 
 def _count(work: _Work, report: BuildReport, total: int) -> None:
@@ -248,8 +340,8 @@ def _count(work: _Work, report: BuildReport, total: int) -> None:
     report.total = total
 
 
-def _indexed_text(art: Article) -> str:
-    return analysis.strip_furniture(art.body)
+def _indexed_text(art: Article, bp: Boilerplate) -> str:
+    return analysis.strip_furniture(art.body, bp.lines_for(art.outlet))
 
 
 def _adjust_surfaces(db: sqlite3.Connection, word_lists: Iterable[Sequence[str]],
@@ -274,10 +366,11 @@ def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
             for d in leaving:
                 fields = s.document(doc_id=d)
                 if fields:
+                    lines = work.bp.lines_for(fields.get("outlet") or "")
                     old_texts.append(analysis.surface_words(
-                        analysis.strip_furniture(fields.get("text", ""))))
+                        analysis.strip_furniture(fields.get("text", ""), lines)))
         _adjust_surfaces(work.db, old_texts, -1)
-    indexed = {a.doc_id: _indexed_text(a) for a in work.todo}
+    indexed = {a.doc_id: _indexed_text(a, work.bp) for a in work.todo}
     # Word lists are counted one article at a time and dropped: held together they
     # would cost ~60 bytes a token (4 GB at 100k articles).
     ntokens: dict[str, int] = {}
@@ -304,7 +397,8 @@ def _enrich(work: _Work, index_dir: Path, report: BuildReport, progress: bool,
     """Entities for new and changed articles (model output cached by text), normalised,
     written to the manifest with the articles."""
     if report.entities and work.todo:
-        ner_texts = [analysis.strip_furniture(f"{a.title}\n\n{a.body}") for a in work.todo]
+        ner_texts = [analysis.strip_furniture(f"{a.title}\n\n{a.body}",
+                                              work.bp.lines_for(a.outlet)) for a in work.todo]
         cache = EntityCache(index_dir / store.CACHE)
         try:
             raw, report.model_runs = entities_for(ner_texts, cache, extractor, progress)
@@ -316,8 +410,8 @@ def _enrich(work: _Work, index_dir: Path, report: BuildReport, progress: bool,
         work.db.execute("DELETE FROM articles WHERE doc_id = ?", (d,))
     work.db.executemany(
         "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-        ((a.doc_id, a.content_hash, a.source, a.title, a.outlet,
-          a.date.isoformat() if a.date else None, a.url, ntokens[a.doc_id],
+        ((a.doc_id, work.keys[a.doc_id], a.source, a.title, a.outlet,
+          to_iso(a.date), a.url, ntokens[a.doc_id],
           json.dumps([e.to_json() for e in normalise(m)], ensure_ascii=False))
          for a, m in zip(work.todo, raw, strict=True)))
 
@@ -381,7 +475,7 @@ def _write_index(work: _Work, indexed: dict[str, str], per_doc: dict[str, list[E
         for art in work.todo + retyped:
             if art.doc_id in work.known:
                 writer.delete_by_term("doc_id", art.doc_id)
-            body = indexed.get(art.doc_id) or _indexed_text(art)
+            body = indexed.get(art.doc_id) or _indexed_text(art, work.bp)
             docs.append(_document(art, body, per_doc[art.doc_id], typed_now[art.doc_id]))
         parallel = len(docs) >= PARALLEL_MIN_ARTICLES and (os.cpu_count() or 1) > 1
         if parallel:
@@ -463,7 +557,8 @@ def _write_columns(ix, db: sqlite3.Connection, gen: Path) -> None:
 def _publish(work: _Work, index_dir: Path, cfg: dict[str, str], report: BuildReport) -> None:
     """Marker, fsync, rename the folder, then switch ``CURRENT`` (the one atomic step)."""
     marker = {"format": store.FORMAT, "config": cfg, "built": datetime.now().isoformat(),
-              "articles": report.total, "generation": work.final.name}
+              "articles": report.total, "generation": work.final.name,
+              "sources": _recorded(report)}
     (work.tmp / store.MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
     for f in work.tmp.iterdir():
         with open(f, "rb") as fh:

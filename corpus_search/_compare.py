@@ -81,12 +81,13 @@ class Comparison:
         return path
 
 
-def _tfidf(snap: Snapshot, text: str) -> tuple[dict[str, float], dict[str, Counter[str]]]:
+def _tfidf(snap: Snapshot, text: str, furniture: frozenset[str]
+           ) -> tuple[dict[str, float], dict[str, Counter[str]]]:
     reader = snap.searcher.reader()
     n = max(len(snap), 1)
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
-    for surface, stem, _, _ in analysis.article_tokens(text):
+    for surface, stem, _, _ in analysis.article_tokens(text, furniture):
         counts[stem] += 1
         forms.setdefault(stem, Counter())[surface] += 1
     vec = {}
@@ -169,8 +170,8 @@ def compare(snap: Snapshot, doc_a: str, doc_b: str, *, n_terms: int = 15,
     ents = ents.sort_values(["shared", "type", "name"], ascending=[False, True, True],
                             kind="stable").reset_index(drop=True)
 
-    va, fa = _tfidf(snap, a.text)
-    vb, fb = _tfidf(snap, b.text)
+    va, fa = _tfidf(snap, a.text, a.furniture)
+    vb, fb = _tfidf(snap, b.text, b.furniture)
     dot = sum(w * vb[t] for t, w in va.items() if t in vb)
     na, nb = math.sqrt(sum(w * w for w in va.values())), math.sqrt(sum(w * w for w in vb.values()))
     similarity = dot / (na * nb) if na and nb else 0.0

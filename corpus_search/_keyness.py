@@ -147,7 +147,9 @@ def similar(snap: Snapshot, doc_id: str, *, limit: int = 10, query: str = "*",
     if docnum is None:
         raise ArticleNotFoundError(f"no article {doc_id!r} in {snap.path}/")
     s = snap.searcher
-    text = analysis.strip_furniture(s.stored_fields(docnum).get("text", ""))
+    fields = s.stored_fields(docnum)
+    text = analysis.strip_furniture(fields.get("text", ""),
+                                    snap.boilerplate.lines_for(fields.get("outlet") or ""))
     allowed = Selection(query, filters, dates).mask(snap)
     allowed[docnum] = False
     flt = {int(d) for d in np.flatnonzero(allowed)}

@@ -107,7 +107,8 @@ def concordance(snap: Snapshot, query: str, *, width: int = 60, sort: str = "doc
     for d in docs:
         fields = snap.searcher.stored_fields(int(d))
         text = fields.get("text", "")
-        toks = analysis.article_tokens(text)
+        toks = analysis.article_tokens(
+            text, snap.boilerplate.lines_for(fields.get("outlet") or ""))
         stems = [t[1] for t in toks]
         for i in range(len(toks)):
             for pat in patterns:

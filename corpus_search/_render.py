@@ -142,26 +142,29 @@ def entity_spans(text: str, names: Iterable[tuple[str, Iterable[str], str, str]]
     return spans
 
 
-def furniture_spans(text: str) -> list[tuple[int, int, str, str]]:
-    """Outer spans (for :func:`mark_nested`) that grey out page furniture."""
+def furniture_spans(text: str, extra_lines: frozenset[str] = frozenset()
+                    ) -> list[tuple[int, int, str, str]]:
+    """Outer spans (for :func:`mark_nested`) that grey out page furniture (the hand-kept
+    patterns and ``extra_lines``, the boilerplate found for the article's outlet)."""
     return [(s, e, '<span class="cs-furn" style="color:#9ca3af" title="page furniture: '
-                   'not indexed">', "</span>") for s, e in furniture_ranges(text)]
+                   'not indexed">', "</span>") for s, e in furniture_ranges(text, extra_lines)]
 
 
 def article_html(article: Article) -> str:
     """One article with its entities marked by type; page furniture greyed out."""
     ents = article.entities
-    furniture = furniture_ranges(article.text)
+    furniture = furniture_ranges(article.text, article.furniture)
     spans = [sp for sp in entity_spans(article.text, [
         (r.name, r.surfaces, TYPE_COLOURS.get(r.type, "#eee"), f"{r.type}: {r.name}")
         for r in ents.itertuples(index=False)]) if not any(a <= sp[0] < b for a, b in furniture)]
     legend = "".join(f'<span><mark style="background:{c}">{t}</mark></span>'
                      for t, c in TYPE_COLOURS.items())
     meta = meta_line(article.outlet, article.date, article.doc_id, html=True)
+    outer = furniture_spans(article.text, article.furniture)
     link = safe_link(article.url, "source") if article.url else ""
     return (f'{_STYLE}<div class="cs-art"><h3>{esc(article.title)}</h3>'
             f'<div class="cs-meta">{meta} {link}</div><div class="cs-legend cs-meta">{legend}'
-            f"</div>{mark_nested(article.text, furniture_spans(article.text), spans)}</div>")
+            f"</div>{mark_nested(article.text, outer, spans)}</div>")
 
 
 def search_result_html(result: SearchResult) -> str:
@@ -199,11 +202,11 @@ def comparison_html(cmp: Comparison) -> str:
         ents = art.entities
         names = [(r.name, r.surfaces, colours[r.name], f"{r.type}: {r.name} (in both)")
                  for r in ents.itertuples(index=False) if r.name in colours]
-        furniture = furniture_ranges(art.text)
+        furniture = furniture_ranges(art.text, art.furniture)
         inner = [sp for sp in entity_spans(art.text, names)
                  if not any(a <= sp[0] < b for a, b in furniture)]
         taken = [(s, e) for s, e, _, _ in inner]
-        for _surface, stem, s, e in article_tokens(art.text):
+        for _surface, stem, s, e in article_tokens(art.text, art.furniture):
             if stem in term_stems and not any(a <= s < b for a, b in taken):
                 inner.append((s, e, "style:background:none;text-decoration:underline 2px "
                               "#b45309", f"shared distinctive term: {stem}"))
@@ -213,7 +216,7 @@ def comparison_html(cmp: Comparison) -> str:
             outer.append((s, e, f'<span class="cs-q" id="cs-{key}-{i}">',
                           f'</span><sup><a href="#cs-{other}-{i}" title="the matching sentence'
                           f' in the other article">&#8596;{i}</a></sup>'))
-        outer.extend(furniture_spans(art.text))
+        outer.extend(furniture_spans(art.text, art.furniture))
         meta = meta_line(art.outlet, art.date, art.doc_id, html=True)
         link = safe_link(art.url, "source") if art.url else ""
         return (f"<div><h3>{esc(art.title) or '(untitled)'}</h3><div class='cs-meta'>"

@@ -188,7 +188,8 @@ def hit_rows(snap: Snapshot, docnums: Sequence[int], scores: Sequence[float], st
     rows = []
     for i, (d, score) in enumerate(zip(docnums, scores, strict=True)):
         f = s.stored_fields(int(d))
-        snippet = (make_snippet(analysis.strip_furniture(f.get("text", "")), stems)
+        lines = snap.boilerplate.lines_for(f.get("outlet") or "")
+        snippet = (make_snippet(analysis.strip_furniture(f.get("text", ""), lines), stems)
                    if snippets else "")
         rows.append((first_rank + i, f["doc_id"], score, f.get("title", ""),
                      f.get("outlet", "") or "", f.get("date"), snippet))
@@ -391,6 +392,8 @@ class Article:
     url: str
     source: str
     entities: pd.DataFrame
+    furniture: frozenset[str] = frozenset()
+    """Boilerplate lines found for the article's outlet (greyed in views, not indexed)."""
 
     def to_dict(self) -> dict:
         """The JSON form the CLI prints with ``--json``."""
@@ -435,4 +438,5 @@ def show(snap: Snapshot, doc_id: str) -> Article:
     ents = pd.DataFrame(rows, columns=["name", "type", "count", "surfaces"])
     return Article(doc_id=f["doc_id"], title=f.get("title", ""), text=f.get("text", ""),
                    outlet=f.get("outlet", "") or "", date=f.get("date"), url=f.get("url", ""),
-                   source=f.get("source", ""), entities=ents)
+                   source=f.get("source", ""), entities=ents,
+                   furniture=snap.boilerplate.lines_for(f.get("outlet", "") or ""))

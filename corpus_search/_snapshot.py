@@ -22,6 +22,7 @@ from whoosh import index as whoosh_index
 
 from . import _analysis as analysis
 from . import _store as store
+from ._boilerplate import BOILERPLATE_COLUMNS, Boilerplate
 from ._entities import ENTITY_TYPES
 from ._postings import TitleTokens
 
@@ -96,6 +97,11 @@ class Snapshot:
         self._ent_order = ent_doc[order]
         self._ent_ptr = np.searchsorted(self.ent_ids[order], np.arange(len(self.entities) + 1))
         self.docnum = {d: i for i, d in enumerate(self.doc_ids) if self.live[i]}
+        table = (pd.read_csv(gen / store.BOILERPLATE, keep_default_na=False, dtype=str)
+                 if (gen / store.BOILERPLATE).is_file() else
+                 pd.DataFrame(columns=list(BOILERPLATE_COLUMNS)))
+        self.boilerplate = Boilerplate.from_table(table)
+        """Lines found repeated across one outlet's articles: not indexed, greyed."""
         self._entity_code = {(n.casefold(), t): i for i, (n, t) in enumerate(self.entities)}
 
     def close(self) -> None:

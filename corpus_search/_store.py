@@ -46,6 +46,7 @@ from ._entities import aliases_version, model_version
 from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
 __all__ = [
+    "BOILERPLATE",
     "CACHE",
     "CURRENT",
     "FORMAT",
@@ -78,8 +79,9 @@ LOCK = ".build.lock"
 READERS = ".readers"
 CACHE = "entity-cache.sqlite"
 MANIFEST = "manifest.sqlite"
+BOILERPLATE = "boilerplate.csv"
 _OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
-GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS})
+GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE})
 """Files of a generation that a build writes anew (the Whoosh files are hard-linked)."""
 _GEN_RE = re.compile(r"gen-(\d{6})")
 

@@ -59,9 +59,10 @@ def term_counts(snap: Snapshot, term: str, field: str = "all"
     stems = _stems(term)
     searcher = snap.searcher
     reader = searcher.reader()
-    if len(stems) == 1:
+    if len(stems) == 1:  # Whoosh stores a term's weight as frequency x field boost
         ids, weights = postings(reader, field, stems[0].encode("utf-8"))
-        return ids, weights.astype(np.int64)
+        boost = getattr(snap.schema[field].format, "field_boost", 1.0) or 1.0
+        return ids, np.rint(weights / boost).astype(np.int64)
     pairs = phrase_pairs(stems, snap.pair_stems) if field == "body" else []
     if len(stems) == 2 and pairs:  # two common words: one term of the pairs field
         ids, weights = postings(reader, "pairs", pairs[0].encode("utf-8"))

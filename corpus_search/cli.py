@@ -84,14 +84,19 @@ def _print_frame(df: pd.DataFrame) -> None:
 def _cmd_build(args: argparse.Namespace) -> int:
     cols = ColumnMap(title=args.title_col, text=args.text_col, outlet=args.outlet_col,
                      date=args.date_col, url=args.url_col, id=args.id_col)
-    report = build(args.paths or ["corpus"], args.index, columns=cols, outlet=args.outlet or "",
-                   entities=not args.no_entities)
+    report = build(args.paths or None, args.index, add=args.add, remove=args.remove,
+                   columns=cols, outlet=args.outlet or "", entities=not args.no_entities,
+                   follow_links=args.follow_links)
     if args.json:
         _print_json({
             "index": str(report.index_dir), "generation": report.generation,
             "total": report.total, "indexed": report.added, "updated": report.updated,
             "unchanged": report.unchanged, "removed": report.removed,
             "model_runs": report.model_runs, "seconds": round(report.seconds, 3),
+            "sources": report.sources, "warnings": report.warnings,
+            "outlets": _frame_json(report.outlets) if report.outlets is not None else [],
+            "boilerplate": (_frame_json(report.boilerplate)
+                            if report.boilerplate is not None else []),
             "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
             "duplicates": [{"path": s.path, "reason": s.reason} for s in report.duplicates],
             "notes": [{"path": s.path, "reason": s.reason} for s in report.notes]})
@@ -256,7 +261,15 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("build", help="build or update the index from corpus files")
-    p.add_argument("paths", nargs="*", help="folders or files (default: corpus/)")
+    p.add_argument("paths", nargs="*", metavar="PATH[=OUTLET]",
+                   help="folders or files; RT.csv=RT gives a file its outlet (default: the "
+                        "sources the index records, or corpus/)")
+    p.add_argument("--add", action="store_true",
+                   help="add PATHs to the index's sources instead of replacing them")
+    p.add_argument("--remove", action="store_true",
+                   help="remove PATHs from the index's sources (their articles leave)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="follow symlinks that lead out of a corpus folder")
     _add_common(p)
     for col in ("title", "text", "outlet", "date", "url", "id"):
         p.add_argument(f"--{col}-col", metavar="COL", help=f"CSV/JSONL column holding the {col}")
