@@ -21,6 +21,7 @@ from ._errors import (
     ArticleNotFoundError,
     CorpusError,
     CorpusSearchError,
+    IndexDamagedError,
     IndexLockedError,
     IndexNotFoundError,
     IndexProblem,
@@ -33,10 +34,12 @@ from ._kwic import KWIC_COLUMNS, concordance
 from ._plots import plot_terms
 from ._search import FACETS, HIT_COLUMNS, Article, SearchResult, parse_query
 from ._terms import TERM_COLUMNS, term_frequency
+from ._trust import CHECK_COLUMNS, check_index, trust_index
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHECK_COLUMNS",
     "FACETS",
     "HIT_COLUMNS",
     "KEYNESS_COLUMNS",
@@ -50,6 +53,7 @@ __all__ = [
     "CorpusError",
     "CorpusSearchError",
     "Index",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexProblem",
@@ -60,6 +64,7 @@ __all__ = [
     "UnsafeIndexError",
     "__version__",
     "build",
+    "check_index",
     "compare",
     "concordance",
     "ensure_index",
@@ -75,6 +80,7 @@ __all__ = [
     "similar",
     "synthetic",
     "term_frequency",
+    "trust_index",
 ]
 
 

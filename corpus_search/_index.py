@@ -6,6 +6,7 @@ Layout of an index folder::
       CURRENT                 names the generation readers open ("gen-000003")
       gen-000003/             one complete, immutable generation
         corpus_search.json    marker: format version, configuration, counts
+        corpus_search.sig     every file's size and digests, HMAC-signed (see ``_trust``)
         MAIN_*                the Whoosh index: table of contents and, per segment, its files
                               (not one compound .seg file: Whoosh copies those into memory)
         MAIN_*.csp.*          per segment, flat postings of common words (see ``_postings``)
@@ -46,7 +47,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
-from . import _parallel, _postings
+from . import _parallel, _postings, _trust
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
 from ._entities import (
     ENTITY_TYPES,
@@ -77,7 +78,7 @@ CURRENT = "CURRENT"
 LOCK = ".build.lock"
 CACHE = "entity-cache.sqlite"
 _OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
-_GEN_FILES = {MARKER, "manifest.sqlite", "columns.npz", "vocab.json"}
+_GEN_FILES = {MARKER, "manifest.sqlite", "columns.npz", "vocab.json", _trust.SIGNATURE}
 
 
 PAIR_MIN_DF_SHARE = 0.02
@@ -171,25 +172,34 @@ class BuildReport:
 # --- folder handling ------------------------------------------------------------------
 
 
-def current_generation(index_dir: Path, check_format: bool = True) -> Path:
-    """The generation folder ``CURRENT`` names, after checking it is ours (and, unless
-    ``check_format`` is false, that this version can read it)."""
+def current_generation(index_dir: Path, check_format: bool = True, verify: bool = True) -> Path:
+    """The generation folder ``CURRENT`` names, after checking it is ours: signed with this
+    user's key and its files unchanged (unless ``verify`` is false: the caller verifies, or
+    opens nothing), and, unless ``check_format`` is false, that this version can read it."""
     index_dir = Path(index_dir)
     cur = index_dir / CURRENT
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexProblem(f"{index_dir} is a file, not an index folder")
     if not cur.is_file():
         if index_dir.is_dir():
             _check_ours(index_dir)
         raise IndexNotFoundError(
             f"no index in {index_dir}/ yet; build one with `corpus-search build`")
-    name = cur.read_text("utf-8").strip()
-    gen = index_dir / name
-    if not name.startswith("gen-") or "/" in name or not (gen / MARKER).is_file():
+    gen = index_dir / _trust.read_current(index_dir)
+    if not (gen / MARKER).is_file() or gen.is_symlink():
         raise UnsafeIndexError(f"{cur} does not name a corpus_search generation; "
                                "refusing to open it (rebuild into an empty folder)")
-    marker = json.loads((gen / MARKER).read_text("utf-8"))
+    # The marker is plain JSON (nothing runs when it is read): an older format is named
+    # before the signature is checked (older formats were not signed).
+    with _trust.reading(gen / MARKER, index_dir, also=(ValueError, AttributeError)):
+        marker = json.loads((gen / MARKER).read_text("utf-8"))
+        marker.get("format")
     if check_format and marker.get("format") != FORMAT:
         raise IndexProblem(f"{gen} was built by another version of corpus_search "
                            f"(format {marker.get('format')}); rebuild it")
+    if verify:
+        _trust.guard_whoosh()
+        _trust.verify(gen)
     return gen
 
 
@@ -294,18 +304,23 @@ def build(paths: Sequence[str | Path] = ("corpus",), index_dir: str | Path = "in
     loaded = load_corpus(paths, columns=columns, outlet=outlet)
     report = BuildReport(index_dir=index_dir, skipped=loaded.skipped, notes=loaded.notes,
                          duplicates=loaded.duplicates, entities=entities)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    _check_ours(index_dir)
-    with _build_lock(index_dir):
-        for stale in index_dir.glob("gen-*.tmp*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            # An older format of ours is rebuilt in full (its config differs).
-            old_gen: Path | None = current_generation(index_dir, check_format=False)
-        except IndexNotFoundError:
-            old_gen = None
-        _build_generation(loaded.articles, index_dir, old_gen, report, progress,
-                          extractor or Extractor(), _after_commit)
+    with _trust.writing(index_dir):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        _check_ours(index_dir)
+        with _build_lock(index_dir):
+            for stale in index_dir.glob("gen-*.tmp*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            try:
+                # An older format of ours is rebuilt in full (its config differs); so is
+                # one that is not signed with this user's key or fails its checksums.
+                old_gen: Path | None = current_generation(index_dir, check_format=False,
+                                                          verify=False)
+            except IndexNotFoundError:
+                old_gen = None
+            except UnsafeIndexError:  # CURRENT or its marker unreadable: rebuilt in full
+                old_gen = None
+            _build_generation(loaded.articles, index_dir, old_gen, report, progress,
+                              extractor or Extractor(), _after_commit)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -324,6 +339,12 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
     cfg = dict(config(), entities=str(report.entities))
     old_marker = json.loads((old_gen / MARKER).read_text("utf-8")) if old_gen else {}
     reuse = old_gen is not None and old_marker.get("config") == cfg
+    if reuse:
+        try:
+            _trust.guard_whoosh()
+            _trust.verify(old_gen)
+        except UnsafeIndexError:
+            reuse = False
     if reuse and not _has_changes(articles, old_gen):
         report.unchanged = report.total = len(articles)
         report.generation = old_gen.name
@@ -459,6 +480,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         marker = {"format": FORMAT, "config": cfg, "built": datetime.now().isoformat(),
                   "articles": report.total, "generation": final.name}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
+        _trust.sign(tmp, reuse=old_gen if reuse else None)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -579,12 +601,15 @@ class Index:
         self._load()
 
     def _load(self) -> None:
-        gen = current_generation(self.path)
-        ix = whoosh_index.open_dir(str(gen))
-        searcher = ix.searcher()
-        with np.load(gen / "columns.npz", allow_pickle=False) as cols:
+        gen = current_generation(self.path)  # verified before anything is opened
+        with _trust.reading(gen, self.path):
+            ix = whoosh_index.open_dir(str(gen))
+            searcher = ix.searcher()
+        with _trust.reading(gen / "columns.npz", self.path), \
+                np.load(gen / "columns.npz", allow_pickle=False) as cols:
             arrays = {k: cols[k] for k in cols.files}
-        vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
+        with _trust.reading(gen / "vocab.json", self.path):
+            vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
         if self._searcher is not None:
             self._closer.detach()
             _close_quietly(self._searcher)
