@@ -46,6 +46,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 
 import pandas as pd
 from whoosh import columns, formats
@@ -517,14 +518,26 @@ def reading(path: Path, index_dir: Path, *,
     """
     try:
         yield
-    except IndexProblem:
-        raise
-    except READ_ERRORS + also as exc:
+    except BaseException as exc:
+        _close_whoosh_files(exc.__traceback__)
+        if isinstance(exc, IndexProblem) or not isinstance(exc, READ_ERRORS + also):
+            raise
         name = getattr(exc, "filename", None) or path
         raise IndexDamagedError(
             f"{name} could not be read ({_describe(exc)}); run `corpus-search check --full "
             f"--index {index_dir}` to see what is damaged, then {_rebuild_hint(index_dir)}"
         ) from exc
+
+
+def _close_whoosh_files(tb: TracebackType | None) -> None:
+    """Close the files Whoosh had open in the frames an error unwound (it leaves them open,
+    so they would be closed later by the garbage collector with a ResourceWarning)."""
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            if isinstance(value, structfile.StructFile):
+                with contextlib.suppress(Exception):
+                    value.close()
+        tb = tb.tb_next
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ._corpus import ColumnMap
 from ._errors import CorpusSearchError
+from ._trust import READ_ERRORS, check_index, trust_index
 
 __all__ = ["main"]
 
@@ -112,6 +113,30 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    bad = check_index(args.index, full=args.full)
+    if args.json:
+        _print_json({"index": args.index, "full": args.full,
+                     "problems": [{"file": f, "problem": p} for f, p in
+                                  zip(bad["file"], bad["problem"], strict=True)]})
+    for f, p in zip(bad["file"], bad["problem"], strict=True):
+        print(f"corpus-search: {f}: {p}", file=sys.stderr)
+    if len(bad):
+        print(f"corpus-search: {len(bad)} damaged file(s) in {args.index}; rebuild it: "
+              f"corpus-search build CORPUS_FOLDER --index {args.index}", file=sys.stderr)
+        return 2
+    if not args.json:
+        print(f"{args.index}: every file matches its build "
+              f"({'whole files' if args.full else 'sizes and quick digests'})")
+    return 0
+
+
+def _cmd_trust(args: argparse.Namespace) -> int:
+    gen = trust_index(args.index)
+    print(f"{gen} is now signed with your key; only do this for indexes you trust")
+    return 0
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", default="index", help="index folder (default: index)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -158,6 +183,17 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_show)
 
+    p = sub.add_parser("check", help="check the index's files against their build checksums")
+    _add_common(p)
+    p.add_argument("--full", action="store_true",
+                   help="read every file whole (default: sizes and quick digests, as on open)")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("trust", help="sign an index built by another user or machine with "
+                       "your key (only for indexes you trust: opening one unpickles its files)")
+    p.add_argument("index", metavar="DIR", help="the index folder")
+    p.set_defaults(func=_cmd_trust)
+
     _add_analysis(sub)
     return parser
 
@@ -179,6 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except CorpusSearchError as exc:
         print(f"corpus-search: {exc}", file=sys.stderr)
+        return 2
+    except READ_ERRORS as exc:  # an index file damaged where the open-time check can't see
+        index = getattr(args, "index", "index")
+        print(f"corpus-search: an index file could not be read ({type(exc).__name__}); run "
+              f"`corpus-search check --full --index {index}`, then rebuild it: "
+              f"corpus-search build CORPUS_FOLDER --index {index}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - `| head`
         return 0
