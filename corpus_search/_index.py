@@ -605,11 +605,15 @@ class Index:
         with _trust.reading(gen, self.path):
             ix = whoosh_index.open_dir(str(gen))
             searcher = ix.searcher()
-        with _trust.reading(gen / "columns.npz", self.path), \
-                np.load(gen / "columns.npz", allow_pickle=False) as cols:
-            arrays = {k: cols[k] for k in cols.files}
-        with _trust.reading(gen / "vocab.json", self.path):
-            vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
+        try:
+            with _trust.reading(gen / "columns.npz", self.path), \
+                    np.load(gen / "columns.npz", allow_pickle=False) as cols:
+                arrays = {k: cols[k] for k in cols.files}
+            with _trust.reading(gen / "vocab.json", self.path):
+                vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
+        except BaseException:
+            _close_quietly(searcher)
+            raise
         if self._searcher is not None:
             self._closer.detach()
             _close_quietly(self._searcher)

@@ -42,6 +42,7 @@ import re
 import secrets
 import sqlite3
 import struct
+import traceback
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -63,6 +64,7 @@ __all__ = [
     "SIGNATURE",
     "check_index",
     "guard_whoosh",
+    "is_damage",
     "read_current",
     "reading",
     "restricted_loads",
@@ -81,7 +83,7 @@ CHECK_COLUMNS = ("file", "problem")
 """Columns of :func:`check_index`'s table: one row per bad file."""
 READ_ERRORS: tuple[type[BaseException], ...] = (
     pickle.UnpicklingError, zipfile.BadZipFile, json.JSONDecodeError, sqlite3.DatabaseError,
-    zlib.error, struct.error, EOFError, UnicodeDecodeError)
+    zlib.error, struct.error, EOFError, UnicodeDecodeError, whoosh_index.IndexError)
 """Exceptions that mean an index file could not be decoded (damaged or not ours)."""
 
 _SIG_VERSION = 1
@@ -496,6 +498,24 @@ def guard_whoosh() -> None:
 # --- one-line errors at the file boundary -------------------------------------------------
 
 
+_WHOOSH_READERS = tuple(str(Path(whoosh_index.__file__).parent / part)
+                        for part in ("codec", "filedb", "columns.py", "formats.py"))
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` means an index file could not be decoded: one of :data:`READ_ERRORS`,
+    or any error raised inside Whoosh's file-reading code (its codec raises bare
+    ``Exception("Block tag error")`` on a damaged postings file)."""
+    if isinstance(exc, READ_ERRORS):
+        return True
+    if not isinstance(exc, Exception) or isinstance(exc, IndexProblem):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith(_WHOOSH_READERS)
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}"[:160] if text else type(exc).__name__
@@ -522,6 +542,9 @@ def reading(path: Path, index_dir: Path, *,
         _close_whoosh_files(exc.__traceback__)
         if isinstance(exc, IndexProblem) or not isinstance(exc, READ_ERRORS + also):
             raise
+        # The frames the error unwound are done: drop their locals (Whoosh readers among
+        # them) now, not when the garbage collector gets to the traceback's cycle.
+        traceback.clear_frames(exc.__traceback__)
         name = getattr(exc, "filename", None) or path
         raise IndexDamagedError(
             f"{name} could not be read ({_describe(exc)}); run `corpus-search check --full "

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ._corpus import ColumnMap
 from ._errors import CorpusSearchError
-from ._trust import READ_ERRORS, check_index, trust_index
+from ._trust import check_index, is_damage, trust_index
 
 __all__ = ["main"]
 
@@ -216,7 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CorpusSearchError as exc:
         print(f"corpus-search: {exc}", file=sys.stderr)
         return 2
-    except READ_ERRORS as exc:  # an index file damaged where the open-time check can't see
+    except Exception as exc:  # an index file damaged where the open-time check can't see
+        if not is_damage(exc):
+            raise
         index = getattr(args, "index", "index")
         print(f"corpus-search: an index file could not be read ({type(exc).__name__}); run "
               f"`corpus-search check --full --index {index}`, then rebuild it: "
