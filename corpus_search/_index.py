@@ -714,11 +714,12 @@ class Index:
         return self._entity_code.get((name.casefold(), type_))
 
     def _load_surfaces(self) -> None:
-        db = sqlite3.connect(f"file:{self.gen_path / 'manifest.sqlite'}?mode=ro", uri=True)
-        try:
-            rows = db.execute("SELECT word, df FROM surfaces ORDER BY df DESC").fetchall()
-        finally:
-            db.close()
+        with _trust.reading(self.gen_path / "manifest.sqlite", self.path, also=()):
+            db = sqlite3.connect(f"file:{self.gen_path / 'manifest.sqlite'}?mode=ro", uri=True)
+            try:
+                rows = db.execute("SELECT word, df FROM surfaces ORDER BY df DESC").fetchall()
+            finally:
+                db.close()
         self._vocab = ([w for w, _ in rows], np.array([d for _, d in rows], dtype=np.int64))
         self._vocab_set = {w: i for i, (w, _) in enumerate(rows)}
 
@@ -748,13 +749,15 @@ class Index:
 
     def articles(self) -> pd.DataFrame:
         """Every article: doc_id, title, outlet, date, words, entities (from the manifest)."""
-        db = sqlite3.connect(f"file:{self.gen_path / 'manifest.sqlite'}?mode=ro", uri=True)
-        try:
-            df = pd.read_sql_query(
-                "SELECT doc_id, title, outlet, date, tokens AS words, "
-                "json_array_length(entities) AS entities FROM articles ORDER BY doc_id", db)
-        finally:
-            db.close()
+        with _trust.reading(self.gen_path / "manifest.sqlite", self.path,
+                            also=(pd.errors.DatabaseError,)):
+            db = sqlite3.connect(f"file:{self.gen_path / 'manifest.sqlite'}?mode=ro", uri=True)
+            try:
+                df = pd.read_sql_query(
+                    "SELECT doc_id, title, outlet, date, tokens AS words, "
+                    "json_array_length(entities) AS entities FROM articles ORDER BY doc_id", db)
+            finally:
+                db.close()
         df["outlet"] = df["outlet"].fillna("")
         df["date"] = pd.to_datetime(df["date"])
         return df

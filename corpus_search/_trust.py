@@ -506,14 +506,20 @@ def is_damage(exc: BaseException) -> bool:
     """Whether ``exc`` means an index file could not be decoded: one of :data:`READ_ERRORS`,
     or any error raised inside Whoosh's file-reading code (its codec raises bare
     ``Exception("Block tag error")`` on a damaged postings file)."""
-    if isinstance(exc, READ_ERRORS):
-        return True
     if not isinstance(exc, Exception) or isinstance(exc, IndexProblem):
         return False
+    if _is_read_error(exc):
+        return True
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     return tb is not None and tb.tb_frame.f_code.co_filename.startswith(_WHOOSH_READERS)
+
+
+def _is_read_error(exc: BaseException, also: tuple[type[BaseException], ...] = ()) -> bool:
+    # sqlite's OperationalError is about the file's place (gone, locked), not its bytes.
+    return (isinstance(exc, READ_ERRORS + also) and not isinstance(exc, IndexProblem)
+            and not isinstance(exc, sqlite3.OperationalError))
 
 
 def _describe(exc: BaseException) -> str:
@@ -540,7 +546,7 @@ def reading(path: Path, index_dir: Path, *,
         yield
     except BaseException as exc:
         _close_whoosh_files(exc.__traceback__)
-        if isinstance(exc, IndexProblem) or not isinstance(exc, READ_ERRORS + also):
+        if not _is_read_error(exc, also):
             raise
         # The frames the error unwound are done: drop their locals (Whoosh readers among
         # them) now, not when the garbage collector gets to the traceback's cycle.

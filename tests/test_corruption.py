@@ -226,3 +226,13 @@ def test_unreadable_secret_checks_nothing_silently(ix_dir: Path, tmp_path: Path,
     monkeypatch.setenv(_trust.SECRET_ENV, str(tmp_path / "other" / "secret"))
     with pytest.raises(cs.UnsafeIndexError, match="another user"):
         cs.check_index(ix_dir, full=True)
+
+
+def test_damaged_manifest_behind_checksum_names_it(ix_dir: Path) -> None:
+    """A manifest damaged behind a matching checksum is named when articles() reads it."""
+    path = _damage(ix_dir, "manifest zeroed")
+    cs.trust_index(ix_dir)
+    with cs.open_index(ix_dir) as ix, pytest.raises(cs.IndexDamagedError,
+                                                    match=r"manifest\.sqlite could not be read"):
+        ix.articles()
+    assert path.exists()
