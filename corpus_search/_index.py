@@ -180,6 +180,9 @@ def current_generation(index_dir: Path, check_format: bool = True, verify: bool 
     cur = index_dir / CURRENT
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexProblem(f"{index_dir} is a file, not an index folder")
+    if cur.is_symlink() or (cur.exists() and not cur.is_file()):
+        raise UnsafeIndexError(f"{cur} is not a regular file; refusing to open {index_dir} "
+                               "(rebuild into an empty folder)")
     if not cur.is_file():
         if index_dir.is_dir():
             _check_ours(index_dir)
@@ -192,7 +195,7 @@ def current_generation(index_dir: Path, check_format: bool = True, verify: bool 
     # The marker is plain JSON (nothing runs when it is read): an older format is named
     # before the signature is checked (older formats were not signed).
     with _trust.reading(gen / MARKER, index_dir, also=(ValueError, AttributeError)):
-        marker = json.loads((gen / MARKER).read_text("utf-8"))
+        marker = json.loads(_trust.read_small(gen / MARKER).decode("utf-8"))
         marker.get("format")
     if check_format and marker.get("format") != FORMAT:
         raise IndexProblem(f"{gen} was built by another version of corpus_search "

@@ -41,6 +41,7 @@ import pickle
 import re
 import secrets
 import sqlite3
+import stat
 import struct
 import traceback
 import zipfile
@@ -65,7 +66,9 @@ __all__ = [
     "check_index",
     "guard_whoosh",
     "is_damage",
+    "open_regular",
     "read_current",
+    "read_small",
     "reading",
     "restricted_loads",
     "secret_path",
@@ -186,6 +189,28 @@ def _full_digest(fh) -> str:
     return h.hexdigest()
 
 
+def open_regular(path: Path):
+    """Open ``path`` for reading only if it is a regular file (not a link, FIFO or device,
+    which could hang or flood a reader); raises OSError otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_small(path: Path, limit: int = 1 << 20) -> bytes:
+    """The bytes of a small regular file (a marker, CURRENT, a signature), at most ``limit``."""
+    with open_regular(path) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", str(path))
+    return data
+
+
 def _signed_names(gen: Path) -> list[str]:
     return sorted(p.name for p in gen.iterdir()
                   if p.name != SIGNATURE and not p.name.endswith(tuple(_UNSIGNED)))
@@ -199,12 +224,14 @@ def _payload(files: dict[str, dict]) -> bytes:
 def _read_signature(gen: Path, index_dir: Path) -> dict:
     path = gen / SIGNATURE
     try:
-        data = path.read_bytes()
+        data = read_small(path, 64 << 20)
     except FileNotFoundError:
         raise UnsafeIndexError(
             f"{gen} is not signed (built by an older corpus_search or not by corpus_search); "
             f"if you built it, trust it with `corpus-search trust {index_dir}`, "
             f"else {_rebuild_hint(index_dir)}") from None
+    except OSError:
+        data = b""  # a link, FIFO or device: not a signature this package wrote
     try:
         sig = json.loads(data)
         if not (isinstance(sig, dict) and isinstance(sig.get("files"), dict)
@@ -215,7 +242,7 @@ def _read_signature(gen: Path, index_dir: Path) -> dict:
                     or not isinstance(rec.get("size"), int)
                     or not isinstance(rec.get("quick"), str)):
                 raise ValueError
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OSError):
         raise UnsafeIndexError(f"{path} is not a valid signature; refusing to open "
                                f"{index_dir}; {_rebuild_hint(index_dir)}") from None
     return sig
@@ -251,7 +278,7 @@ def sign(gen: str | Path, *, reuse: str | Path | None = None) -> Path:
                     known[(st.st_ino, st.st_dev)] = rec["full"]
     files: dict[str, dict] = {}
     for name in _signed_names(gen):
-        with open(gen / name, "rb") as fh:
+        with open_regular(gen / name) as fh:
             st = os.fstat(fh.fileno())
             files[name] = {"size": st.st_size, "quick": _quick_digest(fh, st.st_size),
                            "full": known.get((st.st_ino, st.st_dev)) or _full_digest(fh)}
@@ -292,7 +319,7 @@ def _problems(gen: Path, index_dir: Path, *, full: bool) -> list[tuple[str, str]
     for name in sorted(set(signed) & set(present)):
         rec = signed[name]
         try:
-            with open(gen / name, "rb") as fh:
+            with open_regular(gen / name) as fh:
                 size = os.fstat(fh.fileno()).st_size
                 if size != rec["size"]:
                     out.append((str(gen / name), f"size {size:,} bytes, built as "
@@ -338,7 +365,12 @@ def verify(gen: str | Path, *, full: bool = False) -> None:
 def read_current(index_dir: Path) -> str:
     """The generation name in ``index_dir/CURRENT``, checked to be ``gen-NNNNNN``."""
     cur = index_dir / "CURRENT"
-    data = cur.read_bytes()[:64]
+    try:
+        data = read_small(cur, 64)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        data = b""
     m = _CURRENT_RE.fullmatch(data)
     if not m:
         raise UnsafeIndexError(f"{cur} does not name a corpus_search generation (gen-NNNNNN); "

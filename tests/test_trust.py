@@ -197,3 +197,20 @@ def test_update_reuses_digests_and_stays_signed(ix_dir: Path, tmp_path: Path) ->
     assert (1, 5) == (report.added, report.unchanged)
     assert 0 == len(cs.check_index(ix_dir, full=True))
     assert 6 == cs.open_index(ix_dir).search("*").total
+
+
+def test_endless_files_are_not_read(ix_dir: Path) -> None:
+    """CURRENT, the marker or the signature linked to /dev/zero is refused, not read forever."""
+    gen = _gen(ix_dir)
+    for name in ("corpus_search.json", _trust.SIGNATURE):
+        saved = (gen / name).read_bytes()
+        (gen / name).unlink()
+        (gen / name).symlink_to("/dev/zero")
+        with pytest.raises(cs.UnsafeIndexError, match="refusing"):
+            cs.open_index(ix_dir)
+        (gen / name).unlink()
+        (gen / name).write_bytes(saved)
+    (ix_dir / "CURRENT").unlink()
+    (ix_dir / "CURRENT").symlink_to("/dev/zero")
+    with pytest.raises(cs.UnsafeIndexError, match="CURRENT"):
+        cs.open_index(ix_dir)
