@@ -346,8 +346,9 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         try:
             _trust.guard_whoosh()
             _trust.verify(old_gen)
-        except UnsafeIndexError:
+        except UnsafeIndexError as exc:
             reuse = False
+            report.notes.append(Skipped(str(old_gen), f"not reused, rebuilt in full: {exc}"))
     if reuse and not _has_changes(articles, old_gen):
         report.unchanged = report.total = len(articles)
         report.generation = old_gen.name

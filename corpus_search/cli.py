@@ -1,4 +1,5 @@
-"""The ``corpus-search`` command: build, search, facets, show (and the analysis verbs).
+"""The ``corpus-search`` command: build, search, facets, show, check, trust (and the
+analysis verbs).
 
 Every verb is a thin layer over the library. Errors print one line on stderr and exit
 with status 2; ``--json`` prints machine-readable output on stdout.

@@ -166,6 +166,7 @@ def test_unsigned_index_is_refused_and_rebuilt(ix_dir: Path) -> None:
         cs.open_index(ix_dir)
     report = cs.build([SEEDS], ix_dir, entities=False, progress=False)
     assert (5, 0) == (report.added, report.unchanged)
+    assert "rebuilt in full" in str(report)
     assert 5 == cs.open_index(ix_dir).search("*").total
 
 
