@@ -23,6 +23,7 @@ from ._errors import (
     ArticleNotFoundError,
     CorpusError,
     CorpusSearchError,
+    IndexDamagedError,
     IndexLockedError,
     IndexNotFoundError,
     IndexProblem,
@@ -37,10 +38,12 @@ from ._plots import Chart, plot_terms
 from ._search import HIT_COLUMNS, Article, SearchResult
 from ._snapshot import Snapshot
 from ._terms import TERM_COLUMNS
+from ._trust import CHECK_COLUMNS, check_index, trust_index
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHECK_COLUMNS",
     "FACETS",
     "FACET_COLUMNS",
     "HIT_COLUMNS",
@@ -56,6 +59,7 @@ __all__ = [
     "CorpusError",
     "CorpusSearchError",
     "Index",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexProblem",
@@ -68,10 +72,12 @@ __all__ = [
     "UnsafeIndexError",
     "__version__",
     "build",
+    "check_index",
     "ensure_index",
     "load_corpus",
     "open_index",
     "parse_date",
     "plot_terms",
     "synthetic",
+    "trust_index",
 ]

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from whoosh import index as whoosh_index
 
 from . import _analysis as analysis
-from . import _parallel, _postings
+from . import _parallel, _postings, _trust
 from . import _store as store
 from ._boilerplate import Boilerplate, find_boilerplate
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
@@ -44,7 +44,7 @@ from ._entities import (
     normalise,
     vote_types,
 )
-from ._errors import IndexNotFoundError, IndexProblem
+from ._errors import IndexNotFoundError, IndexProblem, UnsafeIndexError
 from ._sources import Source, parse_source_arg
 
 __all__ = ["PARALLEL_MIN_ARTICLES", "BuildReport", "build"]
@@ -159,8 +159,20 @@ def build(paths: Sequence[str | Path | Source] | None = None,
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexProblem(f"{index_dir} is a file, not an index folder; give --index "
                            "a folder")
-    index_dir.mkdir(parents=True, exist_ok=True)
-    store.check_ours(index_dir)
+    with _trust.writing(index_dir):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        store.check_ours(index_dir)
+        report = _locked_build(paths, index_dir, add=add, remove=remove, columns=columns,
+                               outlet=outlet, entities=entities, follow_links=follow_links,
+                               progress=progress, extractor=extractor)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, *,
+                  add: bool, remove: bool, columns: ColumnMap | None, outlet: str,
+                  entities: bool, follow_links: bool, progress: bool,
+                  extractor: Extractor | None) -> BuildReport:
     with store.build_lock(index_dir):
         old_gen, recovered = _plan(index_dir)
         sources = _sources(old_gen, paths, add=add, remove=remove)
@@ -172,7 +184,6 @@ def build(paths: Sequence[str | Path | Source] | None = None,
                              outlets=loaded.outlet_summary(), warnings=list(loaded.warnings))
         _build_generation(loaded.articles, index_dir, old_gen, report, progress,
                           extractor or Extractor())
-    report.seconds = time.perf_counter() - started
     return report
 
 
@@ -218,9 +229,11 @@ def _plan(index_dir: Path) -> tuple[Path | None, list[str]]:
     """The generation in use (None on a first build), after removing what a killed build
     left: temp folders and complete generations that ``CURRENT`` never named."""
     try:
-        # An older format of ours is rebuilt in full (its config differs).
-        old_gen: Path | None = store.current_generation(index_dir, check_format=False)
-    except IndexNotFoundError:
+        # An older format of ours is rebuilt in full (its config differs); so is one that
+        # is not signed with this user's key or fails its checksums (see below).
+        old_gen: Path | None = store.current_generation(index_dir, check_format=False,
+                                                        verify=False)
+    except (IndexNotFoundError, UnsafeIndexError):  # CURRENT unreadable: rebuilt in full
         old_gen = None
     newest_published = old_gen.name if old_gen else ""
     leftovers = [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")
@@ -252,6 +265,13 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
     cfg = dict(store.config(), entities=str(report.entities))
     old_marker = json.loads((old_gen / store.MARKER).read_text("utf-8")) if old_gen else {}
     reuse = old_gen is not None and old_marker.get("config") == cfg
+    if reuse:
+        try:
+            _trust.guard_whoosh()
+            _trust.verify(old_gen)
+        except UnsafeIndexError as exc:
+            reuse = False
+            report.notes.append(Skipped(str(old_gen), f"not reused, rebuilt in full: {exc}"))
     bp = find_boilerplate((a.outlet, a.body) for a in articles)
     report.boilerplate = bp.table
     keys = _keys(articles, bp)
@@ -275,7 +295,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         _write_columns(work.ix, work.db, tmp)
         work.db.close()
         bp.table.to_csv(tmp / store.BOILERPLATE, index=False)
-        _publish(work, index_dir, cfg, report)
+        _publish(work, index_dir, cfg, report, old_gen if reuse else None)
     except BaseException:
         store.remove_old_generations(index_dir, keep=[p.name for p in index_dir.iterdir()
                                                       if p.name != tmp.name])
@@ -554,12 +574,15 @@ def _write_columns(ix, db: sqlite3.Connection, gen: Path) -> None:
 # --- publish ----------------------------------------------------------------------------------
 
 
-def _publish(work: _Work, index_dir: Path, cfg: dict[str, str], report: BuildReport) -> None:
-    """Marker, fsync, rename the folder, then switch ``CURRENT`` (the one atomic step)."""
+def _publish(work: _Work, index_dir: Path, cfg: dict[str, str], report: BuildReport,
+             reused: Path | None) -> None:
+    """Marker, signature, fsync, rename the folder, then switch ``CURRENT`` (the one
+    atomic step)."""
     marker = {"format": store.FORMAT, "config": cfg, "built": datetime.now().isoformat(),
               "articles": report.total, "generation": work.final.name,
               "sources": _recorded(report)}
     (work.tmp / store.MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
+    _trust.sign(work.tmp, reuse=reused)
     for f in work.tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())

@@ -5,6 +5,7 @@
     ├── IndexProblem                  something is wrong with an index folder
     │   ├── IndexNotFoundError        no index has been built there yet
     │   ├── UnsafeIndexError          not an index this package built (refused)
+    │   │   └── IndexDamagedError     a file does not match its checksum or cannot be read
     │   └── IndexLockedError          another build holds the write lock
     ├── QueryError                    a query that cannot be run; carries ``suggestion``
     └── ArticleNotFoundError          no article with that id
@@ -19,6 +20,7 @@ __all__ = [
     "ArticleNotFoundError",
     "CorpusError",
     "CorpusSearchError",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexProblem",
@@ -43,13 +45,16 @@ class IndexProblem(CorpusSearchError):
     """Something is wrong with an index folder."""
 
 
-
 class IndexNotFoundError(IndexProblem):
     """No index has been built in that folder."""
 
 
 class UnsafeIndexError(IndexProblem):
     """The folder holds files that this package did not write; it is never opened."""
+
+
+class IndexDamagedError(UnsafeIndexError):
+    """A file of the index is missing, truncated, changed since the build or undecodable."""
 
 
 class IndexLockedError(IndexProblem):

@@ -33,6 +33,8 @@ from whoosh import scoring
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
+from . import _trust
+
 __all__ = [
     "FLAT_FIELDS",
     "FLAT_MIN_DF",
@@ -188,7 +190,8 @@ def _flat(leaf) -> _Flat | None:
     try:
         base = Path(leaf.storage().folder) / leaf.segment().make_filename(".csp")
         if base.with_name(base.name + ".terms").is_file():
-            flat = _Flat(base)
+            with _trust.reading(base.with_name(base.name + ".*"), base.parent.parent):
+                flat = _Flat(base)
     except (AttributeError, TypeError):  # pragma: no cover - not a file-based segment
         flat = None
     _FLATS[leaf] = flat

@@ -22,6 +22,7 @@ from whoosh import index as whoosh_index
 
 from . import _analysis as analysis
 from . import _store as store
+from . import _trust
 from ._boilerplate import BOILERPLATE_COLUMNS, Boilerplate
 from ._entities import ENTITY_TYPES
 from ._postings import TitleTokens
@@ -60,12 +61,15 @@ class Snapshot:
             if self._hold is not None:
                 os.close(self._hold)
             raise FileNotFoundError(gen)
-        ix = whoosh_index.open_dir(str(gen))
-        searcher = ix.searcher()
+        with _trust.reading(gen, path):
+            ix = whoosh_index.open_dir(str(gen))
+            searcher = ix.searcher()
         self._closer = weakref.finalize(self, _release, searcher, self._hold)
-        with np.load(gen / "columns.npz", allow_pickle=False) as cols:
+        with _trust.reading(gen / "columns.npz", path), \
+                np.load(gen / "columns.npz", allow_pickle=False) as cols:
             arrays = {k: cols[k] for k in cols.files}
-        vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
+        with _trust.reading(gen / "vocab.json", path):
+            vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
         self.path = path
         self.generation = gen.name
         self.gen_path = gen
@@ -141,11 +145,13 @@ class Snapshot:
 
     @cached_property
     def _surface_rows(self) -> tuple[list[str], np.ndarray, dict[str, int]]:
-        db = store.open_manifest_readonly(self.gen_path)
-        try:
-            rows = db.execute("SELECT word, df FROM surfaces ORDER BY df DESC, word").fetchall()
-        finally:
-            db.close()
+        with _trust.reading(self.gen_path / store.MANIFEST, self.path, also=()):
+            db = store.open_manifest_readonly(self.gen_path)
+            try:
+                rows = db.execute("SELECT word, df FROM surfaces ORDER BY df DESC, word"
+                                  ).fetchall()
+            finally:
+                db.close()
         words = [w for w, _ in rows]
         return words, np.array([d for _, d in rows], dtype=np.int64), {
             w: i for i, w in enumerate(words)}
@@ -178,13 +184,16 @@ class Snapshot:
 
     def articles(self) -> pd.DataFrame:
         """Every article of this generation: doc_id, title, outlet, date, words, entities."""
-        db = store.open_manifest_readonly(self.gen_path)
-        try:
-            df = pd.read_sql_query(
-                "SELECT doc_id, title, outlet, date, tokens AS words, "
-                "json_array_length(entities) AS entities FROM articles ORDER BY doc_id", db)
-        finally:
-            db.close()
+        with _trust.reading(self.gen_path / store.MANIFEST, self.path,
+                            also=(pd.errors.DatabaseError,)):
+            db = store.open_manifest_readonly(self.gen_path)
+            try:
+                df = pd.read_sql_query(
+                    "SELECT doc_id, title, outlet, date, tokens AS words, "
+                    "json_array_length(entities) AS entities FROM articles ORDER BY doc_id",
+                    db)
+            finally:
+                db.close()
         df["outlet"] = df["outlet"].fillna("")
         df["date"] = pd.to_datetime(df["date"], format="ISO8601")
         return df

@@ -42,6 +42,7 @@ from pathlib import Path
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
+from . import _trust
 from ._entities import aliases_version, model_version
 from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
@@ -81,7 +82,8 @@ CACHE = "entity-cache.sqlite"
 MANIFEST = "manifest.sqlite"
 BOILERPLATE = "boilerplate.csv"
 _OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
-GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE})
+GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE,
+                       _trust.SIGNATURE})
 """Files of a generation that a build writes anew (the Whoosh files are hard-linked)."""
 _GEN_RE = re.compile(r"gen-(\d{6})")
 
@@ -160,50 +162,47 @@ def next_generation_number(index_dir: Path) -> int:
 
 
 def read_current(index_dir: Path) -> str:
-    """The generation name ``CURRENT`` holds, checked to be ``gen-`` and six digits."""
-    cur = index_dir / CURRENT
-    try:
-        raw = cur.read_bytes()
-    except IsADirectoryError:
-        raise UnsafeIndexError(f"{cur} is a folder, not a corpus_search file; rebuild into "
-                               "an empty folder") from None
-    try:
-        name = raw.decode("ascii").strip()
-    except UnicodeDecodeError:
-        name = ""
-    if not _GEN_RE.fullmatch(name):
-        raise UnsafeIndexError(f"{cur} does not name a corpus_search generation; refusing to "
-                               f"open it (rebuild: corpus-search build ... --index {index_dir})")
-    return name
+    """The generation name ``CURRENT`` holds, checked to be ``gen-`` and six digits (a
+    regular file of a few bytes; anything else is refused in one line)."""
+    return _trust.read_current(index_dir)
 
 
-def current_generation(index_dir: Path, check_format: bool = True) -> Path:
-    """The generation folder ``CURRENT`` names, after checking it is ours (and, unless
-    ``check_format`` is false, that this version can read it)."""
+def current_generation(index_dir: Path, check_format: bool = True,
+                       verify: bool = True) -> Path:
+    """The generation folder ``CURRENT`` names, after checking it is ours.
+
+    Unless ``verify`` is false, the generation's signature (an HMAC with this user's key
+    over every file's size and digests, see ``_trust``) is checked before anything is
+    unpickled or opened; unless ``check_format`` is false, that this version reads it."""
     index_dir = Path(index_dir)
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexProblem(f"{index_dir} is a file, not an index folder; give --index a "
                            "folder")
     cur = index_dir / CURRENT
+    if cur.is_symlink() or (cur.exists() and not cur.is_file()):
+        raise UnsafeIndexError(f"{cur} is not a regular file; refusing to open {index_dir} "
+                               "(rebuild into an empty folder)")
     if not cur.exists():
         if index_dir.is_dir():
             check_ours(index_dir)
         raise IndexNotFoundError(
             f"no index in {index_dir}/ yet; build one with `corpus-search build`")
     gen = index_dir / read_current(index_dir)
-    try:
-        marker = json.loads((gen / MARKER).read_text("utf-8"))
-    except FileNotFoundError:
+    if not (gen / MARKER).is_file() or gen.is_symlink():
         raise UnsafeIndexError(f"{cur} names {gen.name}, which is not a corpus_search "
                                "generation; refusing to open it (rebuild into an empty "
-                               "folder)") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise IndexProblem(f"{gen / MARKER} is damaged; rebuild the index (corpus-search "
-                           f"build ... --index {index_dir})") from None
-    if check_format and (not isinstance(marker, dict) or marker.get("format") != FORMAT):
-        found = marker.get("format") if isinstance(marker, dict) else None
+                               "folder)")
+    # The marker is plain JSON (nothing runs when it is read): an older format is named
+    # before the signature is checked (older formats were not signed).
+    with _trust.reading(gen / MARKER, index_dir, also=(ValueError, AttributeError)):
+        marker = json.loads(_trust.read_small(gen / MARKER).decode("utf-8"))
+        found = marker.get("format")
+    if check_format and found != FORMAT:
         raise IndexProblem(f"{gen} was built by another version of corpus_search "
                            f"(format {found}); rebuild it")
+    if verify:
+        _trust.guard_whoosh()
+        _trust.verify(gen)
     return gen
 
 
@@ -222,11 +221,7 @@ def check_ours(index_dir: Path) -> None:
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Hold the build lock. The kernel drops it when the holder dies, so it never goes stale."""
     path = index_dir / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise IndexProblem(f"cannot write in {index_dir}/ ({exc.strerror}); build into a "
-                           "folder you can write to (--index DIR)") from None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # errors: one line in _trust.writing
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,7 +1,7 @@
 """The ``corpus-search`` command: a thin layer over the library, one verb per call.
 
-Verbs: build, search, facets, show, terms, kwic, compare, keyness, similar. Every option
-default is read from the library function the verb calls, so ``--help`` and the library
+Verbs: build, search, facets, show, check, trust, terms, kwic, compare, keyness, similar.
+Every option default is read from the library function the verb calls, so ``--help`` and the library
 never disagree. Errors print one line on stderr and exit with status 2; ``--json``
 prints machine-readable output on stdout. Text printed to a terminal has control
 characters removed (article data may hold escape sequences).
@@ -28,6 +28,7 @@ from ._keyness import DIRECTIONS
 from ._kwic import SORTS as KWIC_SORTS
 from ._search import SORTS
 from ._terms import FIELDS
+from ._trust import check_index, is_damage, trust_index
 
 __all__ = ["main", "make_parser"]
 
@@ -156,6 +157,30 @@ def _cmd_show(args: argparse.Namespace) -> int:
         if len(names):
             _say(f"{t}: " + ", ".join(f"{n} ({c})" for n, c in
                                       zip(names["name"], names["count"], strict=True)))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    bad = check_index(args.index, full=args.full)
+    if args.json:
+        _print_json({"index": args.index, "full": args.full,
+                     "problems": [{"file": f, "problem": p} for f, p in
+                                  zip(bad["file"], bad["problem"], strict=True)]})
+    for f, p in zip(bad["file"], bad["problem"], strict=True):
+        print(f"corpus-search: {f}: {p}", file=sys.stderr)
+    if len(bad):
+        print(f"corpus-search: {len(bad)} damaged file(s) in {args.index}; rebuild it: "
+              f"corpus-search build CORPUS_FOLDER --index {args.index}", file=sys.stderr)
+        return 2
+    if not args.json:
+        _say(f"{args.index}: every file matches its build "
+             f"({'whole files' if args.full else 'sizes and quick digests'})")
+    return 0
+
+
+def _cmd_trust(args: argparse.Namespace) -> int:
+    gen = trust_index(args.index)
+    _say(f"{gen} is now signed with your key; only do this for indexes you trust")
     return 0
 
 
@@ -302,6 +327,17 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_show)
 
+    p = sub.add_parser("check", help="check the index's files against their build checksums")
+    _add_common(p)
+    p.add_argument("--full", action="store_true",
+                   help="read every file whole (default: sizes and quick digests, as on open)")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("trust", help="sign an index built by another user or machine with "
+                       "your key (only for indexes you trust: opening one unpickles its files)")
+    p.add_argument("index", metavar="DIR", help="the index folder")
+    p.set_defaults(func=_cmd_trust)
+
     p = sub.add_parser("terms", help="term frequency by outlet, month or article")
     p.add_argument("terms", nargs="+", help='words or "quoted phrases"')
     _add_common(p)
@@ -362,6 +398,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # pragma: no cover - `| head`
         return 0
+    except Exception as exc:  # an index file damaged where the open-time check can't see
+        if not is_damage(exc):
+            raise
+        index = getattr(args, "index", "index")
+        print(f"corpus-search: an index file could not be read ({type(exc).__name__}); run "
+              f"`corpus-search check --full --index {index}`, then rebuild it: "
+              f"corpus-search build CORPUS_FOLDER --index {index}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("corpus-search: interrupted", file=sys.stderr)
         return 130
