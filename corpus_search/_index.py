@@ -46,7 +46,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
-from . import _parallel, _postings
+from . import _dups, _parallel, _postings, _provenance, _stream
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
 from ._entities import (
     ENTITY_TYPES,
@@ -77,7 +77,8 @@ CURRENT = "CURRENT"
 LOCK = ".build.lock"
 CACHE = "entity-cache.sqlite"
 _OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
-_GEN_FILES = {MARKER, "manifest.sqlite", "columns.npz", "vocab.json"}
+_GEN_FILES = {MARKER, "manifest.sqlite", "columns.npz", "vocab.json", *_stream.STREAM_FILES,
+              _dups.DUPS_FILE}
 
 
 PAIR_MIN_DF_SHARE = 0.02
@@ -455,9 +456,14 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
             after_commit()
 
         _write_columns(ix, db, types, tmp)
+        with ix.reader() as reader:  # the forward index and near-duplicate clusters
+            _stream.write_stream(tmp, _stream.stored_texts(reader), n_docs=reader.doc_count_all())
+        _dups.write_duplicates(tmp, _stream.load_stream(tmp))
+        fingerprint = _provenance.corpus_fingerprint(db.execute("SELECT doc_id, hash FROM articles"))
         db.close()
         marker = {"format": FORMAT, "config": cfg, "built": datetime.now().isoformat(),
-                  "articles": report.total, "generation": final.name}
+                  "articles": report.total, "generation": final.name,
+                  "fingerprint": fingerprint}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
