@@ -459,7 +459,8 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         with ix.reader() as reader:  # the forward index and near-duplicate clusters
             _stream.write_stream(tmp, _stream.stored_texts(reader), n_docs=reader.doc_count_all())
         _dups.write_duplicates(tmp, _stream.load_stream(tmp))
-        fingerprint = _provenance.corpus_fingerprint(db.execute("SELECT doc_id, hash FROM articles"))
+        fingerprint = _provenance.corpus_fingerprint(
+            db.execute("SELECT doc_id, hash FROM articles"))
         db.close()
         marker = {"format": FORMAT, "config": cfg, "built": datetime.now().isoformat(),
                   "articles": report.total, "generation": final.name,

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from ._entities import model_version
 
 __all__ = ["corpus_fingerprint", "provenance", "write_sidecar"]
@@ -68,8 +70,9 @@ def provenance(ix, *, query: str = "", filters: dict | None = None,
         "query": query, "filters": dict(filters or {}), "extra": dict(extra or {}),
         "generation": gen.name, "index": str(gen.parent.resolve()),
         "fingerprint": marker.get("fingerprint", "unknown (built before fingerprints)"),
-        "articles": int(sum(1 for x in ix.live if x)) if hasattr(ix, "live") else None,
-        "corpus_search": _version("corpus_search"), "spacy": _version("spacy"), "model": model_version(),
+        "articles": int(np.count_nonzero(ix.live)),
+        "corpus_search": _version("corpus_search"), "spacy": _version("spacy"),
+        "model": model_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
