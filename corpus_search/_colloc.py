@@ -181,14 +181,27 @@ def _collocate_table(ix, stream: TokenStream, node: str, scope: np.ndarray,
     return table, info, (coll, occ_doc)
 
 
-def _article_counts(coll: np.ndarray, docs: np.ndarray, ids: np.ndarray) -> np.ndarray:
+def _distinct_per_group(group: np.ndarray, docs: np.ndarray, groups: int,
+                        n_docs: int) -> np.ndarray:
+    """For group numbers ``0..groups-1``, how many distinct ``docs`` each has."""
+    if not len(group):
+        return np.zeros(groups, dtype=np.int64)
+    if groups * n_docs <= 64_000_000:  # a bit table: linear time, no sort
+        seen = np.zeros(groups * n_docs, dtype=bool)
+        seen[group.astype(np.int64) * n_docs + docs] = True
+        return seen.reshape(groups, n_docs).sum(axis=1).astype(np.int64)
+    key = np.unique(group.astype(np.int64) * n_docs + docs)
+    return np.bincount(key // n_docs, minlength=groups).astype(np.int64)
+
+
+def _article_counts(coll: np.ndarray, docs: np.ndarray, ids: np.ndarray,
+                    n_stems: int, n_docs: int) -> np.ndarray:
     """Articles in which each collocate stem id in ``ids`` co-occurs with the node."""
-    keep = np.isin(coll, ids)
-    if not keep.any():
-        return np.zeros(len(ids), dtype=np.int64)
-    pairs = np.unique(np.stack([coll[keep].astype(np.int64), docs[keep]]), axis=1)
-    per = pd.Series(pairs[0]).value_counts()
-    return per.reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
+    slot = np.full(n_stems, -1, dtype=np.int64)
+    slot[ids] = np.arange(len(ids))
+    k = slot[coll] if len(coll) else np.zeros(0, np.int64)
+    keep = k >= 0
+    return _distinct_per_group(k[keep], docs[keep], len(ids), n_docs)
 
 
 def collocates(ix, node: str, *, window_left: int = 5, window_right: int = 5,
@@ -263,7 +276,8 @@ def collocates(ix, node: str, *, window_left: int = 5, window_right: int = 5,
     if limit is not None:
         kept = kept.head(limit)
     sel = np.array([stream.stem_index[x] for x in kept["stem"]], dtype=np.int64)
-    kept = kept.assign(articles=_article_counts(coll, docs, sel))
+    kept = kept.assign(articles=_article_counts(coll, docs, sel, len(stream.stems),
+                                                 len(scope)))
     out = kept.reset_index(drop=True)[list(COLLOCATE_COLUMNS)]
     out.attrs.update(attrs)
     return out
@@ -405,19 +419,22 @@ def ngrams(ix, *, n: int | tuple[int, ...] = (2, 3), contains: str | None = None
         if not len(starts):
             continue
         keys = _ngram_keys(ids, starts, k, len(stream.words))
-        uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        keep = counts >= min_freq
-        uniq, first, counts = uniq[keep], first[keep], counts[keep]
-        if limit is not None and len(uniq) > limit:
-            top = np.argsort(-counts, kind="stable")[: limit * 4 + 50]
-            cut = counts[top[min(limit, len(top)) - 1]]
-            sel = counts >= cut  # keep ties at the cut so the final sort is fair
-            uniq, first, counts = uniq[sel], first[sel], counts[sel]
-        # Articles: distinct (key, article) pairs among the kept sequences.
-        inkeep = np.isin(keys, uniq)
-        pairs = np.unique(np.stack([np.searchsorted(uniq, keys[inkeep]).astype(np.int64),
-                                    stream.doc_of(starts[inkeep])]), axis=1)
-        arts = np.bincount(pairs[0], minlength=len(uniq))
+        codes, uniq = pd.factorize(keys, sort=False)  # hash table: no sort of all n-grams
+        counts = np.bincount(codes, minlength=len(uniq))
+        # factorize numbers codes in order of first appearance: where the running maximum
+        # rises is where each sequence first occurs (its words are shown from there).
+        prev_max = np.maximum.accumulate(codes)
+        first = np.flatnonzero(np.concatenate([[True], codes[1:] > prev_max[:-1]]))
+        sel = np.flatnonzero(counts >= min_freq)
+        if limit is not None and len(sel) > limit:
+            cut = np.partition(counts[sel], len(sel) - limit)[len(sel) - limit]
+            sel = sel[counts[sel] >= cut]  # keep ties at the cut so the final sort is fair
+        slot = np.full(len(uniq), -1, dtype=np.int64)
+        slot[sel] = np.arange(len(sel))
+        g = slot[codes]
+        keep = g >= 0
+        arts = _distinct_per_group(g[keep], stream.doc_of(starts[keep]), len(sel), len(scope))
+        first, counts = first[sel], counts[sel]
         words = stream.words
         text = [" ".join(words[w] for w in ids[starts[f] : starts[f] + k].tolist())
                 for f in first.tolist()]
