@@ -73,7 +73,6 @@ def test_scope_min_size(ix: cs.Index) -> None:
     assert 1 == len(duplicate_clusters(ix, mask=mask, min_size=1))
 
 
-BBC = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "bbc-2005"
 # Hand-checked pairs (read side by side): the same story re-edited or updated.
 BBC_PAIRS = [("business/209", "business/229"), ("business/260", "business/354"),
              ("politics/043", "politics/313"), ("sport/424", "sport/511"),
@@ -83,10 +82,9 @@ BBC_APART = [("politics/327", "politics/328"), ("entertainment/143", "entertainm
              ("tech/018", "tech/190")]
 
 
-@pytest.mark.skipif(not BBC.is_dir(), reason="the BBC corpus is not in ../shared")
-def test_bbc_hand_checked(tmp_path: Path) -> None:
+def test_bbc_hand_checked(bbc_path: Path, tmp_path: Path) -> None:
     """On the BBC set, hand-checked near copies share a cluster and related stories do not."""
-    cs.build([BBC], tmp_path / "bbc", entities=False, progress=False)
+    cs.build([bbc_path], tmp_path / "bbc", entities=False, progress=False)
     with cs.open_index(tmp_path / "bbc") as ix:
         res = duplicate_clusters(ix)
     cluster = dict(zip(res["doc_id"], res["cluster"], strict=True))
