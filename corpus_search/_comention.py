@@ -113,7 +113,8 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
     a = np.concatenate(left_parts) if left_parts else np.zeros(0, np.int64)
     b = np.concatenate(right_parts) if right_parts else np.zeros(0, np.int64)
     pair = a * n_ent + b
-    uniq, counts = np.unique(pair, return_counts=True)
+    codes, uniq = pd.factorize(pair, sort=False)  # a hash table: no sort of all pairs
+    counts = np.bincount(codes, minlength=len(uniq))
     sel = counts >= min_count
     uniq, counts = uniq[sel], counts[sel]
     ea, eb = uniq // n_ent, uniq % n_ent
