@@ -41,7 +41,7 @@ def _scope(ix, mask: np.ndarray | None) -> np.ndarray:
 
 
 def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
-               min_count: int = 2, limit: int | None = 50,
+               min_count: int = 2, order: str = "count", limit: int | None = 50,
                mask: np.ndarray | None = None) -> pd.DataFrame:
     """Pairs of entities named in the same articles, with how surprising that is.
 
@@ -62,6 +62,9 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
         are not stored, so sentence-level pairs would need the corpus re-read).
     min_count
         Keep pairs named together in at least this many articles.
+    order
+        Rank by ``"count"`` (most co-mentioned; ties by G2), ``"g2"`` (strongest
+        evidence of association) or ``"pmi"`` (most exclusive; raise ``min_count`` with it).
     limit
         At most this many rows (None: all).
     mask
@@ -70,13 +73,15 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COMENTION_COLUMNS`, most co-mentioned first (ties: higher G2,
-        then names). ``attrs["articles"]`` is ``N``.
+        Columns :data:`COMENTION_COLUMNS`, ranked by ``order`` (ties: the other
+        measures, then names). ``attrs["articles"]`` is ``N``.
     """
     bad = [t for t in types if t not in _TYPES]
     if bad or not types:
         raise QueryError(f"unknown entity type {bad[0] if bad else '(none)'!r}; use "
                          f"{', '.join(_TYPES)}")
+    if order not in ("count", "g2", "pmi"):
+        raise QueryError(f"unknown order {order!r}; use count, g2 or pmi")
     if level != "article":
         raise QueryError(f"level {level!r} is not available: the index stores which "
                          "entities an article names, not where; use level='article'")
@@ -137,7 +142,8 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
         xa, ya = out[x].to_numpy().copy(), out[y].to_numpy().copy()
         out[x] = np.where(swap, ya, xa)
         out[y] = np.where(swap, xa, ya)
-    out = out.sort_values(["count", "g2", "entity_a", "entity_b"],
+    keys = {"count": ["count", "g2"], "g2": ["g2", "count"], "pmi": ["pmi", "count"]}[order]
+    out = out.sort_values([*keys, "entity_a", "entity_b"],
                           ascending=[False, False, True, True], kind="stable")
     if limit is not None:
         out = out.head(limit)

@@ -61,6 +61,13 @@ def test_types_and_min_count(ix: SimpleNamespace) -> None:
     assert pytest.approx([0.736966, 2.911032], abs=1e-6) == res.loc[0, ["pmi", "g2"]].tolist()
 
 
+def test_order_by_pmi(ix: SimpleNamespace) -> None:
+    """order='pmi' ranks Putin-Zelensky (PMI log2(1/(3*1/5)) = 0.737) over Biden-Putin."""
+    res = comentions(ix, types=("person",), min_count=1, order="pmi")
+    assert "Volodymyr Zelensky" == res.loc[0, "entity_b"]
+    assert pytest.approx(0.736966, abs=1e-6) == res.loc[0, "pmi"]
+
+
 def test_mask(ix: SimpleNamespace) -> None:
     """Leaving d1 out, Biden-Putin is named together once among N = 4 articles."""
     mask = np.array([True, False, True, True, True])
