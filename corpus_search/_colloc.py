@@ -149,14 +149,14 @@ def _collocate_table(ix, stream: TokenStream, node: str, scope: np.ndarray,
     node_freq = len(starts)
     info["node_freq"] = node_freq
     pos, occ = _window_hits(stream, starts, len(stems), window_left, window_right)
-    sid = stream.stem_ids
-    coll = sid[pos]
+    coll = stream.stems_at(pos)
     n_stems = len(stream.stems)
     cooc = np.bincount(coll, minlength=n_stems)
     if scope.all():
         freq = stream.stem_freq
-    else:
-        freq = np.bincount(sid[stream.token_mask(scope)], minlength=n_stems)
+    else:  # word frequencies in scope, summed by stem
+        words = np.bincount(stream.ids[stream.token_mask(scope)], minlength=len(stream.words))
+        freq = np.bincount(stream.word_stem, weights=words, minlength=n_stems).astype(np.int64)
     ids = np.flatnonzero(cooc)
     o = cooc[ids].astype(float)
     fc = freq[ids].astype(float)
@@ -401,7 +401,7 @@ def ngrams(ix, *, n: int | tuple[int, ...] = (2, 3), contains: str | None = None
             return pd.DataFrame(columns=list(NGRAM_COLUMNS))
         if len(word) != 1:
             raise QueryError(f"contains= takes one word (got {contains!r})")
-        hits = _in_scope(stream, np.flatnonzero(stream.stem_ids == word[0]), scope)
+        hits = _in_scope(stream, stream.stem_positions(word[0]), scope)
     frames = []
     for k in sizes:
         if hits is None:

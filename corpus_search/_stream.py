@@ -131,7 +131,8 @@ def stored_texts(reader) -> Iterator[tuple[int, str]]:
 class TokenStream:
     """A loaded token stream (see the module docstring for the files).
 
-    ``ids`` is memory-mapped; ``stem_ids`` (the stream as stem ids) is made on first use.
+    ``ids`` is memory-mapped and never copied whole: stems are matched through the word
+    ids that carry them (:meth:`stem_positions`), so no per-token stem array is held.
     """
 
     ids: np.ndarray
@@ -142,7 +143,7 @@ class TokenStream:
     word_freq: np.ndarray
     word_index: dict[str, int] = field(init=False)
     stem_index: dict[str, int] = field(init=False)
-    _stem_ids: np.ndarray | None = field(init=False, default=None)
+    _by_stem: tuple[np.ndarray, np.ndarray] | None = field(init=False, default=None)
     _stem_freq: np.ndarray | None = field(init=False, default=None)
     _surface: list[str] | None = field(init=False, default=None)
 
@@ -158,13 +159,25 @@ class TokenStream:
         """Tokens per docnum."""
         return np.diff(self.indptr)
 
-    @property
-    def stem_ids(self) -> np.ndarray:
-        """The stream as stem ids (int32, same length as ``ids``)."""
-        if self._stem_ids is None:
-            self._stem_ids = self.word_stem[self.ids] if len(self.ids) else \
-                np.zeros(0, np.int32)
-        return self._stem_ids
+    def words_of_stem(self, stem_id: int) -> np.ndarray:
+        """Word ids whose stem is ``stem_id``."""
+        if self._by_stem is None:
+            order = np.argsort(self.word_stem, kind="stable")
+            bounds = np.searchsorted(self.word_stem[order], np.arange(len(self.stems) + 1))
+            self._by_stem = (order, bounds)
+        order, bounds = self._by_stem
+        return order[bounds[stem_id] : bounds[stem_id + 1]]
+
+    def stem_positions(self, stem_id: int) -> np.ndarray:
+        """Stream positions of every token whose stem is ``stem_id``, in order."""
+        words = self.words_of_stem(stem_id)
+        if len(words) == 1:
+            return np.flatnonzero(self.ids == words[0])
+        return np.flatnonzero(np.isin(self.ids, words))
+
+    def stems_at(self, positions: np.ndarray) -> np.ndarray:
+        """Stem id of the token at each stream position."""
+        return self.word_stem[self.ids[positions]]
 
     @property
     def stem_freq(self) -> np.ndarray:
@@ -209,11 +222,10 @@ class TokenStream:
 
     def find(self, stems: list[int]) -> np.ndarray:
         """Stream positions where the stem sequence ``stems`` starts, inside one article."""
-        sid = self.stem_ids
-        pos = np.flatnonzero(sid == stems[0])
+        pos = self.stem_positions(stems[0])
         for k, s in enumerate(stems[1:], start=1):
-            pos = pos[pos + k < len(sid)]
-            pos = pos[sid[pos + k] == s]
+            pos = pos[pos + k < len(self.ids)]
+            pos = pos[self.stems_at(pos + k) == s]
         if len(stems) > 1 and len(pos):
             pos = pos[self.doc_of(pos) == self.doc_of(pos + len(stems) - 1)]
         return pos
