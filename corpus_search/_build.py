@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from whoosh import index as whoosh_index
 
 from . import _analysis as analysis
-from . import _parallel, _postings, _trust
+from . import _dups, _parallel, _postings, _stream, _trust
 from . import _store as store
 from ._boilerplate import Boilerplate, find_boilerplate
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
@@ -45,6 +45,7 @@ from ._entities import (
     vote_types,
 )
 from ._errors import IndexNotFoundError, IndexProblem, UnsafeIndexError
+from ._provenance import corpus_fingerprint
 from ._sources import Source, parse_source_arg
 
 __all__ = ["PARALLEL_MIN_ARTICLES", "BuildReport", "build"]
@@ -293,6 +294,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         _write_index(work, indexed, per_doc, typed_now, retyped, progress)
         work.db.commit()
         _write_columns(work.ix, work.db, tmp)
+        _write_stream_and_duplicates(work)
         work.db.close()
         bp.table.to_csv(tmp / store.BOILERPLATE, index=False)
         _publish(work, index_dir, cfg, report, old_gen if reuse else None)
@@ -571,6 +573,20 @@ def _write_columns(ix, db: sqlite3.Connection, gen: Path) -> None:
     (gen / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
 
 
+def _write_stream_and_duplicates(work: _Work) -> None:
+    """The forward index (each article's words in order, for collocates, n-grams and
+    dispersion) and the near-duplicate clusters found from it (see ``_stream``, ``_dups``)."""
+    with work.ix.reader() as reader:
+        def texts() -> Iterator[tuple[int, str]]:
+            for docnum in reader.all_doc_ids():
+                f = reader.stored_fields(docnum)
+                yield docnum, analysis.strip_furniture(
+                    f.get("text", ""), work.bp.lines_for(f.get("outlet") or ""))
+
+        _stream.write_stream(work.tmp, texts(), n_docs=reader.doc_count_all())
+    _dups.write_duplicates(work.tmp, _stream.load_stream(work.tmp))
+
+
 # --- publish ----------------------------------------------------------------------------------
 
 
@@ -580,7 +596,8 @@ def _publish(work: _Work, index_dir: Path, cfg: dict[str, str], report: BuildRep
     atomic step)."""
     marker = {"format": store.FORMAT, "config": cfg, "built": datetime.now().isoformat(),
               "articles": report.total, "generation": work.final.name,
-              "sources": _recorded(report)}
+              "sources": _recorded(report), "fingerprint": corpus_fingerprint(
+                  (d, k) for d, k in sorted(work.keys.items()))}
     (work.tmp / store.MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
     _trust.sign(work.tmp, reuse=reused)
     for f in work.tmp.iterdir():

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from whoosh import query as wq
 
+from ._dups import count_once
 from ._entities import ENTITY_TYPES
 from ._errors import QueryError
 from ._postings import query_docs
@@ -191,11 +192,15 @@ class Selection:
         Facet -> value or list of values (OR within a facet, AND across facets).
     dates : (from, to) or None
         Inclusive range of publication dates; either end may be None.
+    count_once : bool, default False
+        Count each cluster of near-duplicate articles (syndicated wire copy, republished
+        stories) once: only its earliest article in the selection is kept.
     """
 
     query: str = "*"
     filters: Filters = None
     dates: Dates = None
+    count_once: bool = False
 
     def parsed(self, snap: Snapshot) -> wq.Query:
         """The query, parsed against ``snap``."""
@@ -226,7 +231,9 @@ class Selection:
         mask = snap.live.copy() if isinstance(q, wq.Every) else (
             query_docs(snap.searcher, q, len(snap.live), snap.titles) & snap.live)
         dm = self.date_mask(snap)
-        return mask if dm is None else mask & dm
+        if dm is not None:
+            mask &= dm
+        return count_once(snap, mask) if self.count_once else mask
 
     def mask(self, snap: Snapshot) -> np.ndarray:
         """Live articles matching query, filters and dates."""

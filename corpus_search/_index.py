@@ -17,13 +17,24 @@ import pandas as pd
 
 from . import _store as store
 from ._build import build
+from ._colloc import (
+    collocates,
+    compare_collocates,
+    dispersion,
+    dispersion_measures,
+    ngrams,
+)
+from ._comention import comentions, entity_timeline
 from ._compare import Comparison, compare
 from ._corpus import ColumnMap
+from ._dups import duplicate_clusters
 from ._entities import Extractor
 from ._facets import Dates, Filters, Selection
-from ._keyness import keyness, similar
+from ._keyness import as_selection, keyness, similar
 from ._kwic import concordance
 from ._plots import Chart, plot_terms
+from ._plots_views import plot_comentions, plot_dispersion
+from ._query import resolve_entity
 from ._search import Article, SearchResult, crosstab, facets, search, show
 from ._snapshot import Snapshot, load_snapshot
 from ._terms import term_frequency
@@ -117,7 +128,7 @@ class Index:
     def search(self, query: str = "*", *, filters: Filters = None, dates: Dates = None,
                limit: int = 10, page: int = 1, sort: str = "relevance",
                facets: bool | Sequence[str] = True, facet_limit: int | None = 10,
-               snippets: bool = True) -> SearchResult:
+               snippets: bool = True, count_once: bool = False) -> SearchResult:
         """Search the articles; one page of ranked hits, the total and facet counts.
 
         Parameters
@@ -146,6 +157,8 @@ class Index:
             Values per facet, most articles first (None: all).
         snippets : bool, default True
             Build highlighted snippets (False: empty column, no stored text read).
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
 
         Returns
         -------
@@ -155,10 +168,11 @@ class Index:
         """
         return search(self.snapshot(), query, filters=filters, dates=dates, limit=limit,
                       page=page, sort=sort, facets=facets, facet_limit=facet_limit,
-                      snippets=snippets)
+                      snippets=snippets, count_once=count_once)
 
     def facets(self, field: str, *, query: str = "*", filters: Filters = None,
-               dates: Dates = None, limit: int | None = 20) -> pd.DataFrame:
+               dates: Dates = None, limit: int | None = 20,
+               count_once: bool = False) -> pd.DataFrame:
         """Articles per value of one facet.
 
         Parameters
@@ -173,6 +187,8 @@ class Index:
             Inclusive date range.
         limit : int or None, default 20
             Values, most articles first (months: calendar order); None for all.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
 
         Returns
         -------
@@ -181,10 +197,11 @@ class Index:
             cut values off.
         """
         return facets(self.snapshot(), field, query=query, filters=filters, dates=dates,
-                      limit=limit)
+                      limit=limit, count_once=count_once)
 
     def crosstab(self, rows: str = "outlet", columns: str = "month", *, query: str = "*",
-                 filters: Filters = None, dates: Dates = None) -> pd.DataFrame:
+                 filters: Filters = None, dates: Dates = None,
+                 count_once: bool = False) -> pd.DataFrame:
         """Article counts for every pair of two facets (outlet x month) as a table.
 
         Parameters
@@ -199,6 +216,8 @@ class Index:
             Facet filters, as in :meth:`search`.
         dates : (from, to) or None, default None
             Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
 
         Returns
         -------
@@ -206,7 +225,7 @@ class Index:
             Counts; articles without an outlet or date are left out.
         """
         return crosstab(self.snapshot(), rows, columns, query=query, filters=filters,
-                        dates=dates)
+                        dates=dates, count_once=count_once)
 
     def show(self, doc_id: str) -> Article:
         """One stored article with its entities (shows itself in Jupyter).
@@ -226,7 +245,7 @@ class Index:
     def term_frequency(self, terms: str | Sequence[str], *,
                        by: str | tuple[str, str] | None = "outlet", field: str = "all",
                        query: str | None = None, filters: Filters = None,
-                       dates: Dates = None) -> pd.DataFrame:
+                       dates: Dates = None, count_once: bool = False) -> pd.DataFrame:
         """How often each term occurs per group of articles (a long DataFrame).
 
         Parameters
@@ -244,6 +263,8 @@ class Index:
             Facet filters, as in :meth:`search`.
         dates : (from, to) or None, default None
             Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
 
         Returns
         -------
@@ -252,12 +273,12 @@ class Index:
             the grouping, field and the articles and words behind the numbers.
         """
         return term_frequency(self.snapshot(), terms, by=by, field=field, query=query,
-                              filters=filters, dates=dates)
+                              filters=filters, dates=dates, count_once=count_once)
 
     def plot_terms(self, terms: str | Sequence[str], *,
                    by: str | tuple[str, str] | None = "outlet", field: str = "all",
                    query: str | None = None, filters: Filters = None, dates: Dates = None,
-                   per_10k: bool = False, title: str | None = None,
+                   count_once: bool = False, per_10k: bool = False, title: str | None = None,
                    max_groups: int = 40) -> Chart:
         """Term frequency as a chart: :meth:`term_frequency` drawn by ``cs.plot_terms``.
 
@@ -275,6 +296,8 @@ class Index:
             Facet filters, as in :meth:`search`.
         dates : (from, to) or None, default None
             Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
         per_10k : bool, default False
             Plot occurrences per 10,000 words instead of counts.
         title : str or None, default None
@@ -288,7 +311,7 @@ class Index:
             A matplotlib Figure that shows itself once in Jupyter.
         """
         freq = self.term_frequency(terms, by=by, field=field, query=query, filters=filters,
-                                   dates=dates)
+                                   dates=dates, count_once=count_once)
         return plot_terms(freq, per_10k=per_10k, title=title, max_groups=max_groups)
 
     def concordance(self, query: str, *, width: int = 60, sort: str = "doc",
@@ -395,6 +418,311 @@ class Index:
         """
         return similar(self.snapshot(), doc_id, limit=limit, query=query, filters=filters,
                        dates=dates)
+
+    # --- corpus-linguistics views ------------------------------------------------------------
+
+    def collocates(self, node: str, *, window_left: int = 5, window_right: int = 5,
+                   measure: str = "logdice", min_freq: int = 3, limit: int | None = 50,
+                   query: str = "*", filters: Filters = None, dates: Dates = None,
+                   count_once: bool = False) -> pd.DataFrame:
+        """Words that occur near ``node`` more than chance, with association measures.
+
+        Parameters
+        ----------
+        node : str
+            A word (all its stemmed forms) or a phrase.
+        window_left, window_right : int, default 5 and 5
+            Words on each side that count as near (windows never cross articles).
+        measure : {"logdice", "mi", "g2", "t_score"}, default "logdice"
+            The measure rows are sorted by (all four are columns).
+        min_freq : int, default 3
+            Collocates seen fewer times near the node are left out.
+        limit : int or None, default 50
+            Rows.
+        query : str, default "*"
+            Only articles matching this query.
+        filters : mapping or None, default None
+            Facet filters, as in :meth:`search`.
+        dates : (from, to) or None, default None
+            Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns collocate, stem, cooc, freq, node_freq, logdice, mi, g2, t_score,
+            articles.
+        """
+        snap = self.snapshot()
+        mask = Selection(query, filters, dates, count_once).mask(snap)
+        return collocates(snap, node, window_left=window_left, window_right=window_right,
+                          measure=measure, min_freq=min_freq, limit=limit, mask=mask)
+
+    def compare_collocates(self, node: str, a: Selection | Filters,
+                           b: Selection | Filters = None, *, window_left: int = 5,
+                           window_right: int = 5, measure: str = "logdice",
+                           min_freq: int = 3, limit: int | None = 50) -> pd.DataFrame:
+        """Collocates of ``node`` in two sets of articles side by side (e.g. RT vs the rest).
+
+        Parameters
+        ----------
+        node : str
+            A word or phrase.
+        a : Selection or mapping
+            The first set, e.g. ``{"outlet": "RT"}``.
+        b : Selection, mapping or None, default None
+            The second set (None: every article not in ``a``).
+        window_left, window_right, measure, min_freq, limit
+            As in :meth:`collocates`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns collocate, stem, cooc_a, score_a, rank_a, cooc_b, score_b, rank_b,
+            difference.
+        """
+        snap = self.snapshot()
+        mask_a = as_selection(a).mask(snap)
+        mask_b = (as_selection(b).mask(snap) & ~mask_a if b is not None
+                  else snap.live & ~mask_a)
+        return compare_collocates(snap, node, mask_a, mask_b, window_left=window_left,
+                                  window_right=window_right, measure=measure,
+                                  min_freq=min_freq, limit=limit)
+
+    def ngrams(self, *, n: int | tuple[int, ...] = (2, 3), contains: str | None = None,
+               anchor: str | None = None, min_freq: int = 2, limit: int | None = 50,
+               query: str = "*", filters: Filters = None, dates: Dates = None,
+               count_once: bool = False) -> pd.DataFrame:
+        """The most frequent sequences of 2 to 5 words (clusters, in AntConc's terms).
+
+        Parameters
+        ----------
+        n : int or tuple of int, default (2, 3)
+            Sequence lengths, 2 to 5.
+        contains : str or None, default None
+            Only sequences holding this word (any of its forms).
+        anchor : {"left", "right", None}, default None
+            With ``contains``: the word starts ("left") or ends ("right") the sequence.
+        min_freq : int, default 2
+            Sequences seen fewer times are left out.
+        limit : int or None, default 50
+            Rows, most frequent first.
+        query : str, default "*"
+            Only articles matching this query.
+        filters : mapping or None, default None
+            Facet filters, as in :meth:`search`.
+        dates : (from, to) or None, default None
+            Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ngram, n, count, articles.
+        """
+        snap = self.snapshot()
+        mask = Selection(query, filters, dates, count_once).mask(snap)
+        return ngrams(snap, n=n, contains=contains, anchor=anchor, min_freq=min_freq,
+                      limit=limit, mask=mask)
+
+    def dispersion(self, terms: str | Sequence[str], *, order: str = "date",
+                   query: str = "*", filters: Filters = None, dates: Dates = None,
+                   count_once: bool = False) -> pd.DataFrame:
+        """Where each term occurs across the corpus laid end to end (one row per hit).
+
+        Parameters
+        ----------
+        terms : str or sequence of str
+            Words or phrases.
+        order : {"date", "article"}, default "date"
+            Articles by date (undated last) or in index order.
+        query : str, default "*"
+            Only articles matching this query.
+        filters : mapping or None, default None
+            Facet filters, as in :meth:`search`.
+        dates : (from, to) or None, default None
+            Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns term, docnum, doc_id, position (0-1 through the corpus), date.
+        """
+        snap = self.snapshot()
+        mask = Selection(query, filters, dates, count_once).mask(snap)
+        return dispersion(snap, list([terms] if isinstance(terms, str) else terms),
+                          order=order, mask=mask)
+
+    def dispersion_measures(self, terms: str | Sequence[str], *, query: str = "*",
+                            filters: Filters = None, dates: Dates = None,
+                            count_once: bool = False) -> pd.DataFrame:
+        """How evenly each term is spread over the articles: Juilland's D and Gries' DP.
+
+        Parameters
+        ----------
+        terms : str or sequence of str
+            Words or phrases.
+        query : str, default "*"
+            Only articles matching this query.
+        filters : mapping or None, default None
+            Facet filters, as in :meth:`search`.
+        dates : (from, to) or None, default None
+            Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns term, freq, articles, parts, juilland_d, dp, dp_norm.
+        """
+        snap = self.snapshot()
+        mask = Selection(query, filters, dates, count_once).mask(snap)
+        return dispersion_measures(snap, list([terms] if isinstance(terms, str) else terms),
+                                   mask=mask)
+
+    def plot_dispersion(self, terms: str | Sequence[str], *, order: str = "date",
+                        query: str = "*", filters: Filters = None, dates: Dates = None,
+                        count_once: bool = False, title: str | None = None) -> Chart:
+        """An AntConc-style dispersion plot: one strip per term, a tick per hit.
+
+        Parameters
+        ----------
+        terms, order, query, filters, dates, count_once
+            As in :meth:`dispersion`.
+        title : str or None, default None
+            Chart title.
+
+        Returns
+        -------
+        Chart
+        """
+        hits = self.dispersion(terms, order=order, query=query, filters=filters, dates=dates,
+                               count_once=count_once)
+        return plot_dispersion(hits, title=title)
+
+    def duplicates(self, *, min_size: int = 2, query: str = "*", filters: Filters = None,
+                   dates: Dates = None) -> pd.DataFrame:
+        """Clusters of near-duplicate articles (wire copy, republished or updated stories),
+        found at build time with MinHash over word 5-grams and checked (Jaccard >= 0.5).
+
+        Parameters
+        ----------
+        min_size : int, default 2
+            Clusters with fewer articles in the selection are left out.
+        query : str, default "*"
+            Only articles matching this query.
+        filters : mapping or None, default None
+            Facet filters, as in :meth:`search`.
+        dates : (from, to) or None, default None
+            Inclusive date range.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns cluster, size, doc_id, outlet, date, similarity (to the cluster's
+            first article), first (whether it is the earliest).
+        """
+        snap = self.snapshot()
+        return duplicate_clusters(snap, mask=Selection(query, filters, dates).mask(snap),
+                                  min_size=min_size)
+
+    def comentions(self, *, types: Sequence[str] = ("person", "org", "place"),
+                   min_count: int = 2, order: str = "count", limit: int | None = 50,
+                   query: str = "*", filters: Filters = None, dates: Dates = None,
+                   count_once: bool = False) -> pd.DataFrame:
+        """Pairs of entities mentioned in the same article, with PMI and G2 against
+        independence (names as merged by the alias table and corpus-level resolution).
+
+        Parameters
+        ----------
+        types : sequence of str, default ("person", "org", "place")
+            Entity types included.
+        min_count : int, default 2
+            Pairs in fewer articles are left out.
+        order : {"count", "g2", "pmi"}, default "count"
+            Sort order.
+        limit : int or None, default 50
+            Rows.
+        query : str, default "*"
+            Only articles matching this query.
+        filters : mapping or None, default None
+            Facet filters, as in :meth:`search`.
+        dates : (from, to) or None, default None
+            Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns entity_a, type_a, entity_b, type_b, count, articles_a, articles_b,
+            expected, pmi, g2.
+        """
+        snap = self.snapshot()
+        mask = Selection(query, filters, dates, count_once).mask(snap)
+        return comentions(snap, types=tuple(types), min_count=min_count, order=order,
+                          limit=limit, mask=mask)
+
+    def plot_comentions(self, *, top: int = 30, types: Sequence[str] = ("person", "org",
+                                                                          "place"),
+                        min_count: int = 2, order: str = "count", query: str = "*",
+                        filters: Filters = None, dates: Dates = None,
+                        count_once: bool = False, title: str | None = None) -> Chart:
+        """Who is mentioned with whom: a network of the ``top`` pairs (node size by
+        articles, edge width by co-mentions).
+
+        Parameters
+        ----------
+        top : int, default 30
+            Pairs drawn.
+        types, min_count, order, query, filters, dates, count_once
+            As in :meth:`comentions`.
+        title : str or None, default None
+            Chart title.
+
+        Returns
+        -------
+        Chart
+        """
+        pairs = self.comentions(types=types, min_count=min_count, order=order, limit=None,
+                                query=query, filters=filters, dates=dates,
+                                count_once=count_once)
+        return plot_comentions(pairs, top=top, title=title)
+
+    def entity_timeline(self, name: str, type_: str, *, query: str = "*",
+                        filters: Filters = None, dates: Dates = None,
+                        count_once: bool = False) -> pd.DataFrame:
+        """Articles mentioning one entity, by month and outlet.
+
+        Parameters
+        ----------
+        name : str
+            The entity (aliases and surnames resolved).
+        type_ : {"person", "org", "place"}
+            Its type.
+        query : str, default "*"
+            Only articles matching this query.
+        filters : mapping or None, default None
+            Facet filters, as in :meth:`search`.
+        dates : (from, to) or None, default None
+            Inclusive date range.
+        count_once : bool, default False
+            Count each cluster of near-duplicate articles once (its earliest article).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns month, outlet, articles.
+        """
+        snap = self.snapshot()
+        mask = Selection(query, filters, dates, count_once).mask(snap)
+        return entity_timeline(snap, resolve_entity(snap, type_, name), type_,
+                               mask=mask)
 
 
 def open_index(path: str | Path = "index") -> Index:

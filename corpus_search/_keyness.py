@@ -20,7 +20,7 @@ from ._facets import Dates, Filters, Selection
 from ._search import HIT_COLUMNS, hit_rows
 from ._snapshot import Snapshot
 
-__all__ = ["DIRECTIONS", "KEYNESS_COLUMNS", "keyness", "similar"]
+__all__ = ["DIRECTIONS", "KEYNESS_COLUMNS", "as_selection", "keyness", "similar"]
 
 KEYNESS_COLUMNS = ("term", "forms", "target", "reference", "target_per_10k",
                    "reference_per_10k", "g2", "log_ratio", "stem")
@@ -31,7 +31,7 @@ frequencies), stem (the indexed form)."""
 DIRECTIONS = ("over", "under", "both")
 
 
-def _as_selection(value: Selection | Filters) -> Selection:
+def as_selection(value: Selection | Filters) -> Selection:
     """A :class:`Selection`, or filters (a mapping) taken as one."""
     if value is None or isinstance(value, Selection):
         return value or Selection()
@@ -70,13 +70,13 @@ def keyness(snap: Snapshot, target: Selection | Filters, reference: Selection | 
     """
     if direction not in DIRECTIONS:
         raise QueryError("direction must be 'over', 'under' or 'both'.")
-    target_sel = _as_selection(target)
+    target_sel = as_selection(target)
     if target_sel.is_everything():
         raise QueryError("keyness needs target filters or a target query "
                          "(e.g. outlet=RT).")
     target_mask = target_sel.mask(snap)
     if reference is not None:
-        reference_mask = _as_selection(reference).mask(snap) & ~target_mask
+        reference_mask = as_selection(reference).mask(snap) & ~target_mask
     else:
         reference_mask = snap.live & ~target_mask
     if not target_mask.any() or not reference_mask.any():

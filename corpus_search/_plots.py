@@ -99,6 +99,8 @@ def plot_terms(freq: pd.DataFrame, *, per_10k: bool = False, title: str | None =
         freq.attrs.get("field", "body"), "bodies")
     caption = (f"Counted in {counted} of {freq.attrs.get('articles', 0):,} articles, "
                f"{freq.attrs.get('tokens', 0):,} words")
+    if freq.attrs.get("count_once"):
+        caption += " (near-duplicate copies counted once)"
     if freq.attrs.get("query") not in (None, "", "*"):
         caption += f" matching {freq.attrs['query']!r}"
     if by == "month":

@@ -23,6 +23,7 @@ from whoosh import query as wq
 
 from . import _analysis as analysis
 from . import _render as render
+from ._dups import count_once as keep_first_copies
 from ._errors import ArticleNotFoundError, QueryError
 from ._export import iso_date, to_csv
 from ._facets import FACETS, Dates, Filters, Selection, facet, normalise_filters
@@ -216,7 +217,7 @@ def _top(allowed: np.ndarray, scores: np.ndarray, first: int,
 def search(snap: Snapshot, query: str = "*", *, filters: Filters = None, dates: Dates = None,
            limit: int = 10, page: int = 1, sort: str = "relevance",
            facets: bool | Sequence[str] = True, facet_limit: int | None = 10,
-           snippets: bool = True) -> SearchResult:
+           snippets: bool = True, count_once: bool = False) -> SearchResult:
     """Search the articles; one page of ranked hits, the total and facet counts.
 
     Parameters
@@ -245,6 +246,9 @@ def search(snap: Snapshot, query: str = "*", *, filters: Filters = None, dates: 
         Values per facet, most articles first (None: all).
     snippets : bool, default True
         Build highlighted snippets (False leaves the column empty; no stored text read).
+    count_once : bool, default False
+        Count each cluster of near-duplicate articles (wire copy republished by several
+        outlets) once: its earliest article in the selection.
 
     Returns
     -------
@@ -256,7 +260,7 @@ def search(snap: Snapshot, query: str = "*", *, filters: Filters = None, dates: 
         raise QueryError(f"Unknown sort {sort!r}; use 'relevance' or 'date'.")
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more.")
-    sel = Selection(query, filters, dates)
+    sel = Selection(query, filters, dates, count_once)
     q = sel.parsed(snap)
     flt = normalise_filters(filters)
     masks = sel.filter_masks(snap)
@@ -268,6 +272,8 @@ def search(snap: Snapshot, query: str = "*", *, filters: Filters = None, dates: 
         dm = sel.date_mask(snap)
         if dm is not None:
             matched &= dm
+        if count_once:
+            matched = keep_first_copies(snap, matched)
     else:
         matched = sel.matched(snap, q)
     allowed = matched.copy()
@@ -307,7 +313,8 @@ def search(snap: Snapshot, query: str = "*", *, filters: Filters = None, dates: 
 
 
 def facets(snap: Snapshot, field: str, *, query: str = "*", filters: Filters = None,
-           dates: Dates = None, limit: int | None = 20) -> pd.DataFrame:
+           dates: Dates = None, limit: int | None = 20, count_once: bool = False
+           ) -> pd.DataFrame:
     """Articles per value of one facet.
 
     Parameters
@@ -321,6 +328,9 @@ def facets(snap: Snapshot, field: str, *, query: str = "*", filters: Filters = N
         ignored, so every value's count shows.
     limit : int or None, default 20
         Values, most articles first (months: calendar order); None for all.
+    count_once : bool, default False
+        Count each cluster of near-duplicate articles (wire copy republished by several
+        outlets) once: its earliest article in the selection.
 
     Returns
     -------
@@ -329,7 +339,7 @@ def facets(snap: Snapshot, field: str, *, query: str = "*", filters: Filters = N
     """
     f = facet(field)
     flt = normalise_filters(filters)
-    sel = Selection(query, {k: v for k, v in flt.items() if k != field}, dates)
+    sel = Selection(query, {k: v for k, v in flt.items() if k != field}, dates, count_once)
     return f.counts(snap, sel.mask(snap), limit=limit, selected=flt.get(field, ()))
 
 
@@ -337,7 +347,8 @@ CROSSTAB_FACETS = ("outlet", "month")
 
 
 def crosstab(snap: Snapshot, rows: str = "outlet", columns: str = "month", *,
-             query: str = "*", filters: Filters = None, dates: Dates = None) -> pd.DataFrame:
+             query: str = "*", filters: Filters = None, dates: Dates = None,
+             count_once: bool = False) -> pd.DataFrame:
     """Article counts for every pair of two facets (e.g. outlet x month) as a table.
 
     Parameters
@@ -349,6 +360,9 @@ def crosstab(snap: Snapshot, rows: str = "outlet", columns: str = "month", *,
         gaps show as 0. Articles without a value (no outlet, no date) are left out.
     query, filters, dates
         Which articles count (as in :func:`search`).
+    count_once : bool, default False
+        Count each cluster of near-duplicate articles (wire copy republished by several
+        outlets) once: its earliest article in the selection.
 
     Returns
     -------
@@ -360,7 +374,7 @@ def crosstab(snap: Snapshot, rows: str = "outlet", columns: str = "month", *,
         raise QueryError("crosstab takes two different facets of: outlet, month.")
     if "month" in (rows, columns) and not snap.dated:
         raise QueryError("This corpus has no dates, so there are no months to count by.")
-    mask = Selection(query, filters, dates).mask(snap)
+    mask = Selection(query, filters, dates, count_once).mask(snap)
     codes = {"outlet": (snap.outlet_code, snap.outlets),
              "month": (snap.month_code, snap.months)}
     (rc, rl), (cc, cl) = codes[rows], codes[columns]

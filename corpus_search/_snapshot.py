@@ -24,8 +24,10 @@ from . import _analysis as analysis
 from . import _store as store
 from . import _trust
 from ._boilerplate import BOILERPLATE_COLUMNS, Boilerplate
+from ._dups import DUPS_FILE
 from ._entities import ENTITY_TYPES
 from ._postings import TitleTokens
+from ._stream import STREAM_FILE, TokenStream, load_stream
 
 __all__ = ["Snapshot", "load_snapshot"]
 
@@ -108,9 +110,32 @@ class Snapshot:
         """Lines found repeated across one outlet's articles: not indexed, greyed."""
         self._entity_code = {(n.casefold(), t): i for i, (n, t) in enumerate(self.entities)}
 
+    @cached_property
+    def stream(self) -> TokenStream:
+        """Every article's words in order (memory-mapped), for collocates and n-grams."""
+        with _trust.reading(self.gen_path / STREAM_FILE, self.path):
+            return load_stream(self.gen_path)
+
+    @cached_property
+    def duplicates_arrays(self) -> dict[str, np.ndarray]:
+        """Near-duplicate cluster per docnum (-1: none) and similarity to its first."""
+        path = self.gen_path / DUPS_FILE
+        if not path.is_file():
+            n = len(self.live)
+            return {"cluster": np.full(n, -1, np.int32),
+                    "similarity": np.full(n, np.nan, np.float32)}
+        with _trust.reading(path, self.path), np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+
     def close(self) -> None:
         """Release the searcher's files and the generation's reader lock."""
         self._closer()
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def closed(self) -> bool:

@@ -42,7 +42,7 @@ from pathlib import Path
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
-from . import _trust
+from . import _dups, _stream, _trust
 from ._entities import aliases_version, model_version
 from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
@@ -73,7 +73,7 @@ __all__ = [
     "write_atomic",
 ]
 
-FORMAT = 5
+FORMAT = 6
 MARKER = "corpus_search.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
@@ -83,7 +83,7 @@ MANIFEST = "manifest.sqlite"
 BOILERPLATE = "boilerplate.csv"
 _OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
 GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE,
-                       _trust.SIGNATURE})
+                       _trust.SIGNATURE, *_stream.STREAM_FILES, _dups.DUPS_FILE})
 """Files of a generation that a build writes anew (the Whoosh files are hard-linked)."""
 _GEN_RE = re.compile(r"gen-(\d{6})")
 

@@ -137,7 +137,7 @@ def _groups(snap: Snapshot, by: str | tuple[str, str] | None, mask: np.ndarray
 def term_frequency(snap: Snapshot, terms: str | Sequence[str], *,
                    by: str | tuple[str, str] | None = "outlet", field: str = "all",
                    query: str | None = None, filters: Filters = None,
-                   dates: Dates = None) -> pd.DataFrame:
+                   dates: Dates = None, count_once: bool = False) -> pd.DataFrame:
     """How often each term occurs per group of articles (a long DataFrame).
 
     Parameters
@@ -155,6 +155,9 @@ def term_frequency(snap: Snapshot, terms: str | Sequence[str], *,
         Count in titles and bodies (what search matches), or in one of them.
     query, filters, dates
         Which articles count, as in search.
+    count_once : bool, default False
+        Count each cluster of near-duplicate articles (wire copy republished by several
+        outlets) once: its earliest article in the selection.
 
     Returns
     -------
@@ -172,7 +175,7 @@ def term_frequency(snap: Snapshot, terms: str | Sequence[str], *,
             raise QueryError("A pair grouping is ('outlet', 'month') or ('month', 'outlet').")
     elif by not in BY:
         raise QueryError(f"Unknown grouping {by!r}; use outlet, month, article or None.")
-    mask = Selection(query or "*", filters, dates).mask(snap)
+    mask = Selection(query or "*", filters, dates, count_once).mask(snap)
     codes, labels = _groups(snap, by, mask)
     k = len(labels)
     valid = codes >= 0
@@ -196,5 +199,5 @@ def term_frequency(snap: Snapshot, terms: str | Sequence[str], *,
         columns=list(TERM_COLUMNS))
     df.attrs = {"by": by, "field": field, "articles": int((mask & valid).sum()),
                 "tokens": int(group_tokens.sum()), "query": query, "filters": filters,
-                "dates": dates}
+                "dates": dates, "count_once": count_once}
     return df

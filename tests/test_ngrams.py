@@ -1,0 +1,88 @@
+"""N-gram clusters on a three-article corpus counted by hand.
+
+Tokens: a1 cats chase dogs and cats eat fish / a2 dogs chase cats cats eat fish /
+a3 fish swim and fish eat lot. Bigrams occurring twice: "cats eat" (a1, a2) and
+"eat fish" (a1, a2); the only repeated trigram is "cats eat fish" (a1, a2). No sequence
+spans two articles ("fish dogs" would, a1 -> a2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import corpus_search as cs
+from corpus_search._colloc import NGRAM_COLUMNS, ngrams
+from corpus_search._errors import QueryError
+
+ARTICLES = [
+    ("a1", "X", "2022-01-10", "Cats chase dogs and cats eat fish."),
+    ("a2", "Y", "2022-02-05", "Dogs chase cats. Cats eat fish"),
+    ("a3", "X", "2022-03-01", "Fish swim and fish eat a lot"),
+]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> cs.Snapshot:
+    """The three-article corpus, built without entities and opened."""
+    src = tmp_path / "tiny.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "title": f"Headline {i}", "text": t,
+                                       "outlet": o, "date": d}) + "\n"
+                           for i, o, d, t in ARTICLES), "utf-8")
+    cs.build([src], tmp_path / "index", entities=False, progress=False)
+    ix = cs.open_index(tmp_path / "index").snapshot()
+    yield ix
+    ix.close()
+
+
+def test_bigrams(tiny: cs.Index) -> None:
+    """The repeated bigrams with their counts and article counts, commonest first."""
+    res = ngrams(tiny, n=2, min_freq=2)
+    assert list(NGRAM_COLUMNS) == list(res.columns)
+    assert [("cats eat", 2, 2, 2), ("eat fish", 2, 2, 2)] == list(res.itertuples(index=False))
+
+
+def test_two_lengths(tiny: cs.Index) -> None:
+    """n=(2, 3): ties on count are ordered shorter first, then alphabetically."""
+    res = ngrams(tiny, n=(2, 3), min_freq=2)
+    assert ["cats eat", "eat fish", "cats eat fish"] == res["ngram"].tolist()
+
+
+def test_all_bigrams_counted(tiny: cs.Index) -> None:
+    """min_freq=1 lists all 14 distinct bigrams (16 bigrams, two of them twice), none
+    across articles."""
+    res = ngrams(tiny, n=2, min_freq=1, limit=None)
+    assert 14 == len(res)
+    assert 16 == res["count"].sum()
+    assert "fish dogs" not in set(res["ngram"])
+
+
+def test_contains_anchor(tiny: cs.Index) -> None:
+    """contains='fish' anchored left/right/anywhere picks the sequences by the word's place."""
+    left = ngrams(tiny, n=2, contains="fish", anchor="left", min_freq=1)
+    assert {"fish swim": 1, "fish eat": 1} == dict(zip(left["ngram"], left["count"], strict=True))
+    right = ngrams(tiny, n=2, contains="fishes", anchor="right", min_freq=1)
+    assert {"eat fish": 2, "and fish": 1} == dict(zip(right["ngram"], right["count"],
+                                                       strict=True))
+    anywhere = ngrams(tiny, n=2, contains="fish", min_freq=1)
+    assert 4 == len(anywhere)
+
+
+def test_mask(tiny: cs.Index) -> None:
+    """Only a1 and a2 in scope: "cats eat fish" still twice; with only a1, nothing repeats."""
+    m = np.zeros(len(tiny.live), dtype=bool)
+    m[tiny.docnum["tiny.jsonl#a1"]] = True
+    assert 0 == len(ngrams(tiny, n=3, min_freq=2, mask=m))
+    m[tiny.docnum["tiny.jsonl#a2"]] = True
+    assert ["cats eat fish"] == ngrams(tiny, n=3, min_freq=2, mask=m)["ngram"].tolist()
+
+
+def test_bad_input(tiny: cs.Index) -> None:
+    """Lengths outside 2..5 and an anchor without a word are one-line QueryErrors."""
+    with pytest.raises(QueryError, match="2 to 5"):
+        ngrams(tiny, n=6)
+    with pytest.raises(QueryError, match="contains"):
+        ngrams(tiny, anchor="left")

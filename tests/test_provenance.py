@@ -1,0 +1,54 @@
+"""Provenance: exports and figures can say which index, corpus and versions made them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import corpus_search as cs
+from corpus_search._provenance import (
+    PROVENANCE_KEYS,
+    corpus_fingerprint,
+    provenance,
+    write_sidecar,
+)
+
+
+def _build(tmp_path: Path, texts: dict[str, str]) -> Path:
+    src = tmp_path / "c.jsonl"
+    src.write_text("".join(json.dumps({"id": k, "title": "T", "text": v}) + "\n"
+                           for k, v in texts.items()), "utf-8")
+    cs.build([src], tmp_path / "ix", entities=False, progress=False)
+    return tmp_path / "ix"
+
+
+def test_fingerprint_order_free() -> None:
+    """The fingerprint depends on the (doc_id, hash) pairs, not on their order."""
+    a = corpus_fingerprint([("x", "1"), ("y", "2")])
+    assert a == corpus_fingerprint([("y", "2"), ("x", "1")])
+    assert a != corpus_fingerprint([("x", "1"), ("y", "3")])
+    assert 32 == len(a)
+
+
+def test_provenance_from_index(tmp_path: Path) -> None:
+    """The dict names the generation and the fingerprint stored at build; a changed text
+    changes the fingerprint."""
+    path = _build(tmp_path, {"a": "Some words here.", "b": "Other words there."})
+    with cs.open_index(path).snapshot() as ix:
+        prov = provenance(ix, query="words", filters={"outlet": "X"}, extra={"window": 5})
+        first = prov["fingerprint"]
+    assert list(PROVENANCE_KEYS) == list(prov)
+    assert ("words", {"outlet": "X"}, {"window": 5}) == (prov["query"], prov["filters"],
+                                                         prov["extra"])
+    assert ("gen-000001", 2) == (prov["generation"], prov["articles"])
+    assert "unknown" not in first and 32 == len(first)
+    path = _build(tmp_path, {"a": "Some words here.", "b": "Other words changed."})
+    with cs.open_index(path).snapshot() as ix:
+        assert first != provenance(ix)["fingerprint"]
+
+
+def test_sidecar(tmp_path: Path) -> None:
+    """write_sidecar writes <file>.provenance.json beside the export."""
+    side = write_sidecar(tmp_path / "table.csv", {"query": "q", "n": 1})
+    assert tmp_path / "table.csv.provenance.json" == side
+    assert {"query": "q", "n": 1} == json.loads(side.read_text("utf-8"))
