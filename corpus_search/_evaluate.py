@@ -25,6 +25,7 @@ __all__ = [
     "entity_errors",
     "load_gold",
     "score_entities",
+    "snapshot_entities",
 ]
 
 SCORE_COLUMNS = ("type", "tp", "fp", "fn", "precision", "recall", "f1")
@@ -146,3 +147,30 @@ def entity_errors(predicted: Mapping[str, Typed], gold: Mapping[str, Typed], *,
     truth = _triples(gold, ids, aliases)
     rows = [(*x, "missed") for x in truth - found] + [(*x, "extra") for x in found - truth]
     return pd.DataFrame(sorted(rows), columns=list(ERROR_COLUMNS))
+
+
+def snapshot_entities(snapshot: object) -> dict[str, dict[str, list[str]]]:
+    """The facet entities of every live article of an open index (or snapshot).
+
+    Parameters
+    ----------
+    snapshot : Index or Snapshot
+        Anything with ``doc_ids``, ``live``, ``ent_indptr``, ``ent_ids`` and ``entities``
+        (list of ``(name, type)``), as the facets use them.
+
+    Returns
+    -------
+    dict
+        Article id -> entity type -> names, ready for :func:`score_entities`.
+    """
+    out: dict[str, dict[str, list[str]]] = {}
+    indptr, ids, names = snapshot.ent_indptr, snapshot.ent_ids, snapshot.entities
+    for i, d in enumerate(snapshot.doc_ids):
+        if not snapshot.live[i]:
+            continue
+        row: dict[str, list[str]] = {t: [] for t in ENTITY_TYPES}
+        for code in ids[indptr[i]:indptr[i + 1]]:
+            name, typ = names[int(code)]
+            row[typ].append(name)
+        out[d] = row
+    return out

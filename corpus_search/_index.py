@@ -50,14 +50,16 @@ from . import _parallel, _postings
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
 from ._entities import (
     ENTITY_TYPES,
+    OVERRIDE_FILE,
     Entity,
     EntityCache,
     Extractor,
     aliases_version,
     entities_for,
+    load_overrides,
     model_version,
     normalise,
-    vote_types,
+    resolve_entities,
 )
 from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
@@ -76,7 +78,7 @@ MARKER = "corpus_search.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 CACHE = "entity-cache.sqlite"
-_OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
+_OWN_NAMES = {CURRENT, LOCK, CACHE, OVERRIDE_FILE, "README.md", ".gitignore", ".gitkeep"}
 _GEN_FILES = {MARKER, "manifest.sqlite", "columns.npz", "vocab.json"}
 
 
@@ -407,7 +409,8 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         # Corpus-level type voting; re-index unchanged articles whose typed sets moved.
         rows = db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
         per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] for d, ents, _ in rows}
-        types = vote_types(per_doc.values())
+        resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE))
+        per_doc, types = resolved.articles, resolved.types
         typed_now = {d: _typed(ents, types) for d, ents in per_doc.items()}
         todo_ids = {a.doc_id for a in todo}
         retyped = [by_id[d] for d, _, old in rows
