@@ -658,7 +658,7 @@ def _variants(x: str, y: str, nwords: int, person: bool, threshold: float,
     # A transliteration keeps the consonants: "Vladimir"/"Volodymyr", "Lugansk"/"Luhansk".
     # One-word names need a closer spelling: alone, a skeleton says little.
     sx, sy = _skeleton(x), _skeleton(y)
-    return len(sx) >= 3 and sx == sy and fuzz.ratio(x, y) >= (85 if nwords == 1 else 70)
+    return len(sx) >= 3 and sx == sy and fuzz.ratio(x, y) >= (85 if nwords == 1 else 55)
 
 
 def _variant_groups(names: Sequence[str], weight: dict[str, int], threshold: float,
