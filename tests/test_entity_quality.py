@@ -34,8 +34,8 @@ MEASURED = {"person": (0.800, 0.863, 0.830), "org": (0.623, 0.707, 0.663),
             "place": (0.819, 0.931, 0.871), "micro": (0.736, 0.821, 0.776),
             "macro": (0.747, 0.834, 0.788)}
 # The index as the build makes it (no vocabulary, no propagation), 60 BBC articles.
-MEASURED_BUILD = {"person": (0.782, 0.833, 0.807), "org": (0.567, 0.605, 0.585),
-                  "place": (0.789, 0.906, 0.844), "macro": (0.713, 0.781, 0.745)}
+MEASURED_BUILD = {"person": (0.782, 0.849, 0.814), "org": (0.567, 0.609, 0.587),
+                  "place": (0.789, 0.906, 0.844), "macro": (0.713, 0.788, 0.749)}
 SLACK = 0.02
 
 
