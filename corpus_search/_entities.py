@@ -12,12 +12,16 @@
    person name in that article becomes that name ("Stoltenberg" -> "Jens Stoltenberg");
    so does a person mention that starts with such a surname (a Title Case headline's
    "Blinken Calls").
-5. Across the corpus, each name gets the type most articles give it (type voting);
-   a type from the alias table always wins.
+5. Across the corpus, ``resolve_entities`` decides what one article cannot: demonyms
+   dropped, acronyms and short forms resolved, corpus-wide surnames, spelling variants
+   merged, one type per name (alias table, gazetteer, name shape, article votes),
+   stop-entities and propagation (these two need corpus text evidence, passed in), with
+   an audit table and an override file (``entity-overrides.csv``) to undo any of it.
+   ``vote_types`` (the majority type alone) is kept for comparison.
 
 Model output is cached by a hash of the model version and the text, so an unchanged
 article never goes through the model twice. Steps 2-5 are cheap and re-run every build,
-so editing the alias table needs no model run.
+so editing the alias table or the override file needs no model run.
 """
 
 from __future__ import annotations
@@ -43,11 +47,18 @@ from ._errors import CorpusError, CorpusSearchError
 
 __all__ = [
     "ENTITY_TYPES",
+    "OVERRIDE_FILE",
+    "RESOLUTION_COLUMNS",
+    "RULES",
     "Entity",
     "EntityCache",
     "Extractor",
+    "Resolution",
     "load_aliases",
+    "load_overrides",
     "normalise",
+    "overrides_version",
+    "resolve_entities",
     "vote_types",
 ]
 
@@ -520,6 +531,24 @@ def load_overrides(path: str | Path | None) -> dict[str, tuple[str, str]]:
                              f"{', '.join(ENTITY_TYPES)}, not {value!r}")
         out[_key(name)] = (action, value)
     return out
+
+
+def overrides_version(path: str | Path | None) -> str:
+    """A hash of an override file ("" when there is none), for the index configuration.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        The override file.
+
+    Returns
+    -------
+    str
+        Twelve hex digits, or "" for a missing file.
+    """
+    if path is None or not Path(path).is_file():
+        return ""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def _initials(name: str) -> str:

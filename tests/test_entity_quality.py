@@ -14,6 +14,7 @@ from corpus_search._entities import (
     Entity,
     is_demonym,
     load_overrides,
+    overrides_version,
     resolve_entities,
 )
 from corpus_search._evaluate import (
@@ -182,6 +183,7 @@ def test_overrides_undo_and_force(tmp_path: Path) -> None:
     assert {("Jen Stoltenberg", "person"), ("Chelsea", "place")} == _names(res, "c")
     assert {("Jens Stoltenberg", "person")} == _names(res, "d")
     assert {} == load_overrides(tmp_path / "missing.csv")
+    assert "" == overrides_version(tmp_path / "missing.csv") != overrides_version(path)
 
 
 def test_bad_override_line(tmp_path: Path) -> None:
