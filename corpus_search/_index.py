@@ -419,6 +419,13 @@ class Index:
         return similar(self.snapshot(), doc_id, limit=limit, query=query, filters=filters,
                        dates=dates)
 
+    def entity_report(self) -> pd.DataFrame:
+        """What corpus-level entity resolution did, to audit it: one row per merge,
+        retyping or drop (columns rule, name, type, target, target_type, articles). Undo
+        one by a line in ``entity-overrides.csv`` in the index folder (name,action,value;
+        actions keep, drop, type, merge) and build again (no model run)."""
+        return self.snapshot().entity_report()
+
     # --- corpus-linguistics views ------------------------------------------------------------
 
     def collocates(self, node: str, *, window_left: int = 5, window_right: int = 5,

@@ -25,7 +25,7 @@ from . import _store as store
 from . import _trust
 from ._boilerplate import BOILERPLATE_COLUMNS, Boilerplate
 from ._dups import DUPS_FILE
-from ._entities import ENTITY_TYPES
+from ._entities import ENTITY_TYPES, RESOLUTION_COLUMNS
 from ._postings import TitleTokens
 from ._stream import STREAM_FILE, TokenStream, load_stream
 
@@ -206,6 +206,14 @@ class Snapshot:
         """The surface word a reader knows for an indexed stem (its commonest form)."""
         forms = self._surfaces.get(stem)
         return forms[0][0] if forms else stem
+
+    def entity_report(self) -> pd.DataFrame:
+        """The corpus-level entity resolution's audit table of this generation."""
+        path = self.gen_path / store.ENTITY_REPORT
+        if not path.is_file():
+            return pd.DataFrame(columns=list(RESOLUTION_COLUMNS))
+        with _trust.reading(path, self.path):
+            return pd.read_csv(path, keep_default_na=False)
 
     def articles(self) -> pd.DataFrame:
         """Every article of this generation: doc_id, title, outlet, date, words, entities."""

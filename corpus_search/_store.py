@@ -43,13 +43,14 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
 from . import _dups, _stream, _trust
-from ._entities import aliases_version, model_version
+from ._entities import OVERRIDE_FILE, aliases_version, model_version
 from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
 __all__ = [
     "BOILERPLATE",
     "CACHE",
     "CURRENT",
+    "ENTITY_REPORT",
     "FORMAT",
     "GEN_FILES",
     "MANIFEST",
@@ -81,8 +82,10 @@ READERS = ".readers"
 CACHE = "entity-cache.sqlite"
 MANIFEST = "manifest.sqlite"
 BOILERPLATE = "boilerplate.csv"
-_OWN_NAMES = {CURRENT, LOCK, CACHE, "README.md", ".gitignore", ".gitkeep"}
+ENTITY_REPORT = "entity-report.csv"
+_OWN_NAMES = {CURRENT, LOCK, CACHE, OVERRIDE_FILE, "README.md", ".gitignore", ".gitkeep"}
 GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE,
+                       ENTITY_REPORT,
                        _trust.SIGNATURE, *_stream.STREAM_FILES, _dups.DUPS_FILE})
 """Files of a generation that a build writes anew (the Whoosh files are hard-linked)."""
 _GEN_RE = re.compile(r"gen-(\d{6})")
