@@ -234,6 +234,22 @@ def _rewrite_dates(text: str) -> str:
     return "".join(out)
 
 
+_BOOST_RE = re.compile(r"\^(\d*\.?\d+(?:[eE][+-]?\d+)?)")
+
+
+def _clamp_boosts(text: str) -> str:
+    """``word^1e300`` -> ``word^100``: boosts in any number form, clamped to
+    ``MAX_BOOST`` and written as Whoosh reads them (it took ``1e300`` for a word)."""
+    bare = _outside_quotes(text)
+    out, pos = [], 0
+    for m in _BOOST_RE.finditer(bare):
+        value = min(float(m.group(1)), MAX_BOOST)
+        out.append(text[pos : m.start()] + f"^{value:g}")
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def clean_query(text: str | None) -> str:
     """The query with control characters (NUL, escapes) made spaces, trimmed."""
     return _CONTROL_RE.sub(" ", text or "").strip()
@@ -272,6 +288,7 @@ def parse_query(snap: Snapshot, text: str) -> wq.Query:
     if text in ("", "*", "*:*"):
         return wq.Every()
     _check_syntax(text)
+    text = _clamp_boosts(text)
     if "date:" in _outside_quotes(text).lower():
         if not snap.dated:
             raise QueryError("This corpus has no dates, so a date: condition matches "
