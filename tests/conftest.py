@@ -1,8 +1,15 @@
-"""Shared fixtures: a real index of the five seed articles, built once per session."""
+"""Shared fixtures: the five seed articles indexed with the real NER model (for tests of
+entities), without it (for everything else), and the BBC set when ../shared has it.
+
+Tests never import from here: they ask for fixtures. Indexes are signed with a key made
+for the test session, never the user's own (``CORPUS_SEARCH_SECRET_FILE``).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +19,21 @@ import corpus_search as cs
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "corpus"
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-2005"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Sign test indexes with a throwaway key (the user's own key is left alone)."""
+    if "CORPUS_SEARCH_SECRET_FILE" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="cs-test-key-")
+        os.environ["CORPUS_SEARCH_SECRET_FILE"] = str(Path(folder) / "secret")
+
+
+@pytest.fixture(scope="session")
+def plain_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+    """The seeds indexed without the entity model (fast; for tests not about entities)."""
+    path = tmp_path_factory.mktemp("plain-index")
+    cs.build([SEEDS], path, entities=False, progress=False)
+    return cs.open_index(path)
 
 
 @pytest.fixture(scope="session")

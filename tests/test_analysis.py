@@ -23,7 +23,7 @@ from corpus_search._kwic import KWIC_COLUMNS
 from corpus_search._plots import plot_terms
 from corpus_search._terms import TERM_COLUMNS
 
-from .conftest import SEEDS
+SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
 RT, NBC = "002_6774853757ba448b", "000_681841e30ad004f4"
 
@@ -46,18 +46,18 @@ def dated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
     return cs.open_index(root / "ix")
 
 
-def test_nato_by_article_equals_plain_count(seed_index: cs.Index) -> None:
+def test_nato_by_article_equals_plain_count(plain_index: cs.Index) -> None:
     """Counting NATO by article equals a case-insensitive count in each indexed body."""
-    df = seed_index.term_frequency(["NATO"], by="article", field="body")
+    df = plain_index.term_frequency(["NATO"], by="article", field="body")
     assert list(TERM_COLUMNS) == list(df.columns)
     for row in df.itertuples(index=False):
-        body = strip_furniture(seed_index.show(row.group).text)
+        body = strip_furniture(plain_index.show(row.group).text)
         assert len(re.findall(r"\bnato\b", body, re.IGNORECASE)) == row.count
 
 
-def test_stemmed_forms_and_phrases(seed_index: cs.Index) -> None:
+def test_stemmed_forms_and_phrases(plain_index: cs.Index) -> None:
     """A word counts all its forms and says which; a phrase counts as a phrase."""
-    df = seed_index.term_frequency(["sanction", '"more NATO"'], by=None)
+    df = plain_index.term_frequency(["sanction", '"more NATO"'], by=None)
     sanction, phrase = df.iloc[0], df.iloc[1]
     assert "sanctions" in sanction["forms"]
     assert (1, 2) == (phrase["articles"], phrase["count"])
@@ -95,32 +95,32 @@ def test_plot_month_has_gap_and_caption(dated_index: cs.Index, tmp_path: Path) -
     assert (tmp_path / "chart.png").stat().st_size > 5_000
 
 
-def test_plot_outlet_bars(seed_index: cs.Index) -> None:
+def test_plot_outlet_bars(plain_index: cs.Index) -> None:
     """By outlet the chart is one bar per outlet and term."""
-    fig = plot_terms(seed_index.term_frequency(["NATO", "Russia"], by="outlet"))
+    fig = plot_terms(plain_index.term_frequency(["NATO", "Russia"], by="outlet"))
     assert 10 == len(fig.axes[0].patches)
 
 
-def test_concordance_offsets(seed_index: cs.Index) -> None:
+def test_concordance_offsets(plain_index: cs.Index) -> None:
     """Every hit's offsets point at the match in the stored text."""
-    df = seed_index.concordance('"more NATO" OR sanction*')
+    df = plain_index.concordance('"more NATO" OR sanction*')
     assert list(KWIC_COLUMNS) == list(df.columns)
     assert 2 + 1 + 3 == len(df)  # "more NATO" twice in RT; sanctions in 001 once, 004 thrice
     for row in df.itertuples(index=False):
-        assert row.match == seed_index.show(row.doc_id).text[row.start : row.end]
+        assert row.match == plain_index.show(row.doc_id).text[row.start : row.end]
     assert {"more NATO", "sanctions"} == set(df["match"])
 
 
-def test_concordance_sorting(seed_index: cs.Index) -> None:
+def test_concordance_sorting(plain_index: cs.Index) -> None:
     """Sorting by the right context orders by the first word after the match."""
-    df = seed_index.concordance("Stoltenberg", sort="right")
+    df = plain_index.concordance("Stoltenberg", sort="right")
     firsts = [re.findall(r"\w+", r.lower())[0] for r in df["right"]]
     assert sorted(firsts) == firsts
 
 
-def test_concordance_skips_furniture(seed_index: cs.Index) -> None:
+def test_concordance_skips_furniture(plain_index: cs.Index) -> None:
     """"Read Full Article at RT.com" is furniture, so "article" has no hit in the RT piece."""
-    df = seed_index.concordance("article")
+    df = plain_index.concordance("article")
     assert RT not in set(df["doc_id"])
 
 
@@ -166,9 +166,9 @@ def test_html_escapes_markup(tmp_path: Path) -> None:
     assert 'href="https://ok.example/x"' in pages[0]
 
 
-def test_keyness_rt(seed_index: cs.Index) -> None:
+def test_keyness_rt(plain_index: cs.Index) -> None:
     """What RT says that the others do not: words only RT uses rank first."""
-    df = seed_index.keyness({"outlet": "RT"}, min_freq=3)
+    df = plain_index.keyness({"outlet": "RT"}, min_freq=3)
     assert df["g2"].is_monotonic_decreasing
     top = df.iloc[0]
     assert top["reference"] == 0 and top["log_ratio"] > 0
@@ -176,15 +176,15 @@ def test_keyness_rt(seed_index: cs.Index) -> None:
         k: df.attrs[k] for k in ("target_articles", "reference_articles")}
 
 
-def test_keyness_needs_target(seed_index: cs.Index) -> None:
+def test_keyness_needs_target(plain_index: cs.Index) -> None:
     """Keyness without a target is a QueryError, not a traceback."""
     with pytest.raises(cs.QueryError):
-        seed_index.keyness({})
+        plain_index.keyness({})
 
 
-def test_similar(seed_index: cs.Index) -> None:
+def test_similar(plain_index: cs.Index) -> None:
     """More-like-this returns other articles, best first, never the article itself."""
-    df = seed_index.similar(RT, limit=3)
+    df = plain_index.similar(RT, limit=3)
     assert 3 == len(df)
     assert RT not in set(df["doc_id"])
     assert df["score"].is_monotonic_decreasing
@@ -250,9 +250,9 @@ PHRASES = ['"more NATO"', '"Jens Stoltenberg"', '"the Munich Security Conference
 
 
 @pytest.mark.parametrize("query", PHRASES)
-def test_phrases_through_pairs_match_whoosh_phrases(seed_index: cs.Index, query: str) -> None:
+def test_phrases_through_pairs_match_whoosh_phrases(plain_index: cs.Index, query: str) -> None:
     """Phrases answered through the pairs field find exactly Whoosh's own phrase matches."""
-    _assert_same_as_whoosh(seed_index, query)
+    _assert_same_as_whoosh(plain_index, query)
 
 
 def _assert_same_as_whoosh(index: cs.Index, query: str) -> None:
@@ -272,11 +272,11 @@ def _assert_same_as_whoosh(index: cs.Index, query: str) -> None:
     assert len(expected) == index.search(query).total
 
 
-def test_phrase_counts_through_pairs(seed_index: cs.Index) -> None:
+def test_phrase_counts_through_pairs(plain_index: cs.Index) -> None:
     """Two- and four-word phrase counts equal a plain count of the phrase in each body."""
     for phrase in ["more NATO", "Jens Stoltenberg", "the Munich Security Conference"]:
-        df = seed_index.term_frequency([phrase], by="article", field="body")
+        df = plain_index.term_frequency([phrase], by="article", field="body")
         pattern = re.compile(r"\b" + r"\W+".join(phrase.split()) + r"\b", re.IGNORECASE)
         for doc_id, count in zip(df["group"], df["count"], strict=True):
-            body = strip_furniture(seed_index.show(doc_id).text)
+            body = strip_furniture(plain_index.show(doc_id).text)
             assert len(pattern.findall(body)) == count, (phrase, doc_id)

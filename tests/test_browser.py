@@ -17,7 +17,7 @@ import pytest
 
 import corpus_search as cs
 
-from .conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

