@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh import qparser
+from whoosh import query as wq
 
 import corpus_search as cs
 from corpus_search._analysis import (
@@ -21,7 +23,9 @@ from corpus_search._analysis import (
 )
 from corpus_search._kwic import KWIC_COLUMNS
 from corpus_search._plots import plot_terms
+from corpus_search._query import parse_query, phrase_pairs
 from corpus_search._terms import TERM_COLUMNS
+from corpus_search.cli import main
 
 SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -33,12 +37,27 @@ def dated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
     """A small dated corpus: January and March articles, nothing in February."""
     root = tmp_path_factory.mktemp("dated")
     recs = [
-        {"id": "1", "title": "Sanctions", "text": "Sanctions were agreed. More sanctions.",
-         "outlet": "A", "date": "2022-01-05"},
-        {"id": "2", "title": "Talks", "text": "Talks on sanctions and gas prices.",
-         "outlet": "B", "date": "2022-01-20"},
-        {"id": "3", "title": "Gas", "text": "Gas prices rose again in March.",
-         "outlet": "A", "date": "2022-03-02"},
+        {
+            "id": "1",
+            "title": "Sanctions",
+            "text": "Sanctions were agreed. More sanctions.",
+            "outlet": "A",
+            "date": "2022-01-05",
+        },
+        {
+            "id": "2",
+            "title": "Talks",
+            "text": "Talks on sanctions and gas prices.",
+            "outlet": "B",
+            "date": "2022-01-20",
+        },
+        {
+            "id": "3",
+            "title": "Gas",
+            "text": "Gas prices rose again in March.",
+            "outlet": "A",
+            "date": "2022-03-02",
+        },
         {"id": "4", "title": "Undated", "text": "A sanction with no date.", "outlet": "B"},
     ]
     (root / "a.jsonl").write_text("\n".join(json.dumps(r) for r in recs))
@@ -60,35 +79,36 @@ def test_stemmed_forms_and_phrases(plain_index: cs.Index) -> None:
     df = plain_index.term_frequency(["sanction", '"more NATO"'], by=None)
     sanction, phrase = df.iloc[0], df.iloc[1]
     assert "sanctions" in sanction["forms"]
-    assert (1, 2) == (phrase["articles"], phrase["count"])
+    assert (phrase["articles"], phrase["count"]) == (1, 2)
 
 
 def test_months_include_gaps(dated_index: cs.Index) -> None:
     """Empty months are rows with no words and NaN per 10k; undated articles are left out."""
     df = dated_index.term_frequency("sanctions", by="month", field="body")
-    assert ["2022-01", "2022-02", "2022-03"] == df["group"].tolist()
-    assert [3, 0, 0] == df["count"].tolist()
-    assert 0 == df["tokens"].iloc[1]
+    assert df["group"].tolist() == ["2022-01", "2022-02", "2022-03"]
+    assert df["count"].tolist() == [3, 0, 0]
+    assert df["tokens"].iloc[1] == 0
     assert np.isnan(df["per_10k"].iloc[1])
-    assert 3 == df.attrs["articles"]
+    assert df.attrs["articles"] == 3
 
 
 def test_outlets_and_query(dated_index: cs.Index) -> None:
     """Grouping by outlet respects a query; per 10k uses the group's words."""
     df = dated_index.term_frequency("gas", by="outlet", query="prices", field="body")
     rows = {r.group: (r.count, r.tokens) for r in df.itertuples(index=False)}
-    assert {"A": (1, 6), "B": (1, 6)} == rows
-    assert [10_000 / 6] * 2 == pytest.approx(df["per_10k"].tolist())
+    assert rows == {"A": (1, 6), "B": (1, 6)}
+    assert pytest.approx(df["per_10k"].tolist()) == [10_000 / 6] * 2
 
 
 def test_plot_month_has_gap_and_caption(dated_index: cs.Index, tmp_path: Path) -> None:
     """The month chart shows a gap (NaN) for February and states its denominators."""
-    fig = plot_terms(dated_index.term_frequency(["sanctions", "gas"], by="month",
-                                                field="body"), per_10k=True)
+    fig = plot_terms(
+        dated_index.term_frequency(["sanctions", "gas"], by="month", field="body"), per_10k=True
+    )
     ax = fig.axes[0]
     y = ax.lines[0].get_ydata()
     assert np.isnan(y[1])
-    assert "per 10,000 words" == ax.get_ylabel()
+    assert ax.get_ylabel() == "per 10,000 words"
     caption = " ".join(t.get_text() for t in fig.texts)
     assert "Counted in bodies of 3 articles, 17 words" in caption
     fig.savefig(tmp_path / "chart.png")
@@ -98,14 +118,14 @@ def test_plot_month_has_gap_and_caption(dated_index: cs.Index, tmp_path: Path) -
 def test_plot_outlet_bars(plain_index: cs.Index) -> None:
     """By outlet the chart is one bar per outlet and term."""
     fig = plot_terms(plain_index.term_frequency(["NATO", "Russia"], by="outlet"))
-    assert 10 == len(fig.axes[0].patches)
+    assert len(fig.axes[0].patches) == 10
 
 
 def test_concordance_offsets(plain_index: cs.Index) -> None:
     """Every hit's offsets point at the match in the stored text."""
     df = plain_index.concordance('"more NATO" OR sanction*')
     assert list(KWIC_COLUMNS) == list(df.columns)
-    assert 2 + 1 + 3 == len(df)  # "more NATO" twice in RT; sanctions in 001 once, 004 thrice
+    assert len(df) == 2 + 1 + 3  # "more NATO" twice in RT; sanctions in 001 once, 004 thrice
     for row in df.itertuples(index=False):
         assert row.match == plain_index.show(row.doc_id).text[row.start : row.end]
     assert {"more NATO", "sanctions"} == set(df["match"])
@@ -119,7 +139,7 @@ def test_concordance_sorting(plain_index: cs.Index) -> None:
 
 
 def test_concordance_skips_furniture(plain_index: cs.Index) -> None:
-    """"Read Full Article at RT.com" is furniture, so "article" has no hit in the RT piece."""
+    """ "Read Full Article at RT.com" is furniture, so "article" has no hit in the RT piece."""
     df = plain_index.concordance("article")
     assert RT not in set(df["doc_id"])
 
@@ -140,7 +160,7 @@ def test_compare_matching_sentences(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text(f"Two\n\nOther lead sentence. {wire[:-1]}, officials said.")
     cs.build([tmp_path], tmp_path / "ix", progress=False, entities=False)
     cmp = cs.open_index(tmp_path / "ix").compare("a", "b")
-    assert 1 == len(cmp.sentences)
+    assert len(cmp.sentences) == 1
     assert wire == cmp.sentences["a_text"].iloc[0]
     html = cmp._repr_html_()
     assert 'href="#cs-b-1"' in html and 'id="cs-a-1"' in html
@@ -149,18 +169,29 @@ def test_compare_matching_sentences(tmp_path: Path) -> None:
 def test_html_escapes_markup(tmp_path: Path) -> None:
     """Article text, titles and URLs cannot inject markup into the HTML views."""
     evil = "<script>alert(1)</script> <img src=x onerror=alert(2)>"
-    recs = [{"title": f"T {evil}", "text": f"Body {evil} NATO", "url": "javascript:alert(3)",
-             "outlet": "<b>O</b>"},
-            {"title": "Plain", "text": f"NATO body {evil}", "url": "https://ok.example/x"}]
+    recs = [
+        {
+            "title": f"T {evil}",
+            "text": f"Body {evil} NATO",
+            "url": "javascript:alert(3)",
+            "outlet": "<b>O</b>",
+        },
+        {"title": "Plain", "text": f"NATO body {evil}", "url": "https://ok.example/x"},
+    ]
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in recs))
     cs.build([tmp_path], tmp_path / "ix", progress=False, entities=False)
     index = cs.open_index(tmp_path / "ix")
-    pages = [index.compare("a.jsonl:1", "a.jsonl:2")._repr_html_(),
-             index.show("a.jsonl:1")._repr_html_(), index.search("NATO")._repr_html_()]
+    pages = [
+        index.compare("a.jsonl:1", "a.jsonl:2")._repr_html_(),
+        index.show("a.jsonl:1")._repr_html_(),
+        index.search("NATO")._repr_html_(),
+    ]
     for html in pages:
         assert "<script>" not in html and "<img" not in html and "<b>O</b>" not in html
-        assert "javascript:" not in html.replace("javascript:alert(3)", "") or \
-            'href="javascript' not in html
+        assert (
+            "javascript:" not in html.replace("javascript:alert(3)", "")
+            or 'href="javascript' not in html
+        )
         assert 'href="javascript' not in html
     assert "&lt;script&gt;" in pages[1]
     assert 'href="https://ok.example/x"' in pages[0]
@@ -172,8 +203,10 @@ def test_keyness_rt(plain_index: cs.Index) -> None:
     assert df["g2"].is_monotonic_decreasing
     top = df.iloc[0]
     assert top["reference"] == 0 and top["log_ratio"] > 0
-    assert {"target_articles": 1, "reference_articles": 4} == {
-        k: df.attrs[k] for k in ("target_articles", "reference_articles")}
+    assert {k: df.attrs[k] for k in ("target_articles", "reference_articles")} == {
+        "target_articles": 1,
+        "reference_articles": 4,
+    }
 
 
 def test_keyness_needs_target(plain_index: cs.Index) -> None:
@@ -185,46 +218,75 @@ def test_keyness_needs_target(plain_index: cs.Index) -> None:
 def test_similar(plain_index: cs.Index) -> None:
     """More-like-this returns other articles, best first, never the article itself."""
     df = plain_index.similar(RT, limit=3)
-    assert 3 == len(df)
+    assert len(df) == 3
     assert RT not in set(df["doc_id"])
     assert df["score"].is_monotonic_decreasing
 
 
-def test_cli_terms_and_kwic(seed_index_dir: Path, tmp_path: Path,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_terms_and_kwic(
+    seed_index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """terms --json and --plot, kwic --json, compare --html work from the command line."""
-    from corpus_search.cli import main
 
     png = tmp_path / "t.png"
-    assert 0 == main(["terms", "NATO", "--by", "article", "--index", str(seed_index_dir),
-                      "--json", "--plot", str(png)])
+    assert (
+        main(
+            [
+                "terms",
+                "NATO",
+                "--by",
+                "article",
+                "--index",
+                str(seed_index_dir),
+                "--json",
+                "--plot",
+                str(png),
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
-    assert 5 == len(out["rows"]) and png.stat().st_size > 5_000
-    assert 0 == main(["kwic", '"more NATO"', "--index", str(seed_index_dir), "--json"])
-    assert 2 == len(json.loads(capsys.readouterr().out))
+    assert len(out["rows"]) == 5 and png.stat().st_size > 5_000
+    assert main(["kwic", '"more NATO"', "--index", str(seed_index_dir), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
     html = tmp_path / "c.html"
-    assert 0 == main(["compare", RT, NBC, "--index", str(seed_index_dir), "--html", str(html),
-                      "--json"])
-    assert "Jens Stoltenberg" in json.loads(capsys.readouterr().out)["entities"]["person"][
-        "shared"]
+    assert (
+        main(["compare", RT, NBC, "--index", str(seed_index_dir), "--html", str(html), "--json"])
+        == 0
+    )
+    assert "Jens Stoltenberg" in json.loads(capsys.readouterr().out)["entities"]["person"]["shared"]
     assert "<!doctype html>" in html.read_text()
 
 
-_KWARGS = [dict(mode="index", positions=True, chars=True),
-           dict(mode="query"), dict(mode="query", tokenize=False, removestops=False),
-           dict(mode="query", removestops=False), dict(mode="index", start_pos=3,
-                                                       start_char=7, positions=True,
-                                                       chars=True)]
+_KWARGS = [
+    dict(mode="index", positions=True, chars=True),
+    dict(mode="query"),
+    dict(mode="query", tokenize=False, removestops=False),
+    dict(mode="query", removestops=False),
+    dict(mode="index", start_pos=3, start_char=7, positions=True, chars=True),
+]
 
 
 def _tokens(analyzer, text: str, kw: dict) -> list[tuple]:
-    return [(t.text, t.stopped, getattr(t, "pos", None), getattr(t, "startchar", None),
-             getattr(t, "endchar", None)) for t in analyzer(text, **kw)]
+    return [
+        (
+            t.text,
+            t.stopped,
+            getattr(t, "pos", None),
+            getattr(t, "startchar", None),
+            getattr(t, "endchar", None),
+        )
+        for t in analyzer(text, **kw)
+    ]
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.lists(st.sampled_from([*"ab Zé.'-\n1", "Warned", "U.S.", "Stoltenberg’s",
-                                     "Зеленський"]), max_size=30).map("".join))
+@given(
+    text=st.lists(
+        st.sampled_from([*"ab Zé.'-\n1", "Warned", "U.S.", "Stoltenberg’s", "Зеленський"]),
+        max_size=30,
+    ).map("".join)
+)
 def test_fused_analyzer_equals_whoosh_pipeline(text: str) -> None:
     """The fused tokenizer gives exactly the Whoosh pipeline's tokens, in every mode."""
     for kw in _KWARGS:
@@ -239,14 +301,21 @@ def test_fused_analyzer_on_seeds() -> None:
             assert _tokens(reference_analyzer(), text, kw) == _tokens(make_analyzer(), text, kw)
         stems = [t.text for t in make_analyzer()(text)]
         common = frozenset(s for s in stems if s < "n")
-        assert [f"{a} {b}" for a, b in itertools.pairwise(stems)
-                if a in common and b in common] == \
-            [t.text for t in make_pairs_analyzer(common)(text)]
+        assert [
+            f"{a} {b}" for a, b in itertools.pairwise(stems) if a in common and b in common
+        ] == [t.text for t in make_pairs_analyzer(common)(text)]
 
 
-PHRASES = ['"more NATO"', '"Jens Stoltenberg"', '"the Munich Security Conference"',
-           '"Eastern Europe" AND Russia', '"NATO allies" OR "Russian President"',
-           'body:"NATO chief"', '"will only get more NATO"', '"NATO NATO"']
+PHRASES = [
+    '"more NATO"',
+    '"Jens Stoltenberg"',
+    '"the Munich Security Conference"',
+    '"Eastern Europe" AND Russia',
+    '"NATO allies" OR "Russian President"',
+    'body:"NATO chief"',
+    '"will only get more NATO"',
+    '"NATO NATO"',
+]
 
 
 @pytest.mark.parametrize("query", PHRASES)
@@ -256,18 +325,16 @@ def test_phrases_through_pairs_match_whoosh_phrases(plain_index: cs.Index, query
 
 
 def _assert_same_as_whoosh(index: cs.Index, query: str) -> None:
-    from whoosh import qparser
-    from whoosh import query as wq
-
-    from corpus_search._query import parse_query, phrase_pairs
 
     snap = index.snapshot()
     raw = qparser.MultifieldParser(["title", "body"], snap.schema).parse(query)
     expected = sorted(snap.searcher.docs_for_query(raw))
     q = parse_query(snap, query)
     assert "pairs" in {f for f, _ in q.iter_all_terms()} or not any(
-        phrase_pairs(p.words, snap.pair_stems) for p in raw.leaves()
-        if isinstance(p, wq.Phrase) and p.fieldname == "body")
+        phrase_pairs(p.words, snap.pair_stems)
+        for p in raw.leaves()
+        if isinstance(p, wq.Phrase) and p.fieldname == "body"
+    )
     assert expected == np.flatnonzero(cs.Selection(query).mask(snap)).tolist()
     assert len(expected) == index.search(query).total
 

@@ -36,7 +36,7 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
 def test_layers_contract_holds() -> None:
     """import-linter: every module imports only from the layers below it."""
     result = _lint(ROOT)
-    assert 0 == result.returncode, result.stdout[-2000:]
+    assert result.returncode == 0, result.stdout[-2000:]
 
 
 def test_layers_contract_breaks_on_an_upward_import(tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_layers_contract_breaks_on_an_upward_import(tmp_path: Path) -> None:
     with open(tmp_path / "corpus_search" / "_store.py", "a", encoding="utf-8") as fh:
         fh.write("\nfrom . import _index  # an import circle\n")
     result = _lint(tmp_path)
-    assert 1 == result.returncode
+    assert result.returncode == 1
     assert "corpus_search._store is not allowed to import corpus_search._index" in result.stdout
 
 
@@ -78,10 +78,10 @@ def _public_callables() -> list[tuple[str, object]]:
 def test_public_callables_document_every_parameter(name: str, fn: object) -> None:
     """No ``**kwargs`` pass-through, and ``help()`` names every parameter."""
     params = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
-    assert [] == [p.name for p in params if p.kind is p.VAR_KEYWORD]
+    assert [p.name for p in params if p.kind is p.VAR_KEYWORD] == []
     doc = inspect.getdoc(fn) or ""
     missing = [p.name for p in params if p.name not in doc]
-    assert [] == missing, f"{name}: {missing}"
+    assert missing == [], f"{name}: {missing}"
 
 
 def test_cli_defaults_are_the_library_defaults() -> None:

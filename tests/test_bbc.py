@@ -6,8 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
+from whoosh import query as wq
 
 import corpus_search as cs
+from corpus_search import _analysis as analysis
+from corpus_search._terms import term_counts
+
+from .test_analysis import _assert_same_as_whoosh
 
 pytestmark = pytest.mark.bbc
 
@@ -18,11 +23,11 @@ def test_bbc_build_and_rebuild(bbc_path: Path, bbc_index_dir: Path) -> None:
     again = cs.build([bbc_path], bbc_index_dir, outlet="BBC News", progress=False)
     seconds = time.perf_counter() - started
     # 2,125 distinct texts; the other 100 files are byte-identical copies.
-    assert (2125, 0, 2125, 100) == (again.total, again.added, again.unchanged,
-                                    len(again.duplicates))
-    assert [] == again.skipped
+    assert (again.total, again.added, again.unchanged,
+                                    len(again.duplicates)) == (2125, 0, 2125, 100)
+    assert again.skipped == []
     notes = {Path(n.path).relative_to(bbc_path).as_posix(): n.reason for n in again.notes}
-    assert "not UTF-8; decoded as cp1252" == notes["sport/199.txt"]
+    assert notes["sport/199.txt"] == "not UTF-8; decoded as cp1252"
     assert seconds < 15
 
 
@@ -40,7 +45,7 @@ def test_bbc_facets(bbc_index_dir: Path) -> None:
     res = index.search("election", facet_limit=None)
     people = dict(zip(res.facets["person"]["value"], res.facets["person"]["count"],
                       strict=True))
-    assert "Tony Blair" == res.facets["person"]["value"].iloc[0]
+    assert res.facets["person"]["value"].iloc[0] == "Tony Blair"
     assert "Blair" not in people
     assert {"BBC News": res.total} == dict(zip(res.facets["outlet"]["value"],
                                                res.facets["outlet"]["count"], strict=True))
@@ -54,7 +59,6 @@ BBC_PHRASES = ['"prime minister"', '"the government"', '"said the"', '"Tony Blai
 @pytest.mark.parametrize("query", BBC_PHRASES)
 def test_bbc_phrases_match_whoosh(bbc_index_dir: Path, query: str) -> None:
     """Phrases through the pairs field find what Whoosh's positional phrase search finds."""
-    from .test_analysis import _assert_same_as_whoosh
 
     _assert_same_as_whoosh(cs.open_index(bbc_index_dir), query)
 
@@ -62,10 +66,7 @@ def test_bbc_phrases_match_whoosh(bbc_index_dir: Path, query: str) -> None:
 @pytest.mark.parametrize("phrase", ["prime minister", "in the first half", "of the"])
 def test_bbc_phrase_counts_match_whoosh_spans(bbc_index_dir: Path, phrase: str) -> None:
     """Phrase counts per article equal the spans of Whoosh's own phrase matcher."""
-    from whoosh import query as wq
 
-    from corpus_search import _analysis as analysis
-    from corpus_search._terms import term_counts
 
     index = cs.open_index(bbc_index_dir)
     m = wq.Phrase("body", analysis.analyse(phrase)).matcher(index.snapshot().searcher)

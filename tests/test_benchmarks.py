@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmarks.report import render
+from benchmarks.run import main
+
 
 def test_harness_runs_tiny(tmp_path: Path) -> None:
     """benchmarks.run at 300 articles writes every operation for both engines."""
-    from benchmarks.report import render
-    from benchmarks.run import main
 
     out = tmp_path / "r.json"
     main(["--size", "300", "--repeat", "1", "--ner-sample", "0", "--work", str(tmp_path),
           "--out", str(out)])
     results = json.loads(out.read_text())
     assert {"corpus_search", "fts5", "incremental"} <= set(results["build"])
-    assert 12 == len(results["queries"])
+    assert len(results["queries"]) == 12
     for name, row in results["queries"].items():
         assert row["corpus_search"]["n"] > 0 and row["fts5"]["n"] > 0, name
     table = render(results)
-    assert 2 + 8 + 2 + 12 == sum(1 for line in table.splitlines() if line.startswith("|"))
+    assert sum(1 for line in table.splitlines() if line.startswith("|")) == 2 + 8 + 2 + 12
     assert "| build without entity extraction | 481 s |" in table

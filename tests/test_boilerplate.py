@@ -15,18 +15,22 @@ from corpus_search._boilerplate import (
     strip_boilerplate,
 )
 
-BBC_LINE = ("\u00a9 2022 BBC. The BBC is not responsible for the content of external sites. "
-            "Read about our approach to external linking.")
+BBC_LINE = (
+    "\u00a9 2022 BBC. The BBC is not responsible for the content of external sites. "
+    "Read about our approach to external linking."
+)
 
 
 def _body(i: int, tail: str = "") -> str:
-    return (f"Story number {i} about the grain corridor and port {i * 7}.\n\n"
-            f"A second paragraph, unique to article {i}, quoting an official.\n\n{tail}")
+    return (
+        f"Story number {i} about the grain corridor and port {i * 7}.\n\n"
+        f"A second paragraph, unique to article {i}, quoting an official.\n\n{tail}"
+    )
 
 
 def test_thresholds_are_named() -> None:
     """The thresholds are the ones the issue gives: 5% of an outlet and 5 articles."""
-    assert (0.05, 5) == (BOILERPLATE_MIN_SHARE, BOILERPLATE_MIN_ARTICLES)
+    assert (BOILERPLATE_MIN_SHARE, BOILERPLATE_MIN_ARTICLES) == (0.05, 5)
 
 
 def test_repeated_line_is_found_per_outlet() -> None:
@@ -34,8 +38,8 @@ def test_repeated_line_is_found_per_outlet() -> None:
     pairs = [("BBC News", _body(i, BBC_LINE if i < 6 else "")) for i in range(20)]
     pairs += [("RT", _body(100 + i)) for i in range(20)]
     bp = find_boilerplate(pairs)
-    assert BOILERPLATE_COLUMNS == tuple(bp.table.columns)
-    assert [("BBC News", BBC_LINE, 6, 0.3)] == list(bp.table.itertuples(index=False, name=None))
+    assert tuple(bp.table.columns) == BOILERPLATE_COLUMNS
+    assert list(bp.table.itertuples(index=False, name=None)) == [("BBC News", BBC_LINE, 6, 0.3)]
     assert frozenset({BBC_LINE}) == bp.lines_for("BBC News")
     assert frozenset() == bp.lines_for("RT")
 
@@ -43,16 +47,16 @@ def test_repeated_line_is_found_per_outlet() -> None:
 def test_below_thresholds_is_not_furniture() -> None:
     """Four articles, or five of 200 (2.5%), are not enough."""
     four = [("A", _body(i, BBC_LINE if i < 4 else "")) for i in range(10)]
-    assert 0 == len(find_boilerplate(four).table)
+    assert len(find_boilerplate(four).table) == 0
     sparse = [("A", _body(i, BBC_LINE if i < 5 else "")) for i in range(200)]
-    assert 0 == len(find_boilerplate(sparse).table)
-    assert 1 == len(find_boilerplate(sparse, min_share=0.02).table)
+    assert len(find_boilerplate(sparse).table) == 0
+    assert len(find_boilerplate(sparse, min_share=0.02).table) == 1
 
 
 def test_outlets_are_not_pooled() -> None:
     """Three articles in each of two outlets do not make furniture of either."""
     pairs = [(o, _body(i, BBC_LINE if i < 3 else "")) for o in ("A", "B") for i in range(10)]
-    assert 0 == len(find_boilerplate(pairs).table)
+    assert len(find_boilerplate(pairs).table) == 0
 
 
 def test_line_counted_once_per_article_and_whitespace_normalised() -> None:
@@ -60,13 +64,13 @@ def test_line_counted_once_per_article_and_whitespace_normalised() -> None:
     spaced = BBC_LINE.replace(" ", "  ", 3)
     pairs = [("A", _body(i, f"{BBC_LINE}\n{spaced}" if i < 5 else "")) for i in range(10)]
     (row,) = find_boilerplate(pairs).table.itertuples(index=False)
-    assert 5 == row.articles
+    assert row.articles == 5
 
 
 def test_short_lines_are_not_counted() -> None:
     """Very short repeated lines (a dateline, a word) are left to the hand-kept list."""
     pairs = [("A", _body(i, "KYIV\n")) for i in range(10)]
-    assert 0 == len(find_boilerplate(pairs).table)
+    assert len(find_boilerplate(pairs).table) == 0
 
 
 def test_chunkwise_counting_matches_one_pass() -> None:
@@ -78,23 +82,23 @@ def test_chunkwise_counting_matches_one_pass() -> None:
     b.update(pairs[13:])
     a.merge(b)
     pd.testing.assert_frame_equal(whole, a.result().table)
-    assert 30 == a.articles
+    assert a.articles == 30
 
 
 def test_counter_holds_hashes_not_texts() -> None:
     """Only lines that reached the article threshold are held as text."""
     counter = BoilerplateCounter()
     counter.update(("A", _body(i, BBC_LINE if i < 5 else "")) for i in range(50))
-    assert 1 == counter.stored_lines
-    assert 101 <= counter.counted_lines
+    assert counter.stored_lines == 1
+    assert counter.counted_lines >= 101
 
 
 def test_strip_keeps_line_structure_and_gives_ranges() -> None:
     """Stripping blanks the furniture lines; the ranges point into the original body."""
     body = f"First paragraph here.\n{BBC_LINE}\nLast paragraph.\nRead Full Article at RT.com"
     text, ranges = strip_boilerplate(body, frozenset({BBC_LINE}))
-    assert "First paragraph here.\n\nLast paragraph." == text
-    assert [BBC_LINE, "Read Full Article at RT.com"] == [body[a:b] for a, b in ranges]
+    assert text == "First paragraph here.\n\nLast paragraph."
+    assert [body[a:b] for a, b in ranges] == [BBC_LINE, "Read Full Article at RT.com"]
 
 
 def test_analysis_takes_extra_lines() -> None:
@@ -103,9 +107,9 @@ def test_analysis_takes_extra_lines() -> None:
     lines = frozenset({BBC_LINE})
     assert BBC_LINE not in strip_furniture(body, extra_lines=lines)
     assert BBC_LINE in strip_furniture(body)
-    assert [BBC_LINE] == [body[a:b] for a, b in furniture_ranges(body, extra_lines=lines)]
+    assert [body[a:b] for a, b in furniture_ranges(body, extra_lines=lines)] == [BBC_LINE]
     words = [t[1] for t in article_tokens(body, extra_lines=lines)]
-    assert 1 == words.count("bbc")
+    assert words.count("bbc") == 1
     assert "extern" not in words
 
 
@@ -115,24 +119,26 @@ def test_boilerplate_strip_method() -> None:
     bp = find_boilerplate(pairs)
     body = f"Text.\n{BBC_LINE}"
     assert ("Text.", [(6, 6 + len(BBC_LINE))]) == bp.strip("BBC News", body)
-    assert ("Text.\n" + BBC_LINE, []) == bp.strip("RT", body)
+    assert bp.strip("RT", body) == ("Text.\n" + BBC_LINE, [])
 
 
 def test_chunks_below_threshold_each_are_found_after_a_second_pass() -> None:
     """A line once per chunk in six chunks is pending after merging, then filled."""
-    chunks = [[("A", _body(10 * c + i, BBC_LINE if i == 0 else "")) for i in range(5)]
-              for c in range(6)]
+    chunks = [
+        [("A", _body(10 * c + i, BBC_LINE if i == 0 else "")) for i in range(5)] for c in range(6)
+    ]
     total = BoilerplateCounter()
     for chunk in chunks:
         part = BoilerplateCounter()
         part.update(chunk)
         total.merge(part)
-    assert 0 == len(total.result().table)
-    assert 1 == total.pending()
+    assert len(total.result().table) == 0
+    assert total.pending() == 1
     total.fill_texts(pair for chunk in chunks for pair in chunk)
-    assert 0 == total.pending()
-    assert [("A", BBC_LINE, 6, 0.2)] == list(total.result().table.itertuples(index=False,
-                                                                          name=None))
+    assert total.pending() == 0
+    assert list(total.result().table.itertuples(index=False, name=None)) == [
+        ("A", BBC_LINE, 6, 0.2)
+    ]
 
 
 def test_boilerplate_round_trips_through_its_table() -> None:

@@ -97,7 +97,7 @@ def _run_all(page) -> None:
 
 def test_explorer_in_jupyterlab(lab: str) -> None:
     """Run notebook 05 in JupyterLab, type a query, and read results and facets off the page."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional, heavy
 
     base, token = lab.split("|")
     index = cs.ensure_index(ROOT / "corpus", ROOT / "index")

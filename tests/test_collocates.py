@@ -54,18 +54,18 @@ def test_columns_and_order(tiny: cs.Index) -> None:
     """Collocates come with the documented columns, best logDice first, cooc >= min_freq."""
     res = collocates(tiny, "cat", window_left=1, window_right=1, min_freq=2)
     assert list(COLLOCATE_COLUMNS) == list(res.columns)
-    assert ["chase", "eat", "cats"] == res["collocate"].tolist()
-    assert ["chase", "eat", "cat"] == res["stem"].tolist()
+    assert res["collocate"].tolist() == ["chase", "eat", "cats"]
+    assert res["stem"].tolist() == ["chase", "eat", "cat"]
 
 
 def test_counts_by_hand(tiny: cs.Index) -> None:
     """Co-occurrences, frequencies, node frequency and article counts match the hand count."""
     res = collocates(tiny, "cats", window_left=1, window_right=1, min_freq=1).set_index("stem")
-    assert {"chase": 2, "eat": 2, "cat": 2, "and": 1} == res["cooc"].to_dict()
-    assert {"chase": 2, "eat": 3, "cat": 4, "and": 2} == res["freq"].to_dict()
+    assert res["cooc"].to_dict() == {"chase": 2, "eat": 2, "cat": 2, "and": 1}
+    assert res["freq"].to_dict() == {"chase": 2, "eat": 3, "cat": 4, "and": 2}
     assert {4} == set(res["node_freq"])
-    assert {"chase": 2, "eat": 2, "cat": 1, "and": 1} == res["articles"].to_dict()
-    assert 19 == res.attrs["tokens"]
+    assert res["articles"].to_dict() == {"chase": 2, "eat": 2, "cat": 1, "and": 1}
+    assert res.attrs["tokens"] == 19
 
 
 def test_measures_by_hand(tiny: cs.Index) -> None:
@@ -81,24 +81,24 @@ def test_measures_by_hand(tiny: cs.Index) -> None:
 def test_sort_by_other_measure(tiny: cs.Index) -> None:
     """measure='g2' orders by log-likelihood (chase 3.79 > eat 0.87 > cat 0.13)."""
     res = collocates(tiny, "cat", window_left=1, window_right=1, min_freq=2, measure="g2")
-    assert ["chase", "eat", "cat"] == res["stem"].tolist()
+    assert res["stem"].tolist() == ["chase", "eat", "cat"]
 
 
 def test_mask_restricts_scope(tiny: cs.Index) -> None:
     """With outlet X only (a1, a3), N = 13, f_n = 2, and frequencies are counted in scope."""
     res = collocates(tiny, "cat", window_left=1, window_right=1, min_freq=1,
                      mask=_mask(tiny, ["a1", "a3"])).set_index("stem")
-    assert {"chase": 1, "and": 1, "eat": 1} == res["cooc"].to_dict()
-    assert {"chase": 1, "and": 2, "eat": 2} == res["freq"].to_dict()
-    assert 13 == res.attrs["tokens"]
+    assert res["cooc"].to_dict() == {"chase": 1, "and": 1, "eat": 1}
+    assert res["freq"].to_dict() == {"chase": 1, "and": 2, "eat": 2}
+    assert res.attrs["tokens"] == 13
     assert pytest.approx(14 + np.log2(2 / 3)) == res.loc["chase", "logdice"]
 
 
 def test_phrase_node(tiny: cs.Index) -> None:
     """A phrase node ("chase cats", only in a2) has the words just outside it as company."""
     res = collocates(tiny, "chase cats", window_left=1, window_right=1, min_freq=1)
-    assert ["cats", "dogs"] == sorted(res["collocate"])
-    assert 1 == res.attrs["node_freq"]
+    assert sorted(res["collocate"]) == ["cats", "dogs"]
+    assert res.attrs["node_freq"] == 1
 
 
 def test_window_stays_in_article(tiny: cs.Index) -> None:
@@ -106,14 +106,14 @@ def test_window_stays_in_article(tiny: cs.Index) -> None:
     with 'dogs': 'dogs' co-occurs with the a2 node only through a2's own words)."""
     res = collocates(tiny, "fish", window_left=0, window_right=3, min_freq=1)
     # Right of fish: a1:6 -> nothing; a2:5 -> nothing; a3:0 -> swim and fish; a3:3 -> eat lot
-    assert {"swim": 1, "and": 1, "fish": 1, "eat": 1, "lot": 1} == \
-        res.set_index("stem")["cooc"].to_dict()
+    assert res.set_index("stem")["cooc"].to_dict() == \
+        {"swim": 1, "and": 1, "fish": 1, "eat": 1, "lot": 1}
 
 
 def test_unknown_word_is_empty(tiny: cs.Index) -> None:
     """A word not in the corpus gives an empty table with the same columns."""
     res = collocates(tiny, "zebra")
-    assert 0 == len(res)
+    assert len(res) == 0
     assert list(COLLOCATE_COLUMNS) == list(res.columns)
 
 
@@ -130,8 +130,8 @@ def test_compare_two_slices(tiny: cs.Index) -> None:
     res = compare_collocates(tiny, "cat", _mask(tiny, ["a1"]), _mask(tiny, ["a2"]),
                              window_left=1, window_right=1, min_freq=1, labels=("X", "Y"))
     row = res.set_index("stem").loc["chase"]
-    assert (1.0, 1.0) == (row["cooc_a"], row["cooc_b"])
+    assert (row["cooc_a"], row["cooc_b"]) == (1.0, 1.0)
     assert pytest.approx(14 + np.log2(2 / 3)) == row["score_a"]   # f_n 2, f_c 1
     assert pytest.approx(14 + np.log2(2 / 3)) == row["score_b"]   # f_n 2, f_c 1
     assert np.isnan(res.set_index("stem").loc["and", "cooc_b"])
-    assert ("X", "Y") == res.attrs["labels"]
+    assert res.attrs["labels"] == ("X", "Y")

@@ -44,27 +44,27 @@ def test_person_pairs_by_hand(ix: SimpleNamespace) -> None:
     """Counts, expected, PMI and G2 of the person pairs equal the hand-computed values."""
     res = comentions(ix, types=("person",), min_count=1)
     assert list(COMENTION_COLUMNS) == list(res.columns)
-    assert [("Joe Biden", "Vladimir Putin", 2), ("Vladimir Putin", "Volodymyr Zelensky", 1)] \
-        == list(res[["entity_a", "entity_b", "count"]].itertuples(index=False, name=None))
+    assert list(res[["entity_a", "entity_b", "count"]].itertuples(index=False, name=None)) \
+        == [("Joe Biden", "Vladimir Putin", 2), ("Vladimir Putin", "Volodymyr Zelensky", 1)]
     top = res.iloc[0]
-    assert (3, 3) == (top["articles_a"], top["articles_b"])
+    assert (top["articles_a"], top["articles_b"]) == (3, 3)
     assert pytest.approx([1.8, 0.152003, 0.138443], abs=1e-6) == \
         [top["expected"], top["pmi"], top["g2"]]
-    assert 5 == res.attrs["articles"]
+    assert res.attrs["articles"] == 5
 
 
 def test_types_and_min_count(ix: SimpleNamespace) -> None:
     """All types, min_count 2: Biden-Putin and Kyiv-Putin (G2 2.911 ranks it first on a tie)."""
     res = comentions(ix, min_count=2)
-    assert [("Kyiv", "Vladimir Putin"), ("Joe Biden", "Vladimir Putin")] == \
-        list(res[["entity_a", "entity_b"]].itertuples(index=False, name=None))
+    assert list(res[["entity_a", "entity_b"]].itertuples(index=False, name=None)) == \
+        [("Kyiv", "Vladimir Putin"), ("Joe Biden", "Vladimir Putin")]
     assert pytest.approx([0.736966, 2.911032], abs=1e-6) == res.loc[0, ["pmi", "g2"]].tolist()
 
 
 def test_order_by_pmi(ix: SimpleNamespace) -> None:
     """order='pmi' ranks Putin-Zelensky (PMI log2(1/(3*1/5)) = 0.737) over Biden-Putin."""
     res = comentions(ix, types=("person",), min_count=1, order="pmi")
-    assert "Volodymyr Zelensky" == res.loc[0, "entity_b"]
+    assert res.loc[0, "entity_b"] == "Volodymyr Zelensky"
     assert pytest.approx(0.736966, abs=1e-6) == res.loc[0, "pmi"]
 
 
@@ -73,7 +73,7 @@ def test_mask(ix: SimpleNamespace) -> None:
     mask = np.array([True, False, True, True, True])
     res = comentions(ix, types=("person",), min_count=1, mask=mask)
     row = res.set_index(["entity_a", "entity_b"]).loc[("Joe Biden", "Vladimir Putin")]
-    assert (1, 2, 2) == (row["count"], row["articles_a"], row["articles_b"])
+    assert (row["count"], row["articles_a"], row["articles_b"]) == (1, 2, 2)
     assert pytest.approx(1.0) == row["expected"]
 
 
@@ -89,9 +89,9 @@ def test_timeline(ix: SimpleNamespace) -> None:
     """Putin by month and outlet: 2022-02 RT 1 and BBC 1, 2022-03 RT 1 (name case-blind)."""
     res = entity_timeline(ix, "vladimir putin", "person")
     assert list(TIMELINE_COLUMNS) == list(res.columns)
-    assert [("2022-02", "BBC", 1), ("2022-02", "RT", 1), ("2022-03", "RT", 1)] == \
-        list(res.itertuples(index=False, name=None))
-    assert 0 == len(entity_timeline(ix, "Nobody", "person"))
+    assert list(res.itertuples(index=False, name=None)) == \
+        [("2022-02", "BBC", 1), ("2022-02", "RT", 1), ("2022-03", "RT", 1)]
+    assert len(entity_timeline(ix, "Nobody", "person")) == 0
 
 
 def test_network_figure(ix: SimpleNamespace, tmp_path) -> None:

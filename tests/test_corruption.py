@@ -93,7 +93,7 @@ def _damage(ix: Path, kind: str) -> Path:
 def _one_line_exit_2(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     code = main(list(argv))
     err = capsys.readouterr().err
-    assert (2, 1) == (code, len(err.strip().splitlines())), err
+    assert (code, len(err.strip().splitlines())) == (2, 1), err
     assert "Traceback" not in err
     return err
 
@@ -126,7 +126,7 @@ def test_damage_behind_a_matching_checksum_is_one_line(ix_dir: Path, kind: str,
     spread = rare_words[::max(1, len(rare_words) // 240)]
     rare = [" OR ".join(spread[i:i + 60]) for i in range(0, len(spread), 60)]
     for query in rare:
-        assert 0 == main(["search", query, "--index", str(ix_dir)])  # fine on the sound index
+        assert main(["search", query, "--index", str(ix_dir)]) == 0  # fine on the sound index
     capsys.readouterr()
     _damage(ix_dir, kind)
     cs.trust_index(ix_dir)
@@ -135,8 +135,8 @@ def test_damage_behind_a_matching_checksum_is_one_line(ix_dir: Path, kind: str,
         captured = capsys.readouterr()
         if code:
             break
-    assert 2 == code, captured.out[-300:]
-    assert 1 == len(captured.err.strip().splitlines()), captured.err
+    assert code == 2, captured.out[-300:]
+    assert len(captured.err.strip().splitlines()) == 1, captured.err
     assert "could not be read" in captured.err
 
 
@@ -148,20 +148,20 @@ def test_check_full_finds_damage_the_quick_check_misses(ix_dir: Path,
     size = pst.stat().st_size
     step = (size - 2 * 65536) // 17
     _zero(65536 + step // 2, 1000)(pst)  # between two sampled blocks
-    assert 0 == len(cs.check_index(ix_dir))
-    assert 0 == main(["check", "--index", str(ix_dir)])
+    assert len(cs.check_index(ix_dir)) == 0
+    assert main(["check", "--index", str(ix_dir)]) == 0
     capsys.readouterr()
     assert [str(pst)] == cs.check_index(ix_dir, full=True)["file"].tolist()
     docs = _damage(ix_dir, "flat docs zeroed")
-    assert 2 == main(["check", "--full", "--index", str(ix_dir)])
+    assert main(["check", "--full", "--index", str(ix_dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert 3 == len(err)  # two files, one summary
+    assert len(err) == 3  # two files, one summary
     assert {pst.name, docs.name} == {line.split(": ")[1].split("/")[-1] for line in err[:2]}
 
 
 def test_check_sound_index(ix_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """check --full on an untouched index exits 0 with an empty table."""
-    assert 0 == main(["check", "--full", "--index", str(ix_dir)])
+    assert main(["check", "--full", "--index", str(ix_dir)]) == 0
     assert "every file matches" in capsys.readouterr().out
     assert list(cs.CHECK_COLUMNS) == list(cs.check_index(ix_dir).columns)
 
@@ -189,8 +189,8 @@ def test_disk_full_during_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     err = _one_line_exit_2(capsys, "build", str(SEEDS), str(extra), "--no-entities",
                            "--index", str(ix))
     assert "disk is full" in err
-    assert 5 == cs.open_index(ix).search("*").total
-    assert [] == list(ix.glob("gen-*.tmp*"))
+    assert cs.open_index(ix).search("*").total == 5
+    assert list(ix.glob("gen-*.tmp*")) == []
 
 
 def test_read_only_index_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -217,7 +217,7 @@ def test_index_naming_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     err = _one_line_exit_2(capsys, "build", str(SEEDS), "--no-entities", "--index", str(path))
     assert "is a file" in err
     _one_line_exit_2(capsys, "search", "the", "--index", str(path))
-    assert "mine" == path.read_text()
+    assert path.read_text() == "mine"
 
 
 def test_unreadable_secret_checks_nothing_silently(ix_dir: Path, tmp_path: Path,

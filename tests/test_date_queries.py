@@ -62,13 +62,13 @@ def test_unreadable_dates_say_so(dated: tuple[cs.Index, list[date]], query: str)
     with pytest.raises(cs.QueryError) as info:
         index.search(f"grain {query}")
     assert "date" in info.value.message
-    assert DAYS == index.search(info.value.suggestion).total
+    assert index.search(info.value.suggestion).total == DAYS
 
 
 def test_summary_and_articles_with_mixed_fractions(dated: tuple[cs.Index, list[date]]) -> None:
     """Dates with and without fractional seconds read back in one column (no crash)."""
     index, days = dated
-    assert DAYS == index.articles()["date"].notna().sum()
+    assert index.articles()["date"].notna().sum() == DAYS
     assert str(days[-1]) == str(index.summary()["last"].iloc[0].date())
 
 

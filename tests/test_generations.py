@@ -39,11 +39,11 @@ def test_open_reader_follows_a_shrinking_build(tmp_path: Path) -> None:
     _write(corpus, 40)
     _build(corpus, tmp_path / "ix")
     ix = cs.open_index(tmp_path / "ix")
-    assert (40, 40) == _consistent(ix.search("*", limit=50))
+    assert _consistent(ix.search("*", limit=50)) == (40, 40)
     _write(corpus, 20)
     _build(corpus, tmp_path / "ix")
     res = ix.search("*", limit=50)
-    assert (20, 20) == _consistent(res)
+    assert _consistent(res) == (20, 20)
     assert {f"a.jsonl#{i}" for i in range(20)} == set(res.hits["doc_id"])
 
 
@@ -57,9 +57,9 @@ def test_open_reader_follows_a_growing_build(tmp_path: Path) -> None:
     ix.search("*")
     _write(corpus, 40)
     _build(corpus, tmp_path / "ix")
-    assert (40, 40) == _consistent(ix.search("*"))
-    assert 40 == len(ix.articles())
-    assert 40 == int(ix.summary()["articles"].sum())
+    assert _consistent(ix.search("*")) == (40, 40)
+    assert len(ix.articles()) == 40
+    assert int(ix.summary()["articles"].sum()) == 40
 
 
 def test_articles_and_summary_follow_builds(tmp_path: Path) -> None:
@@ -68,12 +68,12 @@ def test_articles_and_summary_follow_builds(tmp_path: Path) -> None:
     _write(corpus, 10)
     _build(corpus, tmp_path / "ix")
     ix = cs.open_index(tmp_path / "ix")
-    assert 10 == len(ix.articles())
+    assert len(ix.articles()) == 10
     for n in (12, 15):
         _write(corpus, n)
         _build(corpus, tmp_path / "ix")
-    assert 15 == len(ix.articles())
-    assert 15 == int(ix.summary()["articles"].sum())
+    assert len(ix.articles()) == 15
+    assert int(ix.summary()["articles"].sum()) == 15
 
 
 def test_a_query_during_a_publish_uses_one_generation(tmp_path: Path,
@@ -96,11 +96,11 @@ def test_a_query_during_a_publish_uses_one_generation(tmp_path: Path,
 
     monkeypatch.setattr(_search, "hit_rows", build_then_rows)
     res = ix.search("grain", limit=50)
-    assert (30, 30) == _consistent(res)
+    assert _consistent(res) == (30, 30)
     assert {f"a.jsonl#{i}" for i in range(30)} == set(res.hits["doc_id"])
     assert (tmp_path / "ix" / old).is_dir()  # still held by the reader's snapshot
     res = ix.search("grain", limit=50)  # the next call: the new generation, whole
-    assert (12, 12) == _consistent(res)
+    assert _consistent(res) == (12, 12)
     assert {f"a.jsonl#{i}" for i in range(100, 112)} == set(res.hits["doc_id"])
     _write(corpus, 13, start=100)
     _build(corpus, tmp_path / "ix")  # the old generation, no longer held, goes
@@ -117,9 +117,9 @@ def test_a_held_snapshot_answers_from_its_generation(tmp_path: Path) -> None:
     for n in (5, 7):
         _write(corpus, n)
         _build(corpus, tmp_path / "ix")
-    assert 9 == _search.search(snap, "grain").total
-    assert 9 == len(snap.articles())
-    assert 7 == ix.search("grain").total
+    assert _search.search(snap, "grain").total == 9
+    assert len(snap.articles()) == 9
+    assert ix.search("grain").total == 7
 
 
 def test_build_recovers_from_a_kill_between_rename_and_switch(tmp_path: Path) -> None:
@@ -133,8 +133,8 @@ def test_build_recovers_from_a_kill_between_rename_and_switch(tmp_path: Path) ->
     (ix_dir / "gen-000003.tmp-99999").mkdir()
     _write(corpus, 11)
     report = _build(corpus, ix_dir)
-    assert ["gen-000002", "gen-000003.tmp-99999"] == sorted(report.recovered)
-    assert 11 == cs.open_index(ix_dir).search("grain").total
+    assert sorted(report.recovered) == ["gen-000002", "gen-000003.tmp-99999"]
+    assert cs.open_index(ix_dir).search("grain").total == 11
     assert [report.generation] == sorted(p.name for p in ix_dir.glob("gen-*"))
 
 
@@ -147,7 +147,7 @@ def test_first_build_recovers_from_a_leftover_generation(tmp_path: Path) -> None
     (ix_dir / "CURRENT").unlink()
     report = _build(corpus, ix_dir)
     assert "gen-000001" in report.recovered
-    assert 10 == cs.open_index(ix_dir).search("grain").total
+    assert cs.open_index(ix_dir).search("grain").total == 10
 
 
 # --- many readers, many builds ---------------------------------------------------------------
@@ -200,4 +200,4 @@ def test_readers_during_builds_never_mix_generations(tmp_path: Path) -> None:
         p.join(60)
     results = [json.loads((tmp_path / f"r{i}").read_text()) for i in range(3)]
     assert all(q > 10 for q, _, _ in results), results
-    assert [(0, 0)] * 3 == [(e, b) for _, e, b in results]
+    assert [(e, b) for _, e, b in results] == [(0, 0)] * 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 
@@ -17,7 +18,7 @@ SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
 def test_build_counts(seed_index: cs.Index, seed_index_dir: Path) -> None:
     """The seed index holds five articles in one generation with its marker."""
-    assert 5 == len(seed_index)
+    assert len(seed_index) == 5
     assert (seed_index_dir / "CURRENT").read_text().strip() == seed_index.generation
     assert (seed_index_dir / seed_index.generation / "corpus_search.json").is_file()
 
@@ -29,14 +30,19 @@ def test_rebuild_processes_only_new(corpus_copy: Path, tmp_path: Path) -> None:
     common = cs.open_index(index_dir).snapshot().pair_stems
     (corpus_copy / "new.txt").write_text("Kyiv talks\n\nBalloonists met in Kyiv on Monday.")
     report = cs.build([corpus_copy], index_dir, progress=False)
-    assert (1, 0, 5, 0, 1) == (report.added, report.updated, report.unchanged,
-                               report.removed, report.model_runs)
+    assert (report.added, report.updated, report.unchanged, report.removed, report.model_runs) == (
+        1,
+        0,
+        5,
+        0,
+        1,
+    )
     index = cs.open_index(index_dir)
-    assert 6 == len(index)
-    assert ["new"] == index.search("balloonists").hits["doc_id"].tolist()
+    assert len(index) == 6
+    assert index.search("balloonists").hits["doc_id"].tolist() == ["new"]
     assert common == index.snapshot().pair_stems  # chosen at the full build, kept by updates
     assert "balloonist" not in index.snapshot().pair_stems
-    assert ["new"] == index.search('"balloonists met"').hits["doc_id"].tolist()
+    assert index.search('"balloonists met"').hits["doc_id"].tolist() == ["new"]
 
 
 def test_unchanged_rebuild_keeps_generation(corpus_copy: Path, tmp_path: Path) -> None:
@@ -55,14 +61,17 @@ def test_changed_and_removed(corpus_copy: Path, tmp_path: Path) -> None:
     path = corpus_copy / "004_de08d329854fef43.txt"
     path.write_text(path.read_text() + "\nKiev responded on Tuesday.\n")
     report = cs.build([corpus_copy], index_dir, progress=False)
-    assert (0, 1, 3, 1) == (report.added, report.updated, report.unchanged, report.removed)
+    assert (report.added, report.updated, report.unchanged, report.removed) == (0, 1, 3, 1)
     index = cs.open_index(index_dir)
-    assert ["004_de08d329854fef43", "001_03f7df105f449af6"] == sorted(
-        index.search("*", filters={"place": "Kyiv"}).hits["doc_id"], reverse=True)
+    assert sorted(index.search("*", filters={"place": "Kyiv"}).hits["doc_id"], reverse=True) == [
+        "004_de08d329854fef43",
+        "001_03f7df105f449af6",
+    ]
 
 
-def test_failed_build_keeps_previous_index(corpus_copy: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_build_keeps_previous_index(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A build that dies after writing Whoosh files leaves the previous index in use."""
     index_dir = tmp_path / "ix"
     cs.build([corpus_copy], index_dir, progress=False)
@@ -78,8 +87,8 @@ def test_failed_build_keeps_previous_index(corpus_copy: Path, tmp_path: Path,
             cs.build([corpus_copy], index_dir, progress=False)
     index = cs.open_index(index_dir)
     assert before == index.search("NATO").hits["doc_id"].tolist()
-    assert ["gen-000001"] == sorted(p.name for p in index_dir.glob("gen-*"))
-    assert 1 == cs.build([corpus_copy], index_dir, progress=False).added
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == ["gen-000001"]
+    assert cs.build([corpus_copy], index_dir, progress=False).added == 1
 
 
 def test_reader_switches_to_new_generation(corpus_copy: Path, tmp_path: Path) -> None:
@@ -87,10 +96,10 @@ def test_reader_switches_to_new_generation(corpus_copy: Path, tmp_path: Path) ->
     index_dir = tmp_path / "ix"
     cs.build([corpus_copy], index_dir, progress=False)
     index = cs.open_index(index_dir)
-    assert 0 == index.search("zeppelin").total
+    assert index.search("zeppelin").total == 0
     (corpus_copy / "z.txt").write_text("Zeppelin\n\nA zeppelin flew over.")
     cs.build([corpus_copy], index_dir, progress=False)
-    assert 1 == index.search("zeppelin").total
+    assert index.search("zeppelin").total == 1
 
 
 def test_lock_held_gives_clear_error(tmp_path: Path) -> None:
@@ -105,7 +114,7 @@ def test_lock_held_gives_clear_error(tmp_path: Path) -> None:
             cs.build([SEEDS], index_dir, progress=False, entities=False)
     finally:
         os.close(fd)
-    assert 5 == cs.build([SEEDS], index_dir, progress=False, entities=False).added
+    assert cs.build([SEEDS], index_dir, progress=False, entities=False).added == 5
 
 
 def test_strange_folder_refused(tmp_path: Path) -> None:
@@ -127,28 +136,31 @@ def test_without_entities(tmp_path: Path) -> None:
     """entities=False builds a searchable index with empty entity facets."""
     cs.build([SEEDS], tmp_path / "ix", progress=False, entities=False)
     res = cs.open_index(tmp_path / "ix").search("NATO")
-    assert (5, 0) == (res.total, len(res.facets["person"]))
+    assert (res.total, len(res.facets["person"])) == (5, 0)
 
 
 def test_older_format_is_rebuilt_not_refused(corpus_copy: Path, tmp_path: Path) -> None:
     """Opening an index of an older format says so; building replaces it in full."""
-    import json
 
     ix = tmp_path / "ix"
     cs.build([corpus_copy], ix, progress=False, entities=False)
     marker = ix / (ix / "CURRENT").read_text().strip() / "corpus_search.json"
     data = json.loads(marker.read_text())
-    marker.write_text(json.dumps({**data, "format": data["format"] - 1,
-                                  "config": {**data["config"], "format": "old"}}))
+    marker.write_text(
+        json.dumps(
+            {**data, "format": data["format"] - 1, "config": {**data["config"], "format": "old"}}
+        )
+    )
     with pytest.raises(cs.IndexProblem, match="another version"):
         cs.open_index(ix)
     report = cs.build([corpus_copy], ix, progress=False, entities=False)
-    assert (5, 0) == (report.added, report.unchanged)
-    assert 5 == len(cs.open_index(ix))
+    assert (report.added, report.unchanged) == (5, 0)
+    assert len(cs.open_index(ix)) == 5
 
 
-def test_many_small_updates_then_a_large_one_lose_nothing(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_small_updates_then_a_large_one_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Small segments merged during a two-core update stay in the index."""
 
     monkeypatch.setattr(build_module, "PARALLEL_MIN_ARTICLES", 6)
@@ -161,10 +173,10 @@ def test_many_small_updates_then_a_large_one_lose_nothing(tmp_path: Path,
     for _ in range(10):
         (corpus / f"{next(words)}.txt").write_text(f"Title\n\nBody {next(words)} here.")
         cs.build([corpus], index_dir, entities=False, progress=False)
-    assert 5 == len(cs.open_index(index_dir).snapshot().searcher.reader().leaf_readers())
+    assert len(cs.open_index(index_dir).snapshot().searcher.reader().leaf_readers()) == 5
     for _ in range(8):
         (corpus / f"{next(words)}.txt").write_text(f"Title\n\nBody {next(words)} here.")
     report = cs.build([corpus], index_dir, entities=False, progress=False)
     index = cs.open_index(index_dir)
-    assert (8, 18) == (report.added, len(index))
-    assert 18 == index.search("body").total
+    assert (report.added, len(index)) == (8, 18)
+    assert index.search("body").total == 18

@@ -29,9 +29,14 @@ ARTICLES = [
 def tiny(tmp_path: Path) -> cs.Snapshot:
     """The three-article corpus, built without entities and opened."""
     src = tmp_path / "tiny.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "title": f"Headline {i}", "text": t,
-                                       "outlet": o, "date": d}) + "\n"
-                           for i, o, d, t in ARTICLES), "utf-8")
+    src.write_text(
+        "".join(
+            json.dumps({"id": i, "title": f"Headline {i}", "text": t, "outlet": o, "date": d})
+            + "\n"
+            for i, o, d, t in ARTICLES
+        ),
+        "utf-8",
+    )
     cs.build([src], tmp_path / "index", entities=False, progress=False)
     ix = cs.open_index(tmp_path / "index").snapshot()
     yield ix
@@ -42,42 +47,41 @@ def test_bigrams(tiny: cs.Index) -> None:
     """The repeated bigrams with their counts and article counts, commonest first."""
     res = ngrams(tiny, n=2, min_freq=2)
     assert list(NGRAM_COLUMNS) == list(res.columns)
-    assert [("cats eat", 2, 2, 2), ("eat fish", 2, 2, 2)] == list(res.itertuples(index=False))
+    assert list(res.itertuples(index=False)) == [("cats eat", 2, 2, 2), ("eat fish", 2, 2, 2)]
 
 
 def test_two_lengths(tiny: cs.Index) -> None:
     """n=(2, 3): ties on count are ordered shorter first, then alphabetically."""
     res = ngrams(tiny, n=(2, 3), min_freq=2)
-    assert ["cats eat", "eat fish", "cats eat fish"] == res["ngram"].tolist()
+    assert res["ngram"].tolist() == ["cats eat", "eat fish", "cats eat fish"]
 
 
 def test_all_bigrams_counted(tiny: cs.Index) -> None:
     """min_freq=1 lists all 14 distinct bigrams (16 bigrams, two of them twice), none
     across articles."""
     res = ngrams(tiny, n=2, min_freq=1, limit=None)
-    assert 14 == len(res)
-    assert 16 == res["count"].sum()
+    assert len(res) == 14
+    assert res["count"].sum() == 16
     assert "fish dogs" not in set(res["ngram"])
 
 
 def test_contains_anchor(tiny: cs.Index) -> None:
     """contains='fish' anchored left/right/anywhere picks the sequences by the word's place."""
     left = ngrams(tiny, n=2, contains="fish", anchor="left", min_freq=1)
-    assert {"fish swim": 1, "fish eat": 1} == dict(zip(left["ngram"], left["count"], strict=True))
+    assert dict(zip(left["ngram"], left["count"], strict=True)) == {"fish swim": 1, "fish eat": 1}
     right = ngrams(tiny, n=2, contains="fishes", anchor="right", min_freq=1)
-    assert {"eat fish": 2, "and fish": 1} == dict(zip(right["ngram"], right["count"],
-                                                       strict=True))
+    assert dict(zip(right["ngram"], right["count"], strict=True)) == {"eat fish": 2, "and fish": 1}
     anywhere = ngrams(tiny, n=2, contains="fish", min_freq=1)
-    assert 4 == len(anywhere)
+    assert len(anywhere) == 4
 
 
 def test_mask(tiny: cs.Index) -> None:
     """Only a1 and a2 in scope: "cats eat fish" still twice; with only a1, nothing repeats."""
     m = np.zeros(len(tiny.live), dtype=bool)
     m[tiny.docnum["tiny.jsonl#a1"]] = True
-    assert 0 == len(ngrams(tiny, n=3, min_freq=2, mask=m))
+    assert len(ngrams(tiny, n=3, min_freq=2, mask=m)) == 0
     m[tiny.docnum["tiny.jsonl#a2"]] = True
-    assert ["cats eat fish"] == ngrams(tiny, n=3, min_freq=2, mask=m)["ngram"].tolist()
+    assert ngrams(tiny, n=3, min_freq=2, mask=m)["ngram"].tolist() == ["cats eat fish"]
 
 
 def test_bad_input(tiny: cs.Index) -> None:

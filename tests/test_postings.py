@@ -46,7 +46,7 @@ def updated_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Snapshot:
         added = [dict(r, id="new-" + r["id"]) for r in generate(50, seed=12)]
         _write(root / "a.jsonl", records[:-30] + added)
         report = cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
-    assert (50, 40, 30) == (report.added, report.updated, report.removed)
+    assert (report.added, report.updated, report.removed) == (50, 40, 30)
     return cs.open_index(root / "index").snapshot()
 
 
@@ -54,8 +54,8 @@ def test_every_segment_has_flat_postings(updated_index: cs.Snapshot) -> None:
     """Each segment's flat files exist and hold both fields' common terms."""
     leaves = updated_index.searcher.reader().leaf_readers()
     flats = [_postings._flat(leaf) for leaf, _ in leaves]
-    assert 3 == len(flats)
-    assert [True, True, False] == [leaf.has_deletions() for leaf, _ in leaves]
+    assert len(flats) == 3
+    assert [leaf.has_deletions() for leaf, _ in leaves] == [True, True, False]
     assert all(f is not None for f in flats)
     assert all(f.terms("body") and f.terms("pairs") and f.terms("title") for f in flats)
 
@@ -68,7 +68,7 @@ def test_flat_postings_equal_whoosh(updated_index: cs.Snapshot, field: str) -> N
     flat = {t for leaf, _ in reader.leaf_readers() for t in _postings._flat(leaf).terms(field)}
     rarer = [t for t, _ in zip(reader.lexicon(field), range(300), strict=False)
              if t not in flat]
-    assert 20 < len(flat)
+    assert len(flat) > 20
     terms = sorted(flat) + rarer
     for text in terms:
         ids, weights = _postings.postings(reader, field, text)

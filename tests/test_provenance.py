@@ -16,8 +16,10 @@ from corpus_search._provenance import (
 
 def _build(tmp_path: Path, texts: dict[str, str]) -> Path:
     src = tmp_path / "c.jsonl"
-    src.write_text("".join(json.dumps({"id": k, "title": "T", "text": v}) + "\n"
-                           for k, v in texts.items()), "utf-8")
+    src.write_text(
+        "".join(json.dumps({"id": k, "title": "T", "text": v}) + "\n" for k, v in texts.items()),
+        "utf-8",
+    )
     cs.build([src], tmp_path / "ix", entities=False, progress=False)
     return tmp_path / "ix"
 
@@ -27,7 +29,7 @@ def test_fingerprint_order_free() -> None:
     a = corpus_fingerprint([("x", "1"), ("y", "2")])
     assert a == corpus_fingerprint([("y", "2"), ("x", "1")])
     assert a != corpus_fingerprint([("x", "1"), ("y", "3")])
-    assert 32 == len(a)
+    assert len(a) == 32
 
 
 def test_provenance_from_index(tmp_path: Path) -> None:
@@ -38,10 +40,13 @@ def test_provenance_from_index(tmp_path: Path) -> None:
         prov = provenance(ix, query="words", filters={"outlet": "X"}, extra={"window": 5})
         first = prov["fingerprint"]
     assert list(PROVENANCE_KEYS) == list(prov)
-    assert ("words", {"outlet": "X"}, {"window": 5}) == (prov["query"], prov["filters"],
-                                                         prov["extra"])
-    assert ("gen-000001", 2) == (prov["generation"], prov["articles"])
-    assert "unknown" not in first and 32 == len(first)
+    assert (prov["query"], prov["filters"], prov["extra"]) == (
+        "words",
+        {"outlet": "X"},
+        {"window": 5},
+    )
+    assert (prov["generation"], prov["articles"]) == ("gen-000001", 2)
+    assert "unknown" not in first and len(first) == 32
     path = _build(tmp_path, {"a": "Some words here.", "b": "Other words changed."})
     with cs.open_index(path).snapshot() as ix:
         assert first != provenance(ix)["fingerprint"]
@@ -51,4 +56,4 @@ def test_sidecar(tmp_path: Path) -> None:
     """write_sidecar writes <file>.provenance.json beside the export."""
     side = write_sidecar(tmp_path / "table.csv", {"query": "q", "n": 1})
     assert tmp_path / "table.csv.provenance.json" == side
-    assert {"query": "q", "n": 1} == json.loads(side.read_text("utf-8"))
+    assert json.loads(side.read_text("utf-8")) == {"query": "q", "n": 1}

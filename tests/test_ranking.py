@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from whoosh import query as wq
 
 import corpus_search as cs
-from corpus_search._postings import ranked
+from corpus_search._postings import _title_phrase, query_docs, ranked
 from corpus_search._query import parse_query
 from corpus_search._search import search
 from corpus_search.synthetic import generate
@@ -71,9 +72,7 @@ def test_quality_skipping_is_not_used(synthetic_index: cs.Snapshot) -> None:
                                     "to anna petrov", "no such words"])
 def test_title_phrases_match_whoosh(synthetic_index: cs.Snapshot, phrase: str) -> None:
     """A title phrase found on the title arrays finds the articles Whoosh's matcher does."""
-    from whoosh import query as wq
 
-    from corpus_search._postings import _title_phrase, query_docs
 
     s = synthetic_index.searcher
     q = wq.Phrase("title", phrase.split())

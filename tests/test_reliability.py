@@ -17,10 +17,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh import index as whoosh_index
 
 import corpus_search as cs
+from corpus_search._build import PARALLEL_MIN_ARTICLES
 from corpus_search._corpus import load_corpus
 from corpus_search._export import neutralise
+from corpus_search._store import make_schema
 from corpus_search.synthetic import generate
 
 GOOD = "Good title {n}\n\nA good body about Kyiv and NATO, number {n}."
@@ -245,7 +248,7 @@ def test_sigkill_during_build_keeps_previous_index(fault_corpus: dict, tmp_path:
                 (fault_corpus["root"] / "b.jsonl").rename(corpus / "b.jsonl")
         report = cs.build([corpus], index_dir, progress=False, entities=False)
         assert after == _answers(index_dir)
-        assert [] == list(index_dir.glob("gen-*.tmp*"))
+        assert list(index_dir.glob("gen-*.tmp*")) == []
         print(f"8 kills at random moments of a {fault_corpus['seconds']:.1f} s build: "
               f"{outcomes}; final build added {report.added}")
     finally:
@@ -270,7 +273,7 @@ def test_readers_see_old_or_new_never_a_mix(fault_corpus: dict, tmp_path: Path) 
             assert res.total == int(res.facets["outlet"]["count"].sum())
             seen.add(res.total)
             answered += 1
-        assert 0 == proc.returncode
+        assert proc.returncode == 0
         new = index.search("sanctions").total
         assert seen <= {old, new}
         assert new == fault_corpus["after"]["sanctions"][0]
@@ -295,9 +298,9 @@ def test_concurrent_build_is_refused(fault_corpus: dict, tmp_path: Path) -> None
         first.wait()
         if second.returncode == 2:
             assert "another build is writing" in second.stderr
-            assert 1 == len(second.stderr.strip().splitlines())
+            assert len(second.stderr.strip().splitlines()) == 1
         else:  # the first build was already done; the second found nothing to do
-            assert 0 == second.returncode
+            assert second.returncode == 0
     finally:
         (corpus / "b.jsonl").rename(fault_corpus["root"] / "b.jsonl")
 
@@ -316,15 +319,13 @@ def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
     cs.open_index(tmp_path / "ix").search("NATO").to_csv(out)
     with open(out, newline="") as fh:
         titles = sorted(row["title"] for row in csv.DictReader(fh))
-    assert ["'+1 and -2 and @SUM", "'=HYPERLINK(\"http://evil\",\"x\")", "Plain"] == titles
-    assert ("'-x", 3, "plain") == (neutralise("-x"), neutralise(3), neutralise("plain"))
+    assert titles == ["'+1 and -2 and @SUM", "'=HYPERLINK(\"http://evil\",\"x\")", "Plain"]
+    assert (neutralise("-x"), neutralise(3), neutralise("plain")) == ("'-x", 3, "plain")
 
 
 def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
     """A Whoosh index this package did not build is never opened (it would unpickle)."""
-    from whoosh import index as whoosh_index
 
-    from corpus_search._store import make_schema
 
     whoosh_index.create_in(str(tmp_path), make_schema())
     with pytest.raises(cs.UnsafeIndexError, match="did not write"):
@@ -337,7 +338,6 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
 
 def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
     """A killed two-core build leaves no worker behind and the previous index intact."""
-    from corpus_search._build import PARALLEL_MIN_ARTICLES
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -354,13 +354,13 @@ def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
         proc.wait()
         time.sleep(0.5)
         leftovers = _processes(f"--index {index_dir}")
-        assert [] == leftovers
+        assert leftovers == []
         got = _answers(index_dir)
         if got != before:  # it finished: the new index must be complete
-            assert 1250 == len(cs.open_index(index_dir))
+            assert len(cs.open_index(index_dir)) == 1250
             return
     report = cs.build([corpus], index_dir, progress=False, entities=False)
-    assert (PARALLEL_MIN_ARTICLES + 200, 1250) == (report.added, len(cs.open_index(index_dir)))
+    assert (report.added, len(cs.open_index(index_dir))) == (PARALLEL_MIN_ARTICLES + 200, 1250)
 
 
 def test_sigkill_during_two_process_entity_extraction(tmp_path: Path) -> None:
@@ -381,4 +381,4 @@ def test_sigkill_during_two_process_entity_extraction(tmp_path: Path) -> None:
         proc.wait()
         time.sleep(0.5)
         leftovers = _processes(f"--index {index_dir}")
-        assert (1, [], False) == (len(children), leftovers, (index_dir / "CURRENT").exists())
+        assert (len(children), leftovers, (index_dir / "CURRENT").exists()) == (1, [], False)

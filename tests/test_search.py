@@ -18,56 +18,56 @@ def _facet(res: cs.SearchResult, key: str) -> dict[str, int]:
 def test_nato_finds_all_five(seed_index: cs.Index) -> None:
     """NATO is in every seed article."""
     res = seed_index.search("NATO")
-    assert 5 == res.total
+    assert res.total == 5
     assert list(cs.HIT_COLUMNS) == list(res.hits.columns)
-    assert [1, 2, 3, 4, 5] == res.hits["rank"].tolist()
+    assert res.hits["rank"].tolist() == [1, 2, 3, 4, 5]
     assert res.hits["snippet"].str.contains(r"\*\*NATO\*\*").all()
 
 
 def test_stoltenberg_is_one_person(seed_index: cs.Index) -> None:
     """Jens Stoltenberg has 3 articles and no separate "Stoltenberg" entry."""
     people = _facet(seed_index.search("NATO", facet_limit=None), "person")
-    assert 3 == people["Jens Stoltenberg"]
+    assert people["Jens Stoltenberg"] == 3
     assert "Stoltenberg" not in people
 
 
 def test_places(seed_index: cs.Index) -> None:
     """Ukraine is in all 5; Kyiv in the 2 articles that write "Kiev"; no "Kiev" entry."""
     places = _facet(seed_index.search("*", facet_limit=None), "place")
-    assert (5, 2) == (places["Ukraine"], places["Kyiv"])
+    assert (places["Ukraine"], places["Kyiv"]) == (5, 2)
     assert "Kiev" not in places
     kyiv = seed_index.search("*", filters={"place": "Kiev"}).hits["doc_id"].tolist()
-    assert ["001_03f7df105f449af6", "003_c672599c6d8cd13a"] == sorted(kyiv)
+    assert sorted(kyiv) == ["001_03f7df105f449af6", "003_c672599c6d8cd13a"]
 
 
 def test_filters_or_within_and_across(seed_index: cs.Index) -> None:
     """Values of one facet are ORed; different facets are ANDed."""
     either = seed_index.search("*", filters={"outlet": ["RT", "TVN24"]})
-    assert 2 == either.total
+    assert either.total == 2
     both = seed_index.search("*", filters={"outlet": ["RT", "TVN24"],
                                            "person": "Jens Stoltenberg"})
-    assert ["002_6774853757ba448b"] == both.hits["doc_id"].tolist()
+    assert both.hits["doc_id"].tolist() == ["002_6774853757ba448b"]
     # A facet's own counts ignore its own filter, so the other outlets stay visible.
-    assert {"NBC News": 1, "RT": 1} == _facet(both, "outlet")
+    assert _facet(both, "outlet") == {"NBC News": 1, "RT": 1}
 
 
 def test_field_queries(seed_index: cs.Index) -> None:
     """person:, place: (with aliases and surnames) and outlet: work in the query."""
-    assert 3 == seed_index.search('person:"Jens Stoltenberg"').total
-    assert 3 == seed_index.search("person:Stoltenberg").total
-    assert 2 == seed_index.search("place:Kiev").total
-    assert 1 == seed_index.search('outlet:"Voice of America"').total
-    assert 1 == seed_index.search("outlet:rt AND Kremlin").total
+    assert seed_index.search('person:"Jens Stoltenberg"').total == 3
+    assert seed_index.search("person:Stoltenberg").total == 3
+    assert seed_index.search("place:Kiev").total == 2
+    assert seed_index.search('outlet:"Voice of America"').total == 1
+    assert seed_index.search("outlet:rt AND Kremlin").total == 1
 
 
 def test_query_language(seed_index: cs.Index) -> None:
     """Phrases, proximity, wildcards, NOT and stemming behave as in Whoosh."""
-    assert 1 == seed_index.search('"more NATO"').total
-    assert 5 == seed_index.search('"Secretary General"~2 OR NATO').total
+    assert seed_index.search('"more NATO"').total == 1
+    assert seed_index.search('"Secretary General"~2 OR NATO').total == 5
     assert seed_index.search("sanction").total == seed_index.search("sanctions").total
-    assert 2 == seed_index.search("sanctions").total
-    assert 3 == seed_index.search("Stoltenberg NOT Blinken").total
-    assert 5 == seed_index.search("Ukrain*").total
+    assert seed_index.search("sanctions").total == 2
+    assert seed_index.search("Stoltenberg NOT Blinken").total == 3
+    assert seed_index.search("Ukrain*").total == 5
 
 
 @pytest.mark.parametrize(("query", "message", "suggestion"), [
@@ -91,18 +91,18 @@ def test_malformed_queries(seed_index: cs.Index, query: str, message: str,
 
 def test_star_is_everything(seed_index: cs.Index) -> None:
     """``*`` and an empty query mean every article."""
-    assert (5, 5) == (seed_index.search("*").total, seed_index.search("").total)
+    assert (seed_index.search("*").total, seed_index.search("").total) == (5, 5)
 
 
 def test_stop_words_are_searchable(seed_index: cs.Index) -> None:
     """Common words are indexed, so "the" matches rather than silently returning nothing."""
-    assert 5 == seed_index.search("the").total
+    assert seed_index.search("the").total == 5
 
 
 def test_did_you_mean(seed_index: cs.Index) -> None:
     """A misspelt word gets a suggestion built from a word in the corpus."""
     res = seed_index.search("Stoltenbreg")
-    assert (0, "Stoltenberg") == (res.total, res.suggestion)
+    assert (res.total, res.suggestion) == (0, "Stoltenberg")
     assert seed_index.search("Stoltenberg").suggestion is None
 
 
@@ -113,23 +113,23 @@ def test_paging_and_date_sort(seed_index: cs.Index) -> None:
     assert ([3, 4], all_ids[2:4]) == (page2["rank"].tolist(), page2["doc_id"].tolist())
     by_date = seed_index.search("NATO", sort="date", limit=5).hits
     assert by_date["score"].isna().all()
-    assert 5 == len(by_date)
+    assert len(by_date) == 5
 
 
 def test_facets_function(seed_index: cs.Index) -> None:
     """facets() gives value/count rows for one facet, with query and filters."""
     df = seed_index.facets("outlet", query="Kremlin")
-    assert ["value", "count"] == list(df.columns)
-    assert {"RT": 1, "Voice of America": 1} == dict(zip(df["value"], df["count"], strict=True))
+    assert list(df.columns) == ["value", "count"]
+    assert dict(zip(df["value"], df["count"], strict=True)) == {"RT": 1, "Voice of America": 1}
 
 
 def test_show(seed_index: cs.Index) -> None:
     """show() returns the stored text (furniture kept) and the entities."""
     art = seed_index.show("002_6774853757ba448b")
     assert "Read Full Article at RT.com" in art.text
-    assert "RT" == art.outlet
+    assert art.outlet == "RT"
     row = art.entities.set_index("name").loc["Jens Stoltenberg"]
-    assert ("person", 2) == (row["type"], row["count"])
+    assert (row["type"], row["count"]) == ("person", 2)
     with pytest.raises(cs.ArticleNotFoundError):
         seed_index.show("nope")
 

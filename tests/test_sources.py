@@ -87,7 +87,7 @@ def test_per_outlet_csvs_get_outlets_from_url_host(tmp_path: Path) -> None:
     _csv(tmp_path / "NBC.csv", [("2022-06-11", "https://www.nbcnews.com/1", "B", "Body b")])
     report = load_corpus([tmp_path])
     got = sorted((a.outlet, a.outlet_from) for a in report.articles)
-    assert [("NBC News", "url host"), ("RT", "url host")] == got
+    assert got == [("NBC News", "url host"), ("RT", "url host")]
 
 
 def test_table_without_url_takes_file_name(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_table_without_url_takes_file_name(tmp_path: Path) -> None:
     (tmp_path / "articles.csv").write_text("title,text\nB,Body b\n")
     report = load_corpus([tmp_path])
     got = sorted((a.outlet, a.outlet_from) for a in report.articles)
-    assert [("", "none"), ("RT", "file name")] == got
+    assert got == [("", "none"), ("RT", "file name")]
 
 
 def test_given_outlet_per_source(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_given_outlet_per_source(tmp_path: Path) -> None:
     b = _csv(tmp_path / "two.csv", [("2022-06-12", "https://y.org/1", "B", "Body b")])
     report = load_corpus([Source(a, "RT"), parse_source_arg(f'{b}="NBC News"')])
     got = [(a.title, a.outlet, a.outlet_from) for a in report.articles]
-    assert [("A", "RT", "given"), ("B", "NBC News", "given")] == got
+    assert got == [("A", "RT", "given"), ("B", "NBC News", "given")]
 
 
 def test_outlet_column_wins(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def test_outlet_column_wins(tmp_path: Path) -> None:
     (tmp_path / "RT.csv").write_text("outlet,url,text\nTASS,https://www.rt.com/1,Body\n,,B2\n")
     report = load_corpus([Source(tmp_path / "RT.csv", "RT")])
     got = [(a.outlet, a.outlet_from) for a in report.articles]
-    assert [("TASS", "column"), ("RT", "given")] == got
+    assert got == [("TASS", "column"), ("RT", "given")]
 
 
 def test_source_columns(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_source_columns(tmp_path: Path) -> None:
     (tmp_path / "x.jsonl").write_text(json.dumps({"h": "T", "words": "The body"}) + "\n")
     src = Source(tmp_path / "x.jsonl", "X", ColumnMap(title="h", text="words"))
     (art,) = load_corpus([src]).articles
-    assert ("T", "The body", "X") == (art.title, art.body, art.outlet)
+    assert (art.title, art.body, art.outlet) == ("T", "The body", "X")
 
 
 def test_sources_file_in_folder(tmp_path: Path) -> None:
@@ -134,16 +134,16 @@ def test_sources_file_in_folder(tmp_path: Path) -> None:
         "hl,words\n")
     report = load_corpus([tmp_path])
     got = sorted((a.title, a.outlet, a.outlet_from) for a in report.articles)
-    assert [("A", "Meduza", "sources file"), ("B", "Novaya Gazeta", "sources file")] == got
-    assert [] == report.skipped
+    assert got == [("A", "Meduza", "sources file"), ("B", "Novaya Gazeta", "sources file")]
+    assert report.skipped == []
 
 
 def test_read_sources_file_bad_row(tmp_path: Path) -> None:
     """A sources.csv row naming a missing file is reported, not fatal."""
     (tmp_path / "sources.csv").write_text("path,outlet\nmissing.csv,X\n")
     sources, problems = read_sources_file(tmp_path / "sources.csv")
-    assert [] == sources
-    assert ["missing.csv: no such file or folder"] == problems
+    assert sources == []
+    assert problems == ["missing.csv: no such file or folder"]
 
 
 def test_metadata_outlet_recorded(tmp_path: Path) -> None:
@@ -154,7 +154,7 @@ def test_metadata_outlet_recorded(tmp_path: Path) -> None:
                                            "b.txt,,https://www.reuters.com/x\n")
     report = load_corpus([tmp_path])
     got = [(a.outlet, a.outlet_from) for a in report.articles]
-    assert [("TVN24", "metadata.csv"), ("Reuters", "url host")] == got
+    assert got == [("TVN24", "metadata.csv"), ("Reuters", "url host")]
 
 
 def test_outlet_summary_and_warning(tmp_path: Path) -> None:
@@ -164,17 +164,17 @@ def test_outlet_summary_and_warning(tmp_path: Path) -> None:
     (tmp_path / "loose.txt").write_text("T\n\nNo outlet anywhere")
     report = load_corpus([tmp_path])
     df = report.outlet_summary()
-    assert OUTLET_SUMMARY_COLUMNS == tuple(df.columns)
-    assert [("", "none", 1), ("RT", "url host", 2)] == sorted(
-        df.itertuples(index=False, name=None))
-    assert 1 == len(report.warnings)
+    assert tuple(df.columns) == OUTLET_SUMMARY_COLUMNS
+    assert sorted(
+        df.itertuples(index=False, name=None)) == [("", "none", 1), ("RT", "url host", 2)]
+    assert len(report.warnings) == 1
     assert report.warnings[0].startswith("1 article has no outlet")
 
 
 def test_article_made_by_hand_records_given_or_none() -> None:
     """An Article built outside load_corpus says 'given' with an outlet, else 'none'."""
-    assert ("given", "none") == (SourceArticle("a", "T", "B", outlet="RT").outlet_from,
-                                 SourceArticle("b", "T", "B").outlet_from)
+    assert (SourceArticle("a", "T", "B", outlet="RT").outlet_from,
+                                 SourceArticle("b", "T", "B").outlet_from) == ("given", "none")
 
 
 def test_outlet_column_holding_a_host_is_made_readable(tmp_path: Path) -> None:
@@ -182,4 +182,4 @@ def test_outlet_column_holding_a_host_is_made_readable(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("domain,text\nwww.rt.com,Body a\nnews.example.org,Body b\n"
                                     "Some Outlet,Body c\n")
     got = [(a.outlet, a.outlet_from) for a in load_corpus([tmp_path]).articles]
-    assert [("RT", "column"), ("news.example.org", "column"), ("Some Outlet", "column")] == got
+    assert got == [("RT", "column"), ("news.example.org", "column"), ("Some Outlet", "column")]

@@ -11,16 +11,25 @@ import corpus_search as cs
 from corpus_search import _analysis
 from corpus_search._stream import load_stream, write_stream
 
-FURNITURE = ("Sanctions were imposed on Monday.\nShare this article\n"
-             "Officials said the U.S. sanctions would stay.\nRead Full Article at RT.com\n"
-             "Related articles: more sanctions")
+FURNITURE = (
+    "Sanctions were imposed on Monday.\nShare this article\n"
+    "Officials said the U.S. sanctions would stay.\nRead Full Article at RT.com\n"
+    "Related articles: more sanctions"
+)
 
 
 def _corpus(path: Path, docs: dict[str, str]) -> Path:
     src = path / "c.jsonl"
-    src.write_text("".join(json.dumps({"id": k, "title": "Headline words", "text": v,
-                                       "outlet": "X", "date": "2022-03-01"}) + "\n"
-                           for k, v in docs.items()), "utf-8")
+    src.write_text(
+        "".join(
+            json.dumps(
+                {"id": k, "title": "Headline words", "text": v, "outlet": "X", "date": "2022-03-01"}
+            )
+            + "\n"
+            for k, v in docs.items()
+        ),
+        "utf-8",
+    )
     return src
 
 
@@ -30,7 +39,7 @@ def _check_matches_index(ix: cs.Snapshot) -> int:
     for d in range(len(ix.live)):
         words = [stream.words[i] for i in stream.doc(d)]
         if not ix.live[d]:
-            assert [] == words
+            assert words == []
             continue
         text = ix.searcher.stored_fields(d)["text"]
         assert [t[0].lower() for t in _analysis.article_tokens(text)] == words
@@ -41,34 +50,48 @@ def _check_matches_index(ix: cs.Snapshot) -> int:
 
 def test_furniture_left_out(tmp_path: Path) -> None:
     """Furniture lines and one-letter words are not in the stream; U.S. is one token."""
-    cs.build([_corpus(tmp_path, {"a": FURNITURE})], tmp_path / "ix", entities=False,
-             progress=False)
+    cs.build([_corpus(tmp_path, {"a": FURNITURE})], tmp_path / "ix", entities=False, progress=False)
     with cs.open_index(tmp_path / "ix").snapshot() as ix:
         stream = load_stream(ix.gen_path)
-        assert ["sanctions", "were", "imposed", "on", "monday", "officials", "said", "the",
-                "u.s", "sanctions", "would", "stay"] == [stream.words[i] for i in stream.doc(0)]
-        assert "sanction" == stream.stems[stream.word_stem[stream.word_index["sanctions"]]]
-        assert 1 == _check_matches_index(ix)
+        assert [stream.words[i] for i in stream.doc(0)] == [
+            "sanctions",
+            "were",
+            "imposed",
+            "on",
+            "monday",
+            "officials",
+            "said",
+            "the",
+            "u.s",
+            "sanctions",
+            "would",
+            "stay",
+        ]
+        assert stream.stems[stream.word_stem[stream.word_index["sanctions"]]] == "sanction"
+        assert _check_matches_index(ix) == 1
 
 
 def test_incremental_build_rewrites_stream(tmp_path: Path) -> None:
     """After an update (one article changed, one removed, one added) the stream matches
     every live article again and removed docnums are empty."""
-    docs = {"a": "Alpha beta gamma delta.", "b": "Beta gamma epsilon zeta eta.",
-            "c": "Theta iota kappa lambda."}
+    docs = {
+        "a": "Alpha beta gamma delta.",
+        "b": "Beta gamma epsilon zeta eta.",
+        "c": "Theta iota kappa lambda.",
+    }
     cs.build([_corpus(tmp_path, docs)], tmp_path / "ix", entities=False, progress=False)
     docs = {"a": "Alpha beta changed delta now.", "c": docs["c"], "d": "Brand new words."}
     cs.build([_corpus(tmp_path, docs)], tmp_path / "ix", entities=False, progress=False)
     with cs.open_index(tmp_path / "ix").snapshot() as ix:
-        assert 3 == _check_matches_index(ix)
-        assert "gen-000002" == ix.gen_path.name
+        assert _check_matches_index(ix) == 3
+        assert ix.gen_path.name == "gen-000002"
 
 
 def test_write_stream_gaps(tmp_path: Path) -> None:
     """Docnums not given get empty ranges; word frequencies are counted."""
     n = write_stream(tmp_path, [(1, "the cat and the hat"), (3, "a hat")], n_docs=5)
     stream = load_stream(tmp_path)
-    assert 6 == n
-    assert [0, 0, 5, 5, 6, 6] == stream.indptr.tolist()
-    assert 2 == stream.word_freq[stream.word_index["hat"]]
+    assert n == 6
+    assert stream.indptr.tolist() == [0, 0, 5, 5, 6, 6]
+    assert stream.word_freq[stream.word_index["hat"]] == 2
     assert np.int32 == stream.ids.dtype

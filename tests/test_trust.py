@@ -86,7 +86,7 @@ def _gen(ix: Path) -> Path:
 def _one_line_exit_2(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     code = main(list(argv))
     err = capsys.readouterr().err
-    assert (2, 1) == (code, len(err.strip().splitlines())), err
+    assert (code, len(err.strip().splitlines())) == (2, 1), err
     assert "Traceback" not in err
     return err
 
@@ -155,8 +155,8 @@ def test_other_users_index_needs_trust(ix_dir: Path, tmp_path: Path,
         cs.open_index(ix_dir)
     err = _one_line_exit_2(capsys, "search", "nato", "--index", str(ix_dir))
     assert f"corpus-search trust {ix_dir}" in err
-    assert 0 == main(["trust", str(ix_dir)])
-    assert 5 == cs.open_index(ix_dir).search("*").total
+    assert main(["trust", str(ix_dir)]) == 0
+    assert cs.open_index(ix_dir).search("*").total == 5
 
 
 def test_unsigned_index_is_refused_and_rebuilt(ix_dir: Path) -> None:
@@ -165,9 +165,9 @@ def test_unsigned_index_is_refused_and_rebuilt(ix_dir: Path) -> None:
     with pytest.raises(cs.UnsafeIndexError, match="trust"):
         cs.open_index(ix_dir)
     report = cs.build([SEEDS], ix_dir, entities=False, progress=False)
-    assert (5, 0) == (report.added, report.unchanged)
+    assert (report.added, report.unchanged) == (5, 0)
     assert "rebuilt in full" in str(report)
-    assert 5 == cs.open_index(ix_dir).search("*").total
+    assert cs.open_index(ix_dir).search("*").total == 5
 
 
 def test_secret_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,7 +175,7 @@ def test_secret_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     secret = tmp_path / "cfg" / "secret"
     monkeypatch.setenv(_trust.SECRET_ENV, str(secret))
     cs.build([SEEDS], tmp_path / "ix", entities=False, progress=False)
-    assert 0o600 == stat.S_IMODE(secret.stat().st_mode)
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert not any((tmp_path / "ix").rglob("secret"))
     secret.chmod(0o640)
     with pytest.raises(cs.IndexProblem, match="chmod 600"):
@@ -195,9 +195,9 @@ def test_update_reuses_digests_and_stays_signed(ix_dir: Path, tmp_path: Path) ->
     extra = tmp_path / "new.txt"
     extra.write_text("A new title\n\nA new body about Kyiv.\n")
     report = cs.build([SEEDS, extra], ix_dir, entities=False, progress=False)
-    assert (1, 5) == (report.added, report.unchanged)
-    assert 0 == len(cs.check_index(ix_dir, full=True))
-    assert 6 == cs.open_index(ix_dir).search("*").total
+    assert (report.added, report.unchanged) == (1, 5)
+    assert len(cs.check_index(ix_dir, full=True)) == 0
+    assert cs.open_index(ix_dir).search("*").total == 6
 
 
 def test_endless_files_are_not_read(ix_dir: Path) -> None:
