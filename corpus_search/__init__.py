@@ -19,6 +19,7 @@ from ._corpus import Article as SourceArticle
 from ._corpus import ColumnMap, LoadReport, load_corpus, parse_date
 from ._errors import (
     ArticleNotFoundError,
+    ClusterError,
     CorpusError,
     CorpusSearchError,
     IndexLockedError,
@@ -45,6 +46,7 @@ __all__ = [
     "Article",
     "ArticleNotFoundError",
     "BuildReport",
+    "ClusterError",
     "ColumnMap",
     "Comparison",
     "CorpusError",

@@ -6,6 +6,7 @@
     │   ├── IndexNotFoundError        no index has been built there yet
     │   ├── UnsafeIndexError          not an index this package built (refused)
     │   └── IndexLockedError          another build holds the write lock
+    ├── ClusterError                  the dask scheduler given for a build cannot be reached
     ├── QueryError                    a query that cannot be run; carries ``suggestion``
     └── ArticleNotFoundError          no article with that id
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArticleNotFoundError",
+    "ClusterError",
     "CorpusError",
     "CorpusSearchError",
     "IndexLockedError",
@@ -54,6 +56,10 @@ class UnsafeIndexError(IndexProblem):
 
 class IndexLockedError(IndexProblem):
     """Another build is writing this index."""
+
+
+class ClusterError(CorpusSearchError):
+    """The dask scheduler given for entity extraction cannot be reached."""
 
 
 class QueryError(CorpusSearchError):

