@@ -63,6 +63,9 @@ CHUNK_SIZE = 64
 """Texts per task: about two seconds of model time for a news article of 2,000 characters,
 long enough that the scheduler's overhead per chunk (milliseconds) does not count."""
 
+CONNECT_TIMEOUT = "20s"
+"""How long to try reaching a scheduler address before giving up with ``ClusterError``."""
+
 MIN_CLUSTER_TEXTS = 64
 """Fewer texts than this run in this process: starting a cluster and loading the model in
 each worker costs seconds."""
@@ -147,7 +150,7 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
         return
     if scheduler:
         try:
-            connected = Client(scheduler, timeout="20s", set_as_default=False)
+            connected = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ClusterError(f"cannot reach the dask scheduler at {scheduler!r} "
                                f"({type(exc).__name__}: {exc})".splitlines()[0]) from None
