@@ -79,7 +79,13 @@ that the model is loaded once per worker and not once per chunk."""
 
 def _extract_chunk(extractor: Extractor, texts: list[str]) -> list[list[RawMention]]:
     """Run on a worker: the mentions of each text of one chunk."""
-    model = _WORKER_MODELS.setdefault(pickle.dumps(extractor), extractor)
+    try:
+        key = pickle.dumps(extractor)
+    except (pickle.PicklingError, AttributeError, TypeError):  # a class defined in __main__
+        import cloudpickle  # dask's own serialiser, present wherever a worker runs
+
+        key = cloudpickle.dumps(extractor)
+    model = _WORKER_MODELS.setdefault(key, extractor)
     return model.extract(texts)
 
 
