@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -292,39 +293,42 @@ def _run_on(client: Any, items: Iterable[tuple[K, str]], extractor: Extractor,
 
     run = uuid.uuid4().hex[:12]
     chunks = enumerate(_chunks(items, chunk_size))
-    keys: dict[str, list] = {}
+    in_flight: dict[str, tuple[Any, list]] = {}  # task key -> (future, the chunk's keys)
     pending = as_completed(loop=client.loop)
-    submitted: list = []
 
-    def submit() -> bool:
-        nxt = next(chunks, None)
-        if nxt is None:
-            return False
-        i, chunk = nxt
-        fut = client.submit(_extract_chunk, extractor, [t for _, t in chunk], pure=False,
-                            key=f"corpus-search-ner-{run}-{i}")
-        keys[fut.key] = [k for k, _ in chunk]
-        submitted.append(fut)
-        pending.add(fut)
-        return True
+    def target() -> int:
+        """Chunks to keep in flight: enough to keep every worker busy (workers of an
+        adaptive cluster may come and go, so this is asked again now and then)."""
+        return max(4, 3 * sum(client.nthreads().values()))
+
+    def top_up(limit: int) -> None:
+        while len(in_flight) < limit:
+            nxt = next(chunks, None)
+            if nxt is None:
+                return
+            i, chunk = nxt
+            fut = client.submit(_extract_chunk, extractor, [t for _, t in chunk],
+                                pure=False, key=f"corpus-search-ner-{run}-{i}")
+            in_flight[fut.key] = (fut, [k for k, _ in chunk])
+            pending.add(fut)
 
     done = 0
     try:
-        threads = sum(client.nthreads().values()) or 1
-        for _ in range(max(4, 3 * threads)):  # enough to keep every worker busy
-            if not submit():
-                break
+        limit, asked = target(), time.monotonic()
+        top_up(limit)
         for fut in pending:
             mentions = fut.result()
-            chunk_keys = keys.pop(fut.key)
+            _, chunk_keys = in_flight.pop(fut.key)
             fut.release()
             on_chunk(list(zip(chunk_keys, mentions, strict=True)))
             done += len(chunk_keys)
             bar.update(len(chunk_keys))
-            submit()
+            if time.monotonic() - asked > 5:
+                limit, asked = target(), time.monotonic()
+            top_up(limit)
     except BaseException:
         with contextlib.suppress(Exception):
-            client.cancel([f for f in submitted if not f.done()])
+            client.cancel([f for f, _ in in_flight.values()])
         raise
     return done
 
