@@ -308,22 +308,27 @@ def entities_for(texts: Sequence[str], cache: EntityCache | None, extractor: Ext
                  ) -> tuple[list[list[RawMention]], int]:
     """Raw mentions for each text, from the cache where possible.
 
-    The texts not in the cache go through :func:`corpus_search._enrich.extract_mentions`:
+    The texts not in the cache go through :func:`corpus_search._enrich.extract_chunks`:
     dask workers (a local cluster of ``extractor.n_process`` processes, or the cluster of
     ``client`` / ``scheduler`` / ``CORPUS_SEARCH_SCHEDULER``), or this process for a few.
+    Each finished chunk is cached at once, so an interrupted build keeps what was found.
     Returns the mentions and how many texts went through the model.
     """
     keys = [cache.key(t) for t in texts] if cache else []
     found = cache.get_many(keys) if cache else {}
     todo = [i for i in range(len(texts)) if not cache or keys[i] not in found]
-    fresh = _enrich.extract_mentions(
-        [texts[i] for i in todo], extractor, client=client, scheduler=scheduler,
-        n_workers=extractor.n_process, progress=progress) if todo else []
-    if cache and todo:
-        cache.put_many((keys[i], m) for i, m in zip(todo, fresh, strict=True))
-    result: list[list[RawMention]] = []
-    it = iter(fresh)
-    todo_set = set(todo)
-    for i in range(len(texts)):
-        result.append(next(it) if i in todo_set else found[keys[i]])
+    result: list[list[RawMention]] = [found[keys[i]] if cache and keys[i] in found else []
+                                      for i in range(len(texts))]
+
+    def store(pairs: list[tuple[int, list[RawMention]]]) -> None:
+        for i, mentions in pairs:
+            result[i] = mentions
+        if cache:
+            cache.put_many((keys[i], m) for i, m in pairs)
+
+    if todo:
+        _enrich.extract_chunks(((i, texts[i]) for i in todo), extractor, on_chunk=store,
+                               client=client, scheduler=scheduler,
+                               n_workers=extractor.n_process, total=len(todo),
+                               progress=progress)
     return result, len(todo)

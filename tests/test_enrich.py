@@ -11,8 +11,8 @@ import pytest
 from distributed import Client, LocalCluster
 
 from corpus_search import ClusterError, _enrich
-from corpus_search._enrich import SCHEDULER_ENV, extract_chunks, extract_mentions
-from corpus_search._entities import Extractor
+from corpus_search._enrich import CHUNK_SIZE, SCHEDULER_ENV, extract_chunks, extract_mentions
+from corpus_search._entities import EntityCache, Extractor, entities_for
 from corpus_search.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,3 +107,32 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv(SCHEDULER_ENV, "tcp://127.0.0.1:9")
     with pytest.raises(ClusterError, match=r"tcp://127\.0\.0\.1:9\b"):
         extract_mentions(_texts(64), Extractor())
+
+
+class _FailsOnSecondChunk:
+    """A stand-in model: one mention per text, and an error on its second chunk."""
+
+    n_process = 1
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def extract(self, texts: list[str], progress: bool = False) -> list[list]:
+        """``[(text, "ORG")]`` for each text, until the second call."""
+        self.calls += 1
+        if self.calls == 2:
+            raise KeyboardInterrupt
+        return [[(t, "ORG")] for t in texts]
+
+
+def test_interrupted_extraction_keeps_finished_chunks(tmp_path: Path) -> None:
+    """Chunks finished before an interruption are in the entity cache for the next build."""
+    texts = [f"Text number {i}" for i in range(100)]
+    cache = EntityCache(tmp_path / "cache.sqlite")
+    with pytest.raises(KeyboardInterrupt):
+        entities_for(texts, cache, _FailsOnSecondChunk())
+    keys = [cache.key(t) for t in texts]
+    got = cache.get_many(keys)
+    assert keys[:CHUNK_SIZE] == sorted(got, key=keys.index)
+    assert [("Text number 0", "ORG")] == got[cache.key(texts[0])]
+    cache.close()
