@@ -267,7 +267,7 @@ def extract_chunks(items: Iterable[tuple[K, str]], extractor: Extractor, *,
     try:
         if local:
             for chunk in _chunks(rest, chunk_size):
-                mentions = _extract_chunk(extractor, [t for _, t in chunk])
+                mentions = extractor.extract([t for _, t in chunk])
                 on_chunk([(k, m) for (k, _), m in zip(chunk, mentions, strict=True)])
                 done += len(chunk)
                 bar.update(len(chunk))
