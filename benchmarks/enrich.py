@@ -55,6 +55,13 @@ def _warm(extractor: object) -> bool:
     return True
 
 
+def _rss_mb() -> float:
+    """Run on each worker: its resident memory, model loaded, in MB."""
+    import psutil
+
+    return round(psutil.Process().memory_info().rss / 2**20)
+
+
 def _texts(size: int) -> tuple[list[str], str]:
     if BBC.is_dir():
         files = sorted(BBC.glob("*/*.txt"))[:size]
@@ -114,7 +121,9 @@ def main(argv: list[str] | None = None) -> dict:
             t = time.perf_counter()
             got = extract_mentions(texts, Extractor(), client=client, min_cluster_texts=0)
             seconds = time.perf_counter() - t
-            step(f"cluster-{n}", seconds, before, identical=got == reference)
+            rss = client.run(_rss_mb)
+            step(f"cluster-{n}", seconds, before, identical=got == reference,
+                 worker_rss_mb=sorted(rss.values()))
             if n == 2:
                 m = args.tiny_chunks
                 before = _load()
