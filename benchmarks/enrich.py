@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--skip-in-process", action="store_true",
                    help="no in-process step (1-worker mentions are the reference)")
     p.add_argument("--skip-end-to-end", action="store_true")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                   help="LocalCluster sizes, in this order (must include 1 and 2)")
     p.add_argument("--out", type=Path, help="JSON results (default: print only)")
     args = p.parse_args(argv)
 
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
         step("in-process", time.perf_counter() - t, before,
              mentions=sum(map(len, reference)))
 
-    for n in (1, 2):
+    for n in args.workers:
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                           dashboard_address=None, memory_limit=0,
                           silence_logs=logging.CRITICAL) as cluster, \
