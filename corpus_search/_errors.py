@@ -7,6 +7,7 @@
     │   ├── UnsafeIndexError          not an index this package built (refused)
     │   │   └── IndexDamagedError     a file does not match its checksum or cannot be read
     │   └── IndexLockedError          another build holds the write lock
+    ├── ClusterError                  the dask scheduler given for a build cannot be reached
     ├── QueryError                    a query that cannot be run; carries ``suggestion``
     └── ArticleNotFoundError          no article with that id
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArticleNotFoundError",
+    "ClusterError",
     "CorpusError",
     "CorpusSearchError",
     "IndexDamagedError",
@@ -59,6 +61,10 @@ class IndexDamagedError(UnsafeIndexError):
 
 class IndexLockedError(IndexProblem):
     """Another build is writing this index."""
+
+
+class ClusterError(CorpusSearchError):
+    """The dask scheduler given for entity extraction cannot be reached."""
 
 
 class QueryError(CorpusSearchError):

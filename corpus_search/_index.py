@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -750,7 +751,8 @@ def open_index(path: str | Path = "index") -> Index:
 def ensure_index(corpus: str | Path | Sequence[str | Path] = "corpus",
                  path: str | Path = "index", *, columns: ColumnMap | None = None,
                  outlet: str = "", entities: bool = True, progress: bool | None = None,
-                 extractor: Extractor | None = None) -> Index:
+                 extractor: Extractor | None = None, client: Any = None,
+                 scheduler: str | None = None) -> Index:
     """Build or update the index of ``corpus`` (only new and changed articles), then open
     it: the one call a notebook needs, cheap when nothing changed.
 
@@ -770,6 +772,10 @@ def ensure_index(corpus: str | Path | Sequence[str | Path] = "corpus",
         Show progress bars (None: when standard error is a terminal).
     extractor : Extractor or None, default None
         The entity model runner (None: spaCy's small English model).
+    client : distributed.Client or None, default None
+        A dask client to run the entity model on.
+    scheduler : str or None, default None
+        A dask scheduler address (None: ``$CORPUS_SEARCH_SCHEDULER`` or a local cluster).
 
     Returns
     -------
@@ -777,6 +783,6 @@ def ensure_index(corpus: str | Path | Sequence[str | Path] = "corpus",
     """
     paths = [corpus] if isinstance(corpus, str | Path) else list(corpus)
     build(paths, path, columns=columns, outlet=outlet, entities=entities, progress=progress,
-          extractor=extractor)
+          extractor=extractor, client=client, scheduler=scheduler)
     return Index(path)
 

@@ -7,9 +7,8 @@ the first half into one new segment while a forked worker indexes the second hal
 another; the two segments are then added after the existing ones, in that order. This is
 how Whoosh's ``MpWriter(multisegment=True)`` commits, minus the race.
 
-Entity extraction is split the same way (:func:`map_in_two_halves`) rather than with
-spaCy's ``n_process``, whose worker processes outlive a killed build. Every worker here
-asks the kernel to kill it when its parent dies.
+The forked worker asks the kernel to kill it when its parent dies. (Entity extraction
+used :func:`map_in_two_halves` too; it now runs on dask, see ``_enrich``.)
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ R = TypeVar("R")
 
 def _die_with_parent() -> None:
     """Linux: kill this process when its parent dies (it must not outlive a killed build)."""
-    import ctypes
+    import ctypes  # noqa: PLC0415 - Linux only
 
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -87,7 +87,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
                      date=args.date_col, url=args.url_col, id=args.id_col)
     report = build(args.paths or None, args.index, add=args.add, remove=args.remove,
                    columns=cols, outlet=args.outlet or "", entities=not args.no_entities,
-                   follow_links=args.follow_links)
+                   follow_links=args.follow_links, scheduler=args.scheduler)
     if args.json:
         _print_json({
             "index": str(report.index_dir), "generation": report.generation,
@@ -293,6 +293,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="add PATHs to the index's sources instead of replacing them")
     p.add_argument("--remove", action="store_true",
                    help="remove PATHs from the index's sources (their articles leave)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the entity model on this dask cluster (tcp://host:8786; "
+                        "default: $CORPUS_SEARCH_SCHEDULER, else a local cluster)")
     p.add_argument("--follow-links", action="store_true",
                    help="follow symlinks that lead out of a corpus folder")
     _add_common(p)

@@ -87,15 +87,3 @@ def test_no_furniture_entities(seed_index: cs.Index) -> None:
     names = {n for n, _ in seed_index.snapshot().entities}
     assert not {"RT.com", "Read Full Article", "NBC News", "Elizabeth Warren", "TVN24 GO",
                 "Leave a Comment", "voanews.com"} & names
-
-
-def test_two_processes_find_the_same_entities() -> None:
-    """Splitting a batch over two processes changes nothing in the output or its order."""
-    from corpus_search._entities import PARALLEL_MIN_TEXTS, Extractor
-
-    paragraphs = [p for f in sorted(SEEDS.glob("*.txt"))
-                  for p in f.read_text("utf-8").split("\n\n") if len(p) > 80]
-    texts = (paragraphs * PARALLEL_MIN_TEXTS)[: PARALLEL_MIN_TEXTS + 3]
-    one = Extractor(n_process=1).extract(texts)
-    assert one == Extractor(n_process=2).extract(texts)
-    assert sum(map(len, one)) > 20

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -363,22 +364,45 @@ def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
     assert (report.added, len(cs.open_index(index_dir))) == (PARALLEL_MIN_ARTICLES + 200, 1250)
 
 
-def test_sigkill_during_two_process_entity_extraction(tmp_path: Path) -> None:
-    """A build killed while two processes run the NER model leaves neither behind."""
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _cmdline(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # gone, or a zombie
+        return ""
+
+
+def test_sigkill_during_entity_extraction_on_dask(tmp_path: Path) -> None:
+    """A build killed while dask workers run the NER model leaves no process and no file."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     _write_jsonl(corpus / "a.jsonl", 300, seed=5)
     index_dir = tmp_path / "ix"
+    tmp = tmp_path / "tmp"  # the build's /tmp: dask's scratch folder goes there
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
     cmd = _build_cmd(corpus, index_dir)[:-1]  # with entities
     for _ in range(2):
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline, children = time.monotonic() + 60, []
-        while not children and time.monotonic() < deadline:  # wait for the NER worker
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
+        deadline, workers = time.monotonic() + 90, []
+        while len(workers) < 2 and time.monotonic() < deadline:  # wait for both workers
             time.sleep(0.2)
-            children = _processes("", "-P", str(proc.pid))
+            family = _descendants(proc.pid)
+            workers = [p for p in family if "spawn_main" in _cmdline(p)]
         time.sleep(1.0)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        time.sleep(0.5)
+        _, alive = psutil.wait_procs(family, timeout=10)
+        deadline = time.monotonic() + 10
+        while list(tmp.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
         leftovers = _processes(f"--index {index_dir}")
-        assert (len(children), leftovers, (index_dir / "CURRENT").exists()) == (1, [], False)
+        assert (len(workers), alive, leftovers, list(tmp.iterdir())) == (2, [], [], [])
+        assert not (index_dir / "CURRENT").exists()

@@ -1,0 +1,379 @@
+"""Entity extraction on dask.distributed (private).
+
+The spaCy model runs on dask workers: by default a ``LocalCluster`` of one process per CPU
+core (one thread each), started and closed by the call; or an existing cluster, given as
+a ``client``, a scheduler address, or the ``CORPUS_SEARCH_SCHEDULER`` environment
+variable (a lab server, or a SLURM allocation started with dask-jobqueue). Workers get
+article texts in chunks and send back raw ``(text, label)`` mentions only: no shared
+filesystem is needed. Each worker process loads the model once, on its first chunk, and
+keeps it (``_WORKER_MODELS``).
+
+Results do not depend on the number of workers: the texts are cut into the same chunks
+whatever runs them, and each chunk goes through ``Extractor.extract`` exactly as it would
+in this process. Small inputs (fewer than ``MIN_CLUSTER_TEXTS`` texts, or a machine with
+one core) run here, in the same chunks, without a cluster.
+
+Kill safety. A local worker process exits as soon as this process dies, however it dies:
+distributed starts it with a pipe from its parent and a thread that calls ``os._exit``
+when the pipe closes (``distributed.process.AsyncProcess``); the test suite checks it with
+SIGKILL. Its scratch folder (``dask-scratch-space``: lock files, spill storage) cannot be
+removed by a process killed with SIGKILL, so it lives in a fresh temporary folder watched
+by a small janitor process (``_Janitor``), started in its own session so that Ctrl-C in a
+terminal does not reach it: it waits for this process to close a pipe, and if that
+happens without a "done" message (this process died), removes the folder and exits.
+Ctrl-C (``KeyboardInterrupt``) cancels the submitted chunks, closes the cluster, removes
+the folder and re-raises with a one-line message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tqdm.auto import tqdm
+
+from ._errors import ClusterError
+
+if TYPE_CHECKING:  # annotations only: _entities imports this module
+    from ._entities import Extractor, RawMention
+
+__all__ = [
+    "CHUNK_SIZE",
+    "MIN_CLUSTER_TEXTS",
+    "SCHEDULER_ENV",
+    "extract_chunks",
+    "extract_mentions",
+]
+
+SCHEDULER_ENV = "CORPUS_SEARCH_SCHEDULER"
+"""Environment variable holding a dask scheduler address (``tcp://host:8786``) to use."""
+
+CHUNK_SIZE = 64
+"""Texts per task: about two seconds of model time for a news article of 2,000 characters,
+long enough that the scheduler's overhead per chunk (milliseconds) does not count."""
+
+CONNECT_TIMEOUT = "20s"
+"""How long to try reaching a scheduler address before giving up with ``ClusterError``."""
+
+MIN_CLUSTER_TEXTS = 64
+"""Fewer texts than this run in this process: starting a cluster and loading the model in
+each worker costs seconds."""
+
+K = TypeVar("K")
+
+_WORKER_MODELS: dict[bytes, Any] = {}
+"""In each worker process: the extractors seen so far, keyed by their pickled settings, so
+that the model is loaded once per worker and not once per chunk."""
+
+
+def _extract_chunk(extractor: Extractor, texts: list[str]) -> list[list[RawMention]]:
+    """Run on a worker: the mentions of each text of one chunk."""
+    try:
+        key = pickle.dumps(extractor)
+    except (pickle.PicklingError, AttributeError, TypeError):  # a class defined in __main__
+        import cloudpickle  # noqa: PLC0415 - dask's own serialiser, only for __main__ classes
+
+        key = cloudpickle.dumps(extractor)
+    model = _WORKER_MODELS.setdefault(key, extractor)
+    return model.extract(texts)
+
+
+class _Janitor:
+    """A process that removes ``path`` if this process dies before saying it is done."""
+
+    CODE = (
+        "import os, shutil, signal, sys, time\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "if sys.stdin.buffer.read() != b'done':\n"
+        "    for _ in range(40):\n"  # the workers exit within milliseconds of their parent
+        "        shutil.rmtree(sys.argv[1], ignore_errors=True)\n"
+        "        time.sleep(0.25)\n"
+        "        if not os.path.exists(sys.argv[1]):\n"
+        "            break\n"
+    )
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._proc = subprocess.Popen([sys.executable, "-c", self.CODE, path],
+                                      stdin=subprocess.PIPE, start_new_session=True)
+
+    def done(self) -> None:
+        """Remove the folder here and let the janitor exit."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        assert self._proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._proc.stdin.write(b"done")
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+
+def _default_workers() -> int:
+    """The CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's own warnings and log lines (ports, scratch folders, closing comms) are about
+    its internals, which the person running a build cannot act on: hide them."""
+    names = ("distributed", "tornado", "asyncio", "bokeh")
+    levels = {n: logging.getLogger(n).level for n in names}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"(distributed|tornado|bokeh)(\.|$)")
+        for n in names:
+            logging.getLogger(n).setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            for n, level in levels.items():
+                logging.getLogger(n).setLevel(level)
+
+
+@contextlib.contextmanager
+def _open_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator[Any]:
+    """The client to use: the one given, one connected to ``scheduler``, or one of a new
+    LocalCluster (closed, with its scratch folder, on the way out)."""
+    # heavy (~0.8 s to import), needed only when a cluster runs
+    import dask  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
+    from distributed import Client, LocalCluster  # noqa: PLC0415 - heavy: only when a cluster runs
+
+    if client is not None:
+        yield client
+        return
+    if scheduler:
+        try:
+            connected = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(f"cannot reach the dask scheduler at {scheduler!r} "
+                               f"({type(exc).__name__}: {exc})".splitlines()[0]) from None
+        try:
+            yield connected
+        finally:
+            connected.close()  # the cluster is someone else's: it stays up
+        return
+    scratch = tempfile.mkdtemp(prefix="cs-dask-")
+    janitor = _Janitor(scratch)
+    try:
+        with dask.config.set({"temporary-directory": scratch,
+                              "distributed.worker.memory.spill": False,
+                              "distributed.worker.memory.target": False}):
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                   processes=True, dashboard_address=":0",
+                                   local_directory=scratch, memory_limit=0,
+                                   silence_logs=logging.CRITICAL)
+        try:
+            local = Client(cluster, set_as_default=False)
+            try:
+                yield local
+            finally:
+                local.close()
+        finally:
+            cluster.close()
+    finally:
+        janitor.done()
+
+
+def _chunks(items: Iterable[tuple[K, str]], size: int) -> Iterator[list[tuple[K, str]]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def extract_chunks(items: Iterable[tuple[K, str]], extractor: Extractor, *,
+                   on_chunk: Callable[[list[tuple[K, list[RawMention]]]], None],
+                   client: Any = None, scheduler: str | None = None,
+                   n_workers: int | None = None, chunk_size: int = CHUNK_SIZE,
+                   min_cluster_texts: int = MIN_CLUSTER_TEXTS, total: int | None = None,
+                   progress: bool = False) -> int:
+    """Run the model over ``(key, text)`` pairs in chunks, reporting each finished chunk.
+
+    Meant for a build that stores results as they arrive: ``on_chunk`` is called in this
+    process (the caller's thread) once per chunk, in the order chunks finish, with the
+    chunk's ``(key, mentions)`` pairs in their input order. Only a bounded number of chunks
+    is in flight at a time, so ``items`` may be a generator over millions of articles.
+
+    Parameters
+    ----------
+    items : iterable of (key, str)
+        The texts, each with a key of the caller's choosing (an article id, a position).
+    extractor : Extractor
+        The model settings; pickled (without a loaded model) to each worker, which loads
+        the model once and keeps it for later chunks.
+    on_chunk : callable
+        ``on_chunk(pairs)`` for each finished chunk; an exception it raises stops the run
+        (chunks in flight are cancelled) and is re-raised.
+    client : distributed.Client, optional
+        An existing cluster's client. It is used as is and neither closed nor shut down.
+    scheduler : str, optional
+        A scheduler address such as ``"tcp://host:8786"`` when no ``client`` is given;
+        default: the ``CORPUS_SEARCH_SCHEDULER`` environment variable. The cluster is left
+        running; only our connection to it is closed.
+    n_workers : int, optional
+        Worker processes of the LocalCluster started when there is neither ``client`` nor
+        scheduler (one thread each); default: the CPU cores this process may use. With
+        one, the texts run in this process.
+    chunk_size : int, default CHUNK_SIZE
+        Texts per task (at least 1).
+    min_cluster_texts : int, default MIN_CLUSTER_TEXTS
+        Fewer texts than this run in this process, whatever cluster is given. Set 0 to
+        always use the cluster.
+    total : int, optional
+        How many pairs ``items`` holds, for the progress bar; default ``len(items)`` when
+        it has a length.
+    progress : bool, default False
+        Show a tqdm bar (terminal or notebook) advancing as chunks finish.
+
+    Returns
+    -------
+    int
+        The number of texts processed.
+
+    Raises
+    ------
+    ClusterError
+        The scheduler address cannot be reached.
+    KeyboardInterrupt
+        On Ctrl-C: the chunks in flight are cancelled and a LocalCluster we started is
+        closed before it is re-raised with a one-line message.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+    if total is None and isinstance(items, Sequence):
+        total = len(items)
+    it = iter(items)
+    head = list(itertools.islice(it, max(min_cluster_texts, 1)))
+    rest = itertools.chain(head, it)
+    address = None if client is not None else (scheduler or os.environ.get(SCHEDULER_ENV))
+    workers = n_workers if n_workers is not None else _default_workers()
+    local = len(head) < min_cluster_texts or (client is None and not address
+                                                and workers <= 1)
+    done = 0
+    bar = tqdm(total=total, desc="entities", unit="art", disable=not progress, leave=False)
+    try:
+        if local:
+            for chunk in _chunks(rest, chunk_size):
+                mentions = extractor.extract([t for _, t in chunk])
+                on_chunk([(k, m) for (k, _), m in zip(chunk, mentions, strict=True)])
+                done += len(chunk)
+                bar.update(len(chunk))
+            return done
+        with _quiet_dask():
+            try:
+                with _open_client(client, address, workers) as cl:
+                    done = _run_on(cl, rest, extractor, on_chunk, chunk_size, bar)
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(
+                    f"entity extraction interrupted after {bar.n:,} texts; "
+                    "its dask tasks were cancelled") from None
+        return done
+    finally:
+        bar.close()
+
+
+def _run_on(client: Any, items: Iterable[tuple[K, str]], extractor: Extractor,
+            on_chunk: Callable[[list[tuple[K, list[RawMention]]]], None],
+            chunk_size: int, bar: Any) -> int:
+    """Submit chunks to ``client``, a bounded number at a time; report each as it ends."""
+    from distributed import as_completed  # noqa: PLC0415 - heavy: only when a cluster runs
+
+    run = uuid.uuid4().hex[:12]
+    chunks = enumerate(_chunks(items, chunk_size))
+    in_flight: dict[str, tuple[Any, list]] = {}  # task key -> (future, the chunk's keys)
+    pending = as_completed(loop=client.loop)
+
+    def target() -> int:
+        """Chunks to keep in flight: enough to keep every worker busy (workers of an
+        adaptive cluster may come and go, so this is asked again now and then)."""
+        return max(4, 3 * sum(client.nthreads().values()))
+
+    def top_up(limit: int) -> None:
+        while len(in_flight) < limit:
+            nxt = next(chunks, None)
+            if nxt is None:
+                return
+            i, chunk = nxt
+            fut = client.submit(_extract_chunk, extractor, [t for _, t in chunk],
+                                pure=False, key=f"corpus-search-ner-{run}-{i}")
+            in_flight[fut.key] = (fut, [k for k, _ in chunk])
+            pending.add(fut)
+
+    done = 0
+    try:
+        limit, asked = target(), time.monotonic()
+        top_up(limit)
+        for fut in pending:
+            mentions = fut.result()
+            _, chunk_keys = in_flight.pop(fut.key)
+            fut.release()
+            on_chunk(list(zip(chunk_keys, mentions, strict=True)))
+            done += len(chunk_keys)
+            bar.update(len(chunk_keys))
+            if time.monotonic() - asked > 5:
+                limit, asked = target(), time.monotonic()
+            top_up(limit)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel([f for f, _ in in_flight.values()])
+        raise
+    return done
+
+
+def extract_mentions(texts: Sequence[str], extractor: Extractor, *, client: Any = None,
+                     scheduler: str | None = None, n_workers: int | None = None,
+                     chunk_size: int = CHUNK_SIZE,
+                     min_cluster_texts: int = MIN_CLUSTER_TEXTS,
+                     progress: bool = False) -> list[list[RawMention]]:
+    """The raw ``(text, spaCy label)`` mentions of each text, in input order, on dask.
+
+    The same for any number of workers. See :func:`extract_chunks` for where the work
+    runs; this collects its chunks in input order.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The article texts.
+    extractor : Extractor
+        The model settings (see :func:`extract_chunks`).
+    client : distributed.Client, optional
+        An existing cluster's client, used as is and left open.
+    scheduler : str, optional
+        A scheduler address (``"tcp://host:8786"``); default: ``CORPUS_SEARCH_SCHEDULER``.
+    n_workers : int, optional
+        Processes of the LocalCluster started otherwise; default: the usable CPU cores.
+    chunk_size : int, default CHUNK_SIZE
+        Texts per task.
+    min_cluster_texts : int, default MIN_CLUSTER_TEXTS
+        Fewer texts than this run in this process.
+    progress : bool, default False
+        Show a tqdm bar as chunks finish.
+
+    Returns
+    -------
+    list of list of (str, str)
+        For each text, its mentions in document order.
+    """
+    out: list[list[RawMention] | None] = [None] * len(texts)
+
+    def store(pairs: list[tuple[int, list[RawMention]]]) -> None:
+        for i, mentions in pairs:
+            out[i] = mentions
+
+    extract_chunks(enumerate(texts), extractor, on_chunk=store, client=client,
+                   scheduler=scheduler, n_workers=n_workers, chunk_size=chunk_size,
+                   min_cluster_texts=min_cluster_texts, total=len(texts), progress=progress)
+    return out  # type: ignore[return-value]  # every position was filled
