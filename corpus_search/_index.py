@@ -46,7 +46,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
-from . import _parallel, _postings
+from . import _postings, _segwriter
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
 from ._entities import (
     ENTITY_TYPES,
@@ -319,7 +319,6 @@ def _want_progress() -> bool:
 def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | None,
                       report: BuildReport, progress: bool, extractor: Extractor,
                       after_commit: Callable[[], None] | None) -> None:
-    from tqdm.auto import tqdm
 
     cfg = dict(config(), entities=str(report.entities))
     old_marker = json.loads((old_gen / MARKER).read_text("utf-8")) if old_gen else {}
@@ -418,7 +417,7 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
                        ((json.dumps(t, ensure_ascii=False), d) for d, t in typed_now.items()))
 
         writer = ix.writer(limitmb=256, compound=False)
-        _postings.record(writer)  # flat postings files beside the segment it writes
+        _postings.record(writer)  # flat postings for a segment Whoosh's merge policy writes
         try:
             for d in gone:
                 writer.delete_by_term("doc_id", d)
@@ -437,19 +436,12 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
                 if art.date:
                     doc["date"] = art.date
                 docs.append(doc)
-            parallel = len(docs) >= PARALLEL_MIN_ARTICLES and (os.cpu_count() or 1) > 1
-            if parallel:
-                _parallel.add_in_two_halves(ix, writer, docs, _add)
-            else:
-                for doc in tqdm(docs, desc="indexing", unit="art", disable=not progress,
-                                leave=False):
-                    writer.add_document(**doc)
         except BaseException:
-            if not getattr(writer, "is_closed", False):
-                writer.cancel()
+            writer.cancel()
             raise
-        if not parallel:
-            writer.commit()
+        # The new articles as segments written in bulk from arrays (see _segwriter).
+        _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
+                          and (os.cpu_count() or 1) > 1)
         db.commit()
         if after_commit:
             after_commit()

@@ -48,11 +48,11 @@ from whoosh.lang.porter import stem as _stem_word
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from . import _postings
+from . import _parallel, _postings
 from ._analysis import MIN_TOKEN_CHARS, StemTokenizer
 from ._errors import IndexProblem
 
-__all__ = ["commit", "write_segment"]
+__all__ = ["SEGMENT_MAX_DOCS", "commit", "write_segment", "write_segments"]
 
 _FINDALL = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE).findall  # StemTokenizer's tokens
 _DROPPED = -1  # a token of one character (not indexed)
@@ -474,27 +474,65 @@ def _decoded_lengths(lengths: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def commit(writer, docs: Sequence[dict]) -> None:
-    """Commit Whoosh ``writer`` with ``docs`` added as one new segment written in bulk.
+SEGMENT_MAX_DOCS = 50_000
+"""A batch larger than this is written as several segments, so that the arrays of one
+segment (about 40 bytes per token of its text) bound the writer's memory."""
+
+
+def write_segments(storage, schema: Schema, indexname: str,
+                   docs: Sequence[dict]) -> list:
+    """:func:`write_segment` over runs of at most ``SEGMENT_MAX_DOCS`` documents.
+
+    Parameters
+    ----------
+    storage : whoosh.filedb.filestore.FileStorage
+        The index's storage.
+    schema : whoosh.fields.Schema
+        The index's schema.
+    indexname : str
+        The index's name in the storage.
+    docs : sequence of dict
+        The documents, in docnum order.
+
+    Returns
+    -------
+    list of whoosh.codec.whoosh3.W3Segment
+        The new segments, in docnum order.
+    """
+    step = max(1, SEGMENT_MAX_DOCS)
+    return [write_segment(storage, schema, indexname, docs[i:i + step])
+            for i in range(0, len(docs), step)]
+
+
+def commit(writer, docs: Sequence[dict], *, two_processes: bool = False) -> None:
+    """Commit Whoosh ``writer`` with ``docs`` added as new segments written in bulk.
 
     Parameters
     ----------
     writer : whoosh.writing.SegmentWriter
         The index's locked writer, holding any deletions; nothing may have been added
         to it. Whoosh's merge policy (``MERGE_SMALL``, as ``writer.commit()``) may fold
-        small existing segments into it; Whoosh then writes them as its segment.
+        small existing segments into it; Whoosh then writes them as its segment, before
+        the new ones.
     docs : sequence of dict
         The documents to add, in docnum order.
+    two_processes : bool
+        Write the second half of ``docs`` in a forked worker at the same time (two
+        segments or more; same documents in the same docnum order).
     """
+    def write(part: Sequence[dict], _progress: bool) -> list:
+        return write_segments(writer.storage, writer.schema, writer.indexname, part)
+
     try:
         segments = writer._merge_segments(None, False, True)
         if writer._added:
             segments.append(writer._finalize_segment())
         else:
             writer._close_segment()
-        if docs:
-            segments.append(write_segment(writer.storage, writer.schema, writer.indexname,
-                                          docs))
+        if docs and two_processes:
+            segments += _parallel.map_in_two_halves(write, docs)
+        elif docs:
+            segments += write(docs, False)
     except BaseException:
         if not writer.is_closed:
             writer._close_segment()
