@@ -111,12 +111,15 @@ class _Tokens:
         self.firsts.append(first)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term ids, docnums (int32) and positions (int32) of all tokens; the per-document
+        arrays are released."""
         sizes = np.fromiter((len(a) for a in self.ids), dtype=np.int64, count=len(self.ids))
         ids = np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int32)
-        docs = np.repeat(np.asarray(self.docs, dtype=np.int64), sizes)
-        starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-        pos = (np.arange(len(ids), dtype=np.int64) - starts
-               + np.repeat(np.asarray(self.firsts, dtype=np.int64), sizes))
+        self.ids = []
+        docs = np.repeat(np.asarray(self.docs, dtype=np.int32), sizes)
+        shift = (np.cumsum(sizes) - sizes - np.asarray(self.firsts, dtype=np.int64))
+        pos = np.arange(len(ids), dtype=np.int32)
+        pos -= np.repeat(shift.astype(np.int32), sizes)
         return ids, docs, pos
 
 
@@ -142,13 +145,16 @@ class _Postings:
     """One field's postings, sorted by (term bytes, docnum)."""
 
     def __init__(self, btexts: list[bytes], starts: np.ndarray, docs: np.ndarray,
-                 freqs: np.ndarray, weights: np.ndarray, values: list[bytes] | None) -> None:
+                 freqs: np.ndarray, weights: np.ndarray,
+                 values: list[bytes] | tuple[bytes, np.ndarray] | None) -> None:
         self.btexts = btexts  # one per term, ascending
         self.starts = starts  # term t's postings are [starts[t], starts[t + 1])
         self.docs = docs  # int64 docnums
         self.freqs = freqs  # int64
         self.weights = weights  # float64, as Whoosh computes them (freq * field boost)
-        self.values = values  # encoded value bytes per posting (None: fixed-size format)
+        # Encoded value bytes per posting: a list, or one buffer and each posting's start
+        # in it (Positions); None for the Frequency format (its value is the frequency).
+        self.values = values
 
 
 def _term_order(texts: list[str]) -> tuple[list[bytes], np.ndarray]:
@@ -160,62 +166,71 @@ def _term_order(texts: list[str]) -> tuple[list[bytes], np.ndarray]:
     return [enc[i] for i in order], rank
 
 
-def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> list[bytes]:
+def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
     """``Positions.encode`` of every posting's positions, computed for all at once.
 
     ``pos`` holds all positions, posting after posting; posting p's are
     ``pos[post_start[p]:post_start[p + 1]]``. Each value is ``pack_uint(n)`` plus the
-    protocol-2 pickle of the list of position deltas (opcodes K, M or J per item)."""
+    protocol-2 pickle of the list of position deltas: PROTO 2, EMPTY_LIST, BINPUT 0, then
+    one item (K, M or J opcode and its bytes) and APPEND, or MARK ... APPENDS per run of
+    up to 1,000 items (pickle's batch size), then STOP.
+
+    Returns all values in one buffer and where each starts (``bounds``, one more entry
+    than postings): posting p's value is ``data[bounds[p]:bounds[p + 1]]``."""
     n = np.diff(post_start)
     npost = len(n)
     if npost == 0:
-        return []
-    first = np.zeros(len(pos), dtype=bool)
-    first[post_start[:-1]] = True
-    prev = np.concatenate([[0], pos[:-1]])
-    delta = np.where(first, pos, pos - prev)
-    size = np.where(delta < 256, 2, np.where(delta < 65536, 3, 5))
+        return b"", np.zeros(1, dtype=np.int64)
+    owner = np.repeat(np.arange(npost), n)
+    k = np.arange(len(pos), dtype=np.int64) - post_start[:-1][owner]  # index in posting
+    delta = pos.astype(np.int64)
+    delta[1:] -= pos[:-1]
+    delta[k == 0] = pos[k == 0]
+    size = np.where(delta < 256, 2, np.where(delta < 65536, 3, 5)).astype(np.int8)
     multi = n > 1
-    head = 4 + 5 + multi.astype(np.int64)  # count, PROTO 2 EMPTY_LIST BINPUT 0, MARK
-    item_sum = np.add.reduceat(size, post_start[:-1]) if len(pos) else np.zeros(0, np.int64)
-    total = head + item_sum + 2  # APPENDS/APPEND and STOP
+    batches = -(-n // 1000)
+    item_sum = np.add.reduceat(size.astype(np.int64), post_start[:-1])
+    # 9 bytes of count and header; the items; MARK + APPENDS per batch or APPEND; STOP.
+    total = 9 + item_sum + np.where(multi, 2 * batches, 1) + 1
     ends = np.cumsum(total)
     begins = ends - total
     buf = np.zeros(int(ends[-1]), dtype=np.uint8)
-    # The count as a big-endian uint32.
     count = n.astype(">u4").view(np.uint8).reshape(-1, 4)
-    for k in range(4):
-        buf[begins + k] = count[:, k]
-    for k, byte in enumerate(b"\x80\x02]q\x00"):
-        buf[begins + 4 + k] = byte
-    buf[begins[multi] + 9] = ord("(")
-    # Items: opcode then little-endian value bytes.
-    item_off = np.cumsum(size) - size  # offset of each item from its posting's first item
-    item_off -= np.repeat(item_off[post_start[:-1]], n)
-    at = np.repeat(begins + head, n) + item_off
+    for i in range(4):
+        buf[begins + i] = count[:, i]
+    for i, byte in enumerate(b"\x80\x02]q\x00"):
+        buf[begins + 4 + i] = byte
+    csum = np.cumsum(size, dtype=np.int64)
+    before = csum - size - (csum - size)[post_start[:-1]][owner]  # item bytes before it
+    batch = k // 1000
+    at = begins[owner] + 9 + multi[owner] + before + 2 * batch
     buf[at] = np.where(size == 2, ord("K"), np.where(size == 3, ord("M"), ord("J")))
     le = delta.astype("<u4").view(np.uint8).reshape(-1, 4)
-    for k in range(4):
-        has = size > k + 1
-        buf[at[has] + 1 + k] = le[has, k]
-    tail = ends - 2
-    buf[tail] = np.where(multi, ord("e"), ord("a"))
-    buf[tail + 1] = ord(".")
-    data = buf.tobytes()
-    out = [data[a:b] for a, b in zip(begins.tolist(), ends.tolist(), strict=True)]
-    for p in np.flatnonzero(n > 1000).tolist():  # pickle batches APPENDS by 1000 items
-        deltas = delta[post_start[p]:post_start[p + 1]].tolist()
-        out[p] = formats.Positions().encode(np.cumsum(deltas).tolist())
-    return out
+    for i in range(4):
+        has = size > i + 1
+        buf[at[has] + 1 + i] = le[has, i]
+    in_multi = multi[owner]
+    buf[at[in_multi & (k % 1000 == 0)] - 1] = ord("(")
+    last = (k == n[owner] - 1) | (k % 1000 == 999)
+    buf[(at + size)[in_multi & last]] = ord("e")
+    buf[(at + size)[~in_multi]] = ord("a")
+    buf[ends - 1] = ord(".")
+    return buf.tobytes(), np.append(begins, ends[-1])
 
 
 def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Postings:
     """Postings of a StemTokenizer field from its tokens (term ids index ``texts``)."""
     ids, docs, pos = tokens.arrays()
     btexts, rank = _term_order(texts)
-    key = rank[ids] * (ndocs + 1) + docs
+    key = rank[ids]
+    del ids
+    key *= ndocs + 1
+    key += docs
+    del docs
     order = np.argsort(key, kind="stable")  # stable: positions stay ascending
-    key, pos = key[order], pos[order]
+    key = key[order]
+    pos = pos[order]
+    del order
     new = np.ones(len(key), dtype=bool)
     new[1:] = key[1:] != key[:-1]
     post_start = np.append(np.flatnonzero(new), len(key))
@@ -285,8 +300,10 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     bmax = np.maximum.reduceat(np.where(has_len, lengths, 0), bstart) if len(bstart) else []
     bmaxw = np.maximum.reduceat(p.weights, bstart) if len(bstart) else []
     bsumw = np.add.reduceat(w32.astype(np.float64), bstart) if len(bstart) else []
-    docs = p.docs.tolist()
     deltas = np.diff(p.docs, prepend=0)
+    first_doc = p.docs[bstart].tolist()
+    last_doc = p.docs[bend - 1].tolist()
+    del lengths, has_len
     bfirst = bstart.tolist()
     bend_l, bmin_l, bmax_l = bend.tolist(), np.asarray(bmin).tolist(), np.asarray(bmax).tolist()
     bmaxw_l, bsumw_l = np.asarray(bmaxw).tolist(), np.asarray(bsumw).tolist()
@@ -301,8 +318,12 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
         for k in range(int(nblocks[t])):
             i, j = bfirst[b], bend_l[b]
             ids = deltas[i:j].tolist()
-            ids[0] = docs[i]
-            if fixed is None or fixed < 0:
+            ids[0] = first_doc[b]
+            if isinstance(p.values, tuple):
+                data, bounds = p.values
+                at = bounds[i:j + 1].tolist()
+                vs = tuple([data[at[x]:at[x + 1]] for x in range(j - i)])
+            elif fixed is None or fixed < 0:
                 vs = tuple(p.values[i:j])
             elif fixed == 0:
                 vs = None
@@ -313,7 +334,7 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
             data = zlib.compress(pickle.dumps((tuple(ids), _mini_weights(w32[i:j]), vs), 2),
                                  _COMPRESSION)
             mn = bmin_l[b] if bmin_l[b] != big else None
-            info = pickle.dumps((j - i, docs[j - 1], bmaxw_l[b], _COMPRESSION,
+            info = pickle.dumps((j - i, last_doc[b], bmaxw_l[b], _COMPRESSION,
                                  length_to_byte(mn), length_to_byte(bmax_l[b])), 2)
             blen = len(info) + len(data)
             last = k == nblocks[t] - 1
@@ -329,8 +350,8 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
             ti._maxlength = max(ti._maxlength, bmax_l[b])
             ti._maxweight = max(ti._maxweight, bmaxw_l[b])
             if ti._minid is None:
-                ti._minid = docs[i]
-            ti._maxid = docs[j - 1]
+                ti._minid = first_doc[b]
+            ti._maxid = last_doc[b]
             b += 1
         postfile.write(b"".join(parts))
         ti.set_extent(start, offset - start)

@@ -79,3 +79,40 @@ def test_title_phrases_match_whoosh(synthetic_index: cs.Index, phrase: str) -> N
     assert _title_phrase(s, q) is not None  # answered by the arrays, not Whoosh
     expected = sorted(s.docs_for_query(q))
     assert expected == np.flatnonzero(query_docs(s, q, len(synthetic_index.live))).tolist()
+
+
+def _add_documents_commit(writer, docs: list[dict], *, two_processes: bool = False) -> None:
+    """How the build wrote segments before the bulk writer: add_document, then commit."""
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+
+
+@pytest.fixture(scope="module")
+def add_document_index(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+    """The synthetic corpus of ``synthetic_index`` built with Whoosh's add_document."""
+    from corpus_search import _segwriter
+
+    root = tmp_path_factory.mktemp("ranking-old")
+    with open(root / "a.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in generate(600, seed=3))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_segwriter, "commit", _add_documents_commit)
+        cs.build([root / "a.jsonl"], root / "index", entities=False, progress=False)
+    return cs.open_index(root / "index")
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_bulk_segments_search_as_add_document_ones(synthetic_index: cs.Index,
+                                                   add_document_index: cs.Index,
+                                                   query: str) -> None:
+    """The build's bulk-written segments give the answers (hits, scores, totals, facets)
+    an index written by Whoosh's add_document gives, through the project's search."""
+    got = synthetic_index.search(query, limit=20, snippets=False)
+    expected = add_document_index.search(query, limit=20, snippets=False)
+    assert expected.total == got.total
+    assert expected.hits["doc_id"].tolist() == got.hits["doc_id"].tolist()
+    assert expected.hits["score"].tolist() == got.hits["score"].tolist()
+    assert sorted(expected.facets) == sorted(got.facets)
+    for name, table in expected.facets.items():
+        assert table.to_dict("records") == got.facets[name].to_dict("records")

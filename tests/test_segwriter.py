@@ -255,7 +255,8 @@ def test_position_values_encode_as_whoosh_does() -> None:
              sorted(rng.choice(1000, 999, replace=False).tolist()), list(range(2500))]
     starts = np.cumsum([0] + [len(x) for x in lists])
     pos = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
-    got = _segwriter._encode_positions(starts, pos)
+    data, bounds = _segwriter._encode_positions(starts, pos)
+    got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
     assert [formats.Positions().encode(x) for x in lists] == got
 
 
