@@ -166,7 +166,7 @@ def _term_order(texts: list[str]) -> tuple[list[bytes], np.ndarray]:
     return [enc[i] for i in order], rank
 
 
-def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
+def _encode_chunk(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
     """``Positions.encode`` of every posting's positions, computed for all at once.
 
     ``pos`` holds all positions, posting after posting; posting p's are
@@ -216,6 +216,23 @@ def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, n
     buf[(at + size)[~in_multi]] = ord("a")
     buf[ends - 1] = ord(".")
     return buf.tobytes(), np.append(begins, ends[-1])
+
+
+_ENCODE_TOKENS = 1 << 20  # positions encoded per numpy pass (bounds its temporaries)
+
+
+def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """:func:`_encode_chunk` over runs of about ``_ENCODE_TOKENS`` positions, joined."""
+    cuts = np.searchsorted(post_start, np.arange(0, int(post_start[-1]), _ENCODE_TOKENS))
+    cuts = np.unique(np.append(cuts, len(post_start) - 1))
+    datas, bounds, offset = [], [np.zeros(1, dtype=np.int64)], 0
+    for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        starts = post_start[a:b + 1]
+        data, bnd = _encode_chunk(starts - starts[0], pos[starts[0]:starts[-1]])
+        datas.append(data)
+        bounds.append(bnd[1:] + offset)
+        offset += len(data)
+    return b"".join(datas), np.concatenate(bounds)
 
 
 def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Postings:
@@ -495,9 +512,10 @@ def _decoded_lengths(lengths: np.ndarray | None) -> np.ndarray:
     return out
 
 
-SEGMENT_MAX_DOCS = 50_000
+SEGMENT_MAX_DOCS = 25_000
 """A batch larger than this is written as several segments, so that the arrays of one
-segment (about 40 bytes per token of its text) bound the writer's memory."""
+segment (about 30 bytes per token of its text, ~450 MB at 25,000 articles of 600 words)
+bound the writer's memory."""
 
 
 def write_segments(storage, schema: Schema, indexname: str,

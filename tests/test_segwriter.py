@@ -246,7 +246,7 @@ def test_project_fast_paths_agree(pair: dict, stage: str) -> None:
             assert ga[1].tolist() == gb[1].tolist()
 
 
-def test_position_values_encode_as_whoosh_does() -> None:
+def test_position_values_encode_as_whoosh_does(monkeypatch: pytest.MonkeyPatch) -> None:
     """Positions values (pickled deltas: one-, two- and four-byte items, more than 1,000
     items) are byte for byte Positions.encode's."""
     rng = np.random.default_rng(1)
@@ -255,6 +255,7 @@ def test_position_values_encode_as_whoosh_does() -> None:
              sorted(rng.choice(1000, 999, replace=False).tolist()), list(range(2500))]
     starts = np.cumsum([0] + [len(x) for x in lists])
     pos = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
+    monkeypatch.setattr(_segwriter, "_ENCODE_TOKENS", 700)  # several passes
     data, bounds = _segwriter._encode_positions(starts, pos)
     got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
     assert [formats.Positions().encode(x) for x in lists] == got
