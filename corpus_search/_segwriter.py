@@ -452,34 +452,50 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
     pdw.close()
     segment.set_doc_count(ndocs)
 
-    postings: dict[str, _Postings] = {}
-    for name, field in fast.items():
-        if name in common:
-            keys = tokens[name].ids
-            uniq = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
-            texts = [f"{vocab.stems[k // _PAIR]} {vocab.stems[k % _PAIR]}"
-                     for k in uniq.tolist()]
-            tokens[name].ids = [np.searchsorted(uniq, k) for k in keys]
-            postings[name] = _text_postings(tokens[name], texts, field, ndocs)
-        else:
-            postings[name] = _text_postings(tokens[name], vocab.stems, field, ndocs)
-        del tokens[name]
-    for name, items in generic.items():
-        postings[name] = _generic_postings(items)
-    generic.clear()
+    # One field at a time (in name order, as the terms file wants them): its postings are
+    # built, written and dropped before the next field's are built.
+    def field_postings(name: str) -> _Postings:
+        if name in generic:
+            return _generic_postings(generic.pop(name))
+        field, toks = schema[name], tokens.pop(name)
+        if name not in common:
+            return _text_postings(toks, vocab.stems, field, ndocs)
+        keys = toks.ids
+        uniq = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+        texts = [f"{vocab.stems[k // _PAIR]} {vocab.stems[k % _PAIR]}" for k in uniq.tolist()]
+        toks.ids = [np.searchsorted(uniq, k) for k in keys]
+        return _text_postings(toks, texts, field, ndocs)
+
+    flat = []
     fw = codec.field_writer(storage, segment)
     try:
-        for name in sorted(postings):
-            if len(postings[name].btexts):
-                dfl = _decoded_lengths(lengths.get(name))
-                _write_field(fw, name, schema[name], postings[name], dfl)
+        for name in sorted(set(tokens) | set(generic)):
+            p = field_postings(name)
+            if len(p.btexts):
+                _write_field(fw, name, schema[name], p, _decoded_lengths(lengths.get(name)))
+            if name in flat_fields:
+                flat.append(_flat_part(name, p))
+            del p
     finally:
         fw.close()
-    base = Path(storage.folder) / segment.make_filename(".csp")
-    _postings.write_flat(base, [(n, postings[n].btexts, postings[n].starts, postings[n].docs,
-                                 postings[n].weights) for n in sorted(postings)
-                                if n in flat_fields])
+    _postings.write_flat(Path(storage.folder) / segment.make_filename(".csp"), flat)
     return segment
+
+
+def _flat_part(name: str, p: _Postings) -> tuple:
+    """The part of a field's postings that goes into flat postings files (terms held by
+    at least ``FLAT_MIN_DF`` articles), as ``_postings.write_flat`` takes it."""
+    counts = np.diff(p.starts)
+    keep = np.flatnonzero(counts >= _postings.FLAT_MIN_DF)
+    btexts = [p.btexts[t] for t in keep.tolist()]
+    sel = np.repeat(keep, counts[keep])
+    if len(sel):
+        sel = np.arange(len(sel)) - np.repeat(np.cumsum(counts[keep]) - counts[keep],
+                                              counts[keep]) + np.repeat(p.starts[keep],
+                                                                        counts[keep])
+    starts = np.append(0, np.cumsum(counts[keep]))
+    return (name, btexts, starts, p.docs[sel].astype(np.int32),
+            p.weights[sel].astype(np.float32))
 
 
 _PAIR = 1 << 31  # a pair of stem ids (a, b) is the key a * _PAIR + b
