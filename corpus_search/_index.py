@@ -319,7 +319,6 @@ def _want_progress() -> bool:
 def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | None,
                       report: BuildReport, progress: bool, extractor: Extractor,
                       after_commit: Callable[[], None] | None) -> None:
-
     cfg = dict(config(), entities=str(report.entities))
     old_marker = json.loads((old_gen / MARKER).read_text("utf-8")) if old_gen else {}
     reuse = old_gen is not None and old_marker.get("config") == cfg
