@@ -27,11 +27,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 from whoosh import index as whoosh_index
 
 from . import _analysis as analysis
-from . import _dups, _parallel, _postings, _stream, _trust
+from . import _dups, _postings, _segwriter, _stream, _trust
 from . import _store as store
 from ._boilerplate import Boilerplate, find_boilerplate
 from ._corpus import Article, ColumnMap, Skipped, load_corpus
@@ -56,7 +55,7 @@ from ._sources import Source, parse_source_arg
 __all__ = ["PARALLEL_MIN_ARTICLES", "BuildReport", "build"]
 
 PARALLEL_MIN_ARTICLES = 1000
-"""Batches at least this large are indexed on two cores (see ``_parallel``)."""
+"""Batches at least this large are written as two segments on two cores (see ``_segwriter``)."""
 
 
 @dataclass
@@ -489,10 +488,6 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
 # --- write index ----------------------------------------------------------------------------
 
 
-def _add(writer, doc: dict) -> None:
-    writer.add_document(**doc)
-
-
 def _document(art: Article, body: str, entities: list[Entity],
               typed: dict[str, list[str]]) -> dict:
     doc = dict(
@@ -508,11 +503,10 @@ def _document(art: Article, body: str, entities: list[Entity],
 def _write_index(work: _Work, indexed: dict[str, str], per_doc: dict[str, list[Entity]],
                  typed_now: dict[str, dict[str, list[str]]], retyped: list[Article],
                  progress: bool) -> None:
-    """One new Whoosh segment for new, changed and re-typed articles; deletions for the
-    rest of what changed."""
+    """New Whoosh segments, written in bulk from sorted arrays (see ``_segwriter``), for
+    new, changed and re-typed articles; deletions for the rest of what changed."""
     writer = work.ix.writer(limitmb=256, compound=False)
-    _postings.record(writer)  # flat postings files beside the segment it writes
-    parallel = False
+    _postings.record(writer)  # flat postings for a segment Whoosh's merge policy writes
     try:
         for d in work.gone:
             writer.delete_by_term("doc_id", d)
@@ -522,19 +516,11 @@ def _write_index(work: _Work, indexed: dict[str, str], per_doc: dict[str, list[E
                 writer.delete_by_term("doc_id", art.doc_id)
             body = indexed.get(art.doc_id) or _indexed_text(art, work.bp)
             docs.append(_document(art, body, per_doc[art.doc_id], typed_now[art.doc_id]))
-        parallel = len(docs) >= PARALLEL_MIN_ARTICLES and (os.cpu_count() or 1) > 1
-        if parallel:
-            _parallel.add_in_two_halves(work.ix, writer, docs, _add)
-        else:
-            for doc in tqdm(docs, desc="indexing", unit="art", disable=not progress,
-                            leave=False):
-                writer.add_document(**doc)
     except BaseException:
-        if not getattr(writer, "is_closed", False):
-            writer.cancel()
+        writer.cancel()
         raise
-    if not parallel:
-        writer.commit()
+    _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
+                      and (os.cpu_count() or 1) > 1)
 
 
 # --- write columns ----------------------------------------------------------------------------

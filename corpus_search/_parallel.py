@@ -20,11 +20,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from whoosh.writing import SegmentWriter
-
-from . import _postings
-
-__all__ = ["add_in_two_halves", "map_in_two_halves"]
+__all__ = ["map_in_two_halves"]
 
 
 T = TypeVar("T")
@@ -39,40 +35,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # pragma: no cover - not Linux
         return
-
-
-def _index_half(ix, docs: Sequence[dict], add: Callable) -> object:
-    writer = SegmentWriter(ix, _lk=False, limitmb=256, compound=False)
-    _postings.record(writer)
-    for doc in docs:
-        add(writer, doc)
-    return writer._finalize_segment()
-
-
-def add_in_two_halves(ix, writer, docs: Sequence[dict], add: Callable) -> None:
-    """Index ``docs`` as two new segments and commit ``writer`` with them.
-
-    ``writer`` is the index's locked writer, already holding any deletions; ``add(w, doc)``
-    adds one document to a writer.
-    """
-    def index(part: Sequence[dict], _progress: bool) -> list:
-        return [_index_half(ix, part, add)]
-
-    try:
-        first, second = map_in_two_halves(index, docs)
-    except BaseException:
-        writer.cancel()
-        raise
-    # As Whoosh's commit: the merge policy may fold small existing segments into this
-    # writer; they are then written as its segment, or they would be lost.
-    segments = writer._merge_segments(None, False, True)
-    if writer._added:
-        segments.append(writer._finalize_segment())
-    else:
-        writer._close_segment()
-    segments += [first, second]
-    writer._commit_toc(segments)
-    writer._finish()
 
 
 def map_in_two_halves(fn: Callable[[Sequence[T], bool], list[R]], items: Sequence[T],

@@ -43,6 +43,7 @@ __all__ = [
     "query_docs",
     "ranked",
     "record",
+    "write_flat",
 ]
 
 FLAT_FIELDS = frozenset({"body", "pairs", "title"})
@@ -133,6 +134,47 @@ class _Recorder:
         self.complete = False
         for part in ("docs", "freqs", "ends.npy", "terms.tmp", "terms"):
             self._path(part).unlink(missing_ok=True)
+
+
+def write_flat(base: Path, fields: list[tuple[str, list[bytes], np.ndarray, np.ndarray,
+                                               np.ndarray]]) -> None:
+    """Write a segment's flat postings files from its postings as arrays.
+
+    Parameters
+    ----------
+    base : Path
+        The files' common name, ``<segment>.csp`` in the index folder.
+    fields : list of (field, terms, starts, docnums, weights)
+        Per field, in field-name order: its terms (bytes, ascending), where each term's
+        postings start (``starts[t]:starts[t + 1]``, one more entry than terms), and the
+        docnums and weights of all its postings, term after term.
+    """
+    min_df = FLAT_MIN_DF
+    terms: list[bytes] = []
+    docs: list[np.ndarray] = []
+    freqs: list[np.ndarray] = []
+    for field, btexts, starts, fdocs, weights in fields:
+        counts = np.diff(starts)
+        prefix = field.encode() + b"\t"
+        for t in np.flatnonzero(counts >= min_df).tolist():
+            if b"\n" in btexts[t]:
+                continue
+            terms.append(prefix + btexts[t])
+            docs.append(fdocs[starts[t]:starts[t + 1]])
+            freqs.append(weights[starts[t]:starts[t + 1]])
+    path = base.with_name
+    ends = np.cumsum([len(d) for d in docs], dtype=np.int64)
+    with open(path(base.name + ".docs"), "wb") as fh:
+        for d in docs:
+            fh.write(d.astype(np.int32).tobytes())
+    with open(path(base.name + ".freqs"), "wb") as fh:
+        for f in freqs:
+            fh.write(f.astype(np.float32).tobytes())
+    np.save(path(base.name + ".ends.npy"), ends)
+    # The table of terms is written last: a segment has flat postings once it exists.
+    tmp = path(base.name + ".terms.tmp")
+    tmp.write_bytes(b"\n".join(terms))  # "field<TAB>term" per line, in row order
+    os.replace(tmp, path(base.name + ".terms"))
 
 
 def record(writer, fields: frozenset[str] = FLAT_FIELDS) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 import corpus_search as cs
 from corpus_search import _build as build_module
-from corpus_search import _postings
+from corpus_search import _postings, _segwriter
 from corpus_search.synthetic import generate
 
 
@@ -66,8 +66,7 @@ def test_flat_postings_equal_whoosh(updated_index: cs.Snapshot, field: str) -> N
     Whoosh's matchers, deletions left out."""
     reader = updated_index.searcher.reader()
     flat = {t for leaf, _ in reader.leaf_readers() for t in _postings._flat(leaf).terms(field)}
-    rarer = [t for t, _ in zip(reader.lexicon(field), range(300), strict=False)
-             if t not in flat]
+    rarer = [t for t, _ in zip(reader.lexicon(field), range(300), strict=False) if t not in flat]
     assert len(flat) > 20
     terms = sorted(flat) + rarer
     for text in terms:
@@ -76,3 +75,40 @@ def test_flat_postings_equal_whoosh(updated_index: cs.Snapshot, field: str) -> N
         assert expected_ids == ids.tolist(), text
         assert expected_weights == weights.tolist(), text
         assert updated_index.live[ids].all()
+
+
+def test_bulk_and_add_document_segments_have_the_same_flat_postings(
+    updated_index: cs.Index, tmp_path: Path
+) -> None:
+    """The same corpus and update built with Whoosh's add_document (flat files teed from
+    its pool): the same flat postings, term by term, as the bulk-written segments."""
+
+    def add_documents(writer, docs: list[dict], *, two_processes: bool = False) -> None:
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit()
+
+    records = list(generate(600, seed=11))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_postings, "FLAT_MIN_DF", 10)
+        mp.setattr(_segwriter, "commit", add_documents)
+        _write(tmp_path / "a.jsonl", records)
+        cs.build([tmp_path / "a.jsonl"], tmp_path / "index", entities=False, progress=False)
+        for r in records[:40]:
+            r["text"] += " An added sentence about sanctions."
+        added = [dict(r, id="new-" + r["id"]) for r in generate(50, seed=12)]
+        _write(tmp_path / "a.jsonl", records[:-30] + added)
+        cs.build([tmp_path / "a.jsonl"], tmp_path / "index", entities=False, progress=False)
+    old_index = cs.open_index(tmp_path / "index").snapshot()  # kept: its searcher closes with it
+    old = old_index.searcher.reader()
+    new = updated_index.searcher.reader()
+    assert old.doc_count() == new.doc_count()
+    for field in ("body", "pairs", "title"):
+        terms = {t for leaf, _ in new.leaf_readers() for t in _postings._flat(leaf).terms(field)}
+        assert len(terms) > 20
+        for text in sorted(terms):
+            a, b = _postings.postings(old, field, text), _postings.postings(new, field, text)
+            assert [old.stored_fields(d)["doc_id"] for d in a[0].tolist()] == [
+                new.stored_fields(d)["doc_id"] for d in b[0].tolist()
+            ], text
+            assert a[1].tolist() == b[1].tolist(), text

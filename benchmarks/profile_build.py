@@ -1,0 +1,55 @@
+"""Profile a build without entities (cProfile, top functions by own time).
+
+    .venv/bin/python -m benchmarks.profile_build --size 10000
+
+Uses the benchmark's synthetic corpus (``benchmarks/data/<size>/corpus.jsonl``, written
+if missing). Only this process is profiled: when the build writes the second half of the
+articles in a forked worker (batches of 1,000 or more), that half's time shows as the
+parent waiting (``posix.waitpid``), not as the worker's functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build the synthetic corpus of ``--size`` articles under cProfile and print the
+    ``--top`` functions by own time."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=10_000)
+    p.add_argument("--top", type=int, default=15)
+    p.add_argument("--work", type=Path, default=HERE / "data")
+    args = p.parse_args(argv)
+
+    import corpus_search as cs
+    from corpus_search import synthetic
+
+    work = args.work / str(args.size)
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "corpus.jsonl"
+    if not corpus.exists():
+        synthetic.write(corpus, args.size)
+    out = work / "profile-index"
+    shutil.rmtree(out, ignore_errors=True)
+    prof = cProfile.Profile()
+    started = time.perf_counter()
+    prof.enable()
+    cs.build([corpus], out, entities=False, progress=False)
+    prof.disable()
+    print(f"build of {args.size:,} articles under cProfile: "
+          f"{time.perf_counter() - started:.1f} s")
+    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)
+    shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

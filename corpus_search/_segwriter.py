@@ -1,0 +1,597 @@
+"""Writing a Whoosh segment in bulk, from arrays (private).
+
+Whoosh's ``SegmentWriter`` takes one document at a time: every posting is a tuple put in
+a pool, sorted again, then handed one by one to the codec (``add_posting``,
+``doc_field_length``, a pickled position list, the flat-postings tee...). Here a whole
+batch becomes one new segment in one pass:
+
+1. Per document, the per-document data (stored fields, field lengths, the ``doc_id``
+   column) goes through Whoosh's own ``W3PerDocWriter``, exactly as ``add_document``
+   calls it (a few calls per field, no per-posting work).
+2. Text fields analysed by :class:`~corpus_search._analysis.StemTokenizer` are tokenised
+   once per distinct value (``body`` and ``pairs`` share one pass) into arrays of
+   (term id, position); ``pairs`` is derived from the body's stem ids with numpy. Other
+   indexed fields (keywords, ids, dates) go through ``field.index`` as in Whoosh.
+3. Each field's tokens are sorted once with numpy into postings (term, docnum, frequency,
+   positions); the position lists are encoded as Whoosh's ``Positions`` format encodes
+   them (``pack_uint(n) + pickle.dumps(deltas, 2)``), all at once in one byte buffer.
+4. Terms and posting blocks are written in order with the W3 codec's block layout
+   (``W3PostingsWriter._write_block``: pickled and zlib-compressed blocks of up to 128
+   postings, block info, term infos in the ``.trm`` ordered hash), one Python step per
+   block, not per posting.
+5. The flat postings files (``_postings``) of the segment are written from the same
+   arrays.
+
+The result is a plain W3 segment: ``whoosh.index.open_dir`` reads it, and it is the
+segment ``add_document`` would have written for the same documents (the tests compare
+term infos, posting blocks, lengths, stored fields and scores).
+
+Merging: :func:`commit` lets Whoosh's own merge policy (``MERGE_SMALL``, as
+``writer.commit()``) fold small existing segments into the writer's own segment, which
+Whoosh writes (with the flat-postings tee); the new documents always get a segment of
+their own, added after it. Deletions recorded on the writer are kept in the TOC.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from whoosh import formats
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.fields import Schema, UnknownFieldError
+from whoosh.lang.porter import stem as _stem_word
+from whoosh.system import pack_int, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from . import _parallel, _postings
+from ._analysis import MIN_TOKEN_CHARS, StemTokenizer
+from ._errors import IndexProblem
+
+__all__ = ["SEGMENT_MAX_DOCS", "commit", "write_segment", "write_segments"]
+
+_FINDALL = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE).findall  # StemTokenizer's tokens
+_DROPPED = -1  # a token of one character (not indexed)
+_BLOCK = 128  # postings per block, as W3Codec's default blocklimit
+_COMPRESSION = 3  # W3Codec's default
+
+
+class _Vocab:
+    """Stems of a batch as ids, with the raw token -> stem id cache."""
+
+    def __init__(self) -> None:
+        self.stems: list[str] = []
+        self.ids: dict[str, int] = {}
+        self.raw: dict[str, int] = {}
+
+    def _miss(self, tok: str) -> int:
+        low = tok.lower()
+        if len(low) < MIN_TOKEN_CHARS:
+            code = _DROPPED
+        else:
+            stemmed = StemTokenizer._cache.get(low) or _stem_word(low)
+            code = self.ids.get(stemmed)
+            if code is None:
+                code = self.ids[stemmed] = len(self.stems)
+                self.stems.append(stemmed)
+        self.raw[tok] = code
+        return code
+
+    def tokens(self, text: str) -> tuple[np.ndarray, int]:
+        """Stem ids of the indexed tokens of ``text`` and the position of the first."""
+        toks = _FINDALL(text)
+        get = self.raw.get
+        codes = [get(t, -2) for t in toks]
+        if -2 in codes:
+            miss = self._miss
+            codes = [c if c != -2 else miss(t) for c, t in zip(codes, toks, strict=True)]
+        arr = np.fromiter(codes, dtype=np.int32, count=len(codes))
+        kept = arr != _DROPPED
+        if not kept.any():
+            return arr[:0], 0
+        first = int(np.argmax(kept))
+        return arr[kept], first
+
+
+class _Tokens:
+    """One field's tokens over the batch: docnum, term id, position (in document order)."""
+
+    def __init__(self) -> None:
+        self.ids: list[np.ndarray] = []
+        self.docs: list[int] = []
+        self.firsts: list[int] = []
+
+    def add(self, docnum: int, ids: np.ndarray, first: int) -> None:
+        self.ids.append(ids)
+        self.docs.append(docnum)
+        self.firsts.append(first)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term ids, docnums (int32) and positions (int32) of all tokens; the per-document
+        arrays are released."""
+        sizes = np.fromiter((len(a) for a in self.ids), dtype=np.int64, count=len(self.ids))
+        ids = np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int32)
+        self.ids = []
+        docs = np.repeat(np.asarray(self.docs, dtype=np.int32), sizes)
+        shift = (np.cumsum(sizes) - sizes - np.asarray(self.firsts, dtype=np.int64))
+        pos = np.arange(len(ids), dtype=np.int32)
+        pos -= np.repeat(shift.astype(np.int32), sizes)
+        return ids, docs, pos
+
+
+def _fast_field(field) -> bool:
+    """Whether a field is indexed with the fused StemTokenizer in a format handled here."""
+    return (type(getattr(field, "analyzer", None)) is StemTokenizer
+            and type(field.format) in (formats.Positions, formats.Frequency)
+            and bool(field.scorable) and not field.vector
+            and not field.separate_spelling())
+
+
+def _check_schema(schema: Schema) -> None:
+    for name, field in schema.items():
+        if field.vector or field.separate_spelling():
+            raise IndexProblem(f"field {name!r}: vectors and spelling fields are not "
+                             "written in bulk")
+
+
+# --- postings of a field ---------------------------------------------------------------------
+
+
+class _Postings:
+    """One field's postings, sorted by (term bytes, docnum)."""
+
+    def __init__(self, btexts: list[bytes], starts: np.ndarray, docs: np.ndarray,
+                 freqs: np.ndarray, weights: np.ndarray,
+                 values: list[bytes] | tuple[bytes, np.ndarray] | None) -> None:
+        self.btexts = btexts  # one per term, ascending
+        self.starts = starts  # term t's postings are [starts[t], starts[t + 1])
+        self.docs = docs  # int64 docnums
+        self.freqs = freqs  # int64
+        self.weights = weights  # float64, as Whoosh computes them (freq * field boost)
+        # Encoded value bytes per posting: a list, or one buffer and each posting's start
+        # in it (Positions); None for the Frequency format (its value is the frequency).
+        self.values = values
+
+
+def _term_order(texts: list[str]) -> tuple[list[bytes], np.ndarray]:
+    """Terms' UTF-8 bytes in ascending order, and each term id's rank in that order."""
+    enc = [t.encode("utf-8") for t in texts]
+    order = sorted(range(len(enc)), key=enc.__getitem__)
+    rank = np.empty(len(enc), dtype=np.int64)
+    rank[order] = np.arange(len(enc), dtype=np.int64)
+    return [enc[i] for i in order], rank
+
+
+def _encode_chunk(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """``Positions.encode`` of every posting's positions, computed for all at once.
+
+    ``pos`` holds all positions, posting after posting; posting p's are
+    ``pos[post_start[p]:post_start[p + 1]]``. Each value is ``pack_uint(n)`` plus the
+    protocol-2 pickle of the list of position deltas: PROTO 2, EMPTY_LIST, BINPUT 0, then
+    one item (K, M or J opcode and its bytes) and APPEND, or MARK ... APPENDS per run of
+    up to 1,000 items (pickle's batch size), then STOP.
+
+    Returns all values in one buffer and where each starts (``bounds``, one more entry
+    than postings): posting p's value is ``data[bounds[p]:bounds[p + 1]]``."""
+    n = np.diff(post_start)
+    npost = len(n)
+    if npost == 0:
+        return b"", np.zeros(1, dtype=np.int64)
+    owner = np.repeat(np.arange(npost), n)
+    k = np.arange(len(pos), dtype=np.int64) - post_start[:-1][owner]  # index in posting
+    delta = pos.astype(np.int64)
+    delta[1:] -= pos[:-1]
+    delta[k == 0] = pos[k == 0]
+    size = np.where(delta < 256, 2, np.where(delta < 65536, 3, 5)).astype(np.int8)
+    multi = n > 1
+    batches = -(-n // 1000)
+    item_sum = np.add.reduceat(size.astype(np.int64), post_start[:-1])
+    # 9 bytes of count and header; the items; MARK + APPENDS per batch or APPEND; STOP.
+    total = 9 + item_sum + np.where(multi, 2 * batches, 1) + 1
+    ends = np.cumsum(total)
+    begins = ends - total
+    buf = np.zeros(int(ends[-1]), dtype=np.uint8)
+    count = n.astype(">u4").view(np.uint8).reshape(-1, 4)
+    for i in range(4):
+        buf[begins + i] = count[:, i]
+    for i, byte in enumerate(b"\x80\x02]q\x00"):
+        buf[begins + 4 + i] = byte
+    csum = np.cumsum(size, dtype=np.int64)
+    before = csum - size - (csum - size)[post_start[:-1]][owner]  # item bytes before it
+    batch = k // 1000
+    at = begins[owner] + 9 + multi[owner] + before + 2 * batch
+    buf[at] = np.where(size == 2, ord("K"), np.where(size == 3, ord("M"), ord("J")))
+    le = delta.astype("<u4").view(np.uint8).reshape(-1, 4)
+    for i in range(4):
+        has = size > i + 1
+        buf[at[has] + 1 + i] = le[has, i]
+    in_multi = multi[owner]
+    buf[at[in_multi & (k % 1000 == 0)] - 1] = ord("(")
+    last = (k == n[owner] - 1) | (k % 1000 == 999)
+    buf[(at + size)[in_multi & last]] = ord("e")
+    buf[(at + size)[~in_multi]] = ord("a")
+    buf[ends - 1] = ord(".")
+    return buf.tobytes(), np.append(begins, ends[-1])
+
+
+_ENCODE_TOKENS = 1 << 20  # positions encoded per numpy pass (bounds its temporaries)
+
+
+def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """:func:`_encode_chunk` over runs of about ``_ENCODE_TOKENS`` positions, joined."""
+    cuts = np.searchsorted(post_start, np.arange(0, int(post_start[-1]), _ENCODE_TOKENS))
+    cuts = np.unique(np.append(cuts, len(post_start) - 1))
+    datas, bounds, offset = [], [np.zeros(1, dtype=np.int64)], 0
+    for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        starts = post_start[a:b + 1]
+        data, bnd = _encode_chunk(starts - starts[0], pos[starts[0]:starts[-1]])
+        datas.append(data)
+        bounds.append(bnd[1:] + offset)
+        offset += len(data)
+    return b"".join(datas), np.concatenate(bounds)
+
+
+def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Postings:
+    """Postings of a StemTokenizer field from its tokens (term ids index ``texts``)."""
+    ids, docs, pos = tokens.arrays()
+    btexts, rank = _term_order(texts)
+    key = rank[ids]
+    del ids
+    key *= ndocs + 1
+    key += docs
+    del docs
+    order = np.argsort(key, kind="stable")  # stable: positions stay ascending
+    key = key[order]
+    pos = pos[order]
+    del order
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = key[1:] != key[:-1]
+    post_start = np.append(np.flatnonzero(new), len(key))
+    pkey = key[post_start[:-1]]
+    pterm, pdoc = pkey // (ndocs + 1), pkey % (ndocs + 1)
+    freqs = np.diff(post_start)
+    used = np.unique(pterm)
+    starts = np.searchsorted(pterm, np.append(used, len(btexts)))
+    fmt = field.format
+    weights = freqs * float(fmt.field_boost)
+    values = _encode_positions(post_start, pos) if type(fmt) is formats.Positions else None
+    return _Postings([btexts[t] for t in used.tolist()], starts, pdoc, freqs, weights,
+                     values)
+
+
+def _generic_postings(items: list[tuple[bytes, int, float, bytes, int]]) -> _Postings:
+    """Postings of a field indexed through ``field.index`` (docnums already ascending)."""
+    items.sort(key=lambda it: it[0])  # stable: docnums stay ascending within a term
+    btexts: list[bytes] = []
+    starts: list[int] = []
+    last = None
+    for i, it in enumerate(items):
+        if it[0] != last:
+            last = it[0]
+            btexts.append(last)
+            starts.append(i)
+    starts.append(len(items))
+    return _Postings(btexts, np.asarray(starts, dtype=np.int64),
+                     np.asarray([it[1] for it in items], dtype=np.int64),
+                     np.asarray([it[4] for it in items], dtype=np.int64),
+                     np.asarray([it[2] for it in items], dtype=np.float64),
+                     [it[3] for it in items])
+
+
+# --- writing the codec's files ---------------------------------------------------------------
+
+
+def _mini_weights(w32: np.ndarray):
+    if (w32 == 1.0).all():
+        return None
+    if (w32 == w32[0]).all():
+        return float(w32[0])
+    return tuple(w32.tolist())
+
+
+def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
+    """Write one field's terms and posting blocks through the W3 field writer ``fw``.
+
+    ``dfl`` is each document's field length as Whoosh's per-document reader returns it
+    (decoded from its byte; 0 for none): the blocks' min/max lengths come from it."""
+    fw.start_field(name, field)
+    fieldkey = pack_ushort(fw._fieldid)
+    postfile, tindex = fw._postfile, fw._tindex
+    fixed = field.format.fixed_value_size()
+    w32 = p.weights.astype(np.float32)
+    lengths = dfl[p.docs] if len(dfl) else np.zeros(len(p.docs), dtype=np.int64)
+    # Block boundaries: every term's postings in runs of _BLOCK, computed at once.
+    counts = np.diff(p.starts)
+    nblocks = -(-counts // _BLOCK)
+    bstart = (np.repeat(p.starts[:-1], nblocks)
+              + _BLOCK * (np.arange(int(nblocks.sum())) - np.repeat(np.cumsum(nblocks)
+                                                                    - nblocks, nblocks)))
+    bend = np.minimum(bstart + _BLOCK, np.repeat(p.starts[1:], nblocks))
+    big = 1 << 62
+    has_len = lengths > 0
+    bmin = np.minimum.reduceat(np.where(has_len, lengths, big), bstart) if len(bstart) else []
+    bmax = np.maximum.reduceat(np.where(has_len, lengths, 0), bstart) if len(bstart) else []
+    bmaxw = np.maximum.reduceat(p.weights, bstart) if len(bstart) else []
+    bsumw = np.add.reduceat(w32.astype(np.float64), bstart) if len(bstart) else []
+    deltas = np.diff(p.docs, prepend=0)
+    first_doc = p.docs[bstart].tolist()
+    last_doc = p.docs[bend - 1].tolist()
+    del lengths, has_len
+    bfirst = bstart.tolist()
+    bend_l, bmin_l, bmax_l = bend.tolist(), np.asarray(bmin).tolist(), np.asarray(bmax).tolist()
+    bmaxw_l, bsumw_l = np.asarray(bmaxw).tolist(), np.asarray(bsumw).tolist()
+    freq_bytes = p.freqs.astype(">u4").tobytes() if fixed == 4 else b""
+    offset = postfile.tell()
+    b = 0
+    for t, btext in enumerate(p.btexts):
+        ti = W3TermInfo()
+        start = offset
+        parts = [WHOOSH3_HEADER_MAGIC]
+        offset += 4
+        for k in range(int(nblocks[t])):
+            i, j = bfirst[b], bend_l[b]
+            ids = deltas[i:j].tolist()
+            ids[0] = first_doc[b]
+            if isinstance(p.values, tuple):
+                data, bounds = p.values
+                at = bounds[i:j + 1].tolist()
+                vs = tuple([data[at[x]:at[x + 1]] for x in range(j - i)])
+            elif fixed is None or fixed < 0:
+                vs = tuple(p.values[i:j])
+            elif fixed == 0:
+                vs = None
+            elif fixed == 4 and p.values is None:
+                vs = freq_bytes[4 * i:4 * j]
+            else:
+                vs = b"".join(p.values[i:j])
+            data = zlib.compress(pickle.dumps((tuple(ids), _mini_weights(w32[i:j]), vs), 2),
+                                 _COMPRESSION)
+            mn = bmin_l[b] if bmin_l[b] != big else None
+            info = pickle.dumps((j - i, last_doc[b], bmaxw_l[b], _COMPRESSION,
+                                 length_to_byte(mn), length_to_byte(bmax_l[b])), 2)
+            blen = len(info) + len(data)
+            last = k == nblocks[t] - 1
+            parts += (pack_int(-blen if last else blen), info, data)
+            offset += 4 + blen
+            # Term statistics, as W3TermInfo.add_block accumulates them.
+            ti._weight += bsumw_l[b]
+            ti._df += j - i
+            if ti._minlength is None:
+                ti._minlength = mn
+            elif mn is not None:
+                ti._minlength = min(ti._minlength, mn)
+            ti._maxlength = max(ti._maxlength, bmax_l[b])
+            ti._maxweight = max(ti._maxweight, bmaxw_l[b])
+            if ti._minid is None:
+                ti._minid = first_doc[b]
+            ti._maxid = last_doc[b]
+            b += 1
+        postfile.write(b"".join(parts))
+        ti.set_extent(start, offset - start)
+        tindex.add(fieldkey + btext, ti.to_bytes())
+    fw.finish_field()
+
+
+# --- the segment -----------------------------------------------------------------------------
+
+
+def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict], *,
+                  flat_fields: frozenset[str] = _postings.FLAT_FIELDS):
+    """Write ``docs`` as one new W3 segment of the index in ``storage``; not committed.
+
+    Parameters
+    ----------
+    storage : whoosh.filedb.filestore.FileStorage
+        The index's storage (its folder gets the segment's files).
+    schema : whoosh.fields.Schema
+        The index's schema; every key of every document must be one of its fields.
+    indexname : str
+        The index's name in the storage (``"MAIN"`` for ``open_dir``'s default).
+    docs : sequence of dict
+        Field name -> value, as for ``writer.add_document(**doc)``; ``None`` values are
+        skipped. Docnums follow the order of ``docs``.
+    flat_fields : frozenset of str
+        Fields whose common terms get flat postings files beside the segment.
+
+    Returns
+    -------
+    whoosh.codec.whoosh3.W3Segment
+        The segment, to be listed in the index's TOC (see :func:`commit`).
+    """
+    _check_schema(schema)
+    codec = W3Codec()
+    segment = codec.new_segment(storage, indexname)
+    pdw = codec.per_document_writer(storage, segment)
+    fast = {n: f for n, f in schema.items() if _fast_field(f)}
+    vocab = _Vocab()
+    tokens: dict[str, _Tokens] = {n: _Tokens() for n in fast}
+    common = {n: _Flags(f.analyzer.common) for n, f in fast.items() if f.analyzer.pairs}
+    generic: dict[str, list] = {}
+    lengths: dict[str, np.ndarray] = {}
+    ndocs = len(docs)
+    for docnum, doc in enumerate(docs):
+        names = sorted(k for k in doc if not k.startswith("_"))
+        for name in names:
+            if name not in schema:
+                raise UnknownFieldError(f"No field named {name!r} in {schema}")
+        pdw.start_doc(docnum)
+        seen: dict[int, tuple[np.ndarray, int]] = {}  # one tokenisation per value
+        for name in names:
+            value = doc[name]
+            if value is None:
+                continue
+            field = schema[name]
+            length = 0
+            if name in fast:
+                got = seen.get(id(value))
+                if got is None:
+                    got = seen[id(value)] = vocab.tokens(value)
+                ids, first = got
+                if name in common:
+                    ok = common[name].of(ids, vocab.stems)
+                    both = np.flatnonzero(ok[1:] & ok[:-1])
+                    ids = ids[both].astype(np.int64) * _PAIR + ids[both + 1]
+                tokens[name].add(docnum, ids, first)
+                length = len(ids)
+            elif field.indexed:
+                items = generic.setdefault(name, [])
+                for tbytes, freq, weight, vbytes in field.index(value):
+                    if field.scorable:
+                        length += freq
+                    items.append((tbytes, docnum, weight, vbytes, freq))
+            if length:
+                lengths.setdefault(name, np.zeros(ndocs, dtype=np.int64))[docnum] = length
+            pdw.add_field(name, field, value if field.stored else None, length)
+            if field.column_type:
+                pdw.add_column_value(name, field.column_type, field.to_column_value(value))
+        pdw.finish_doc()
+    pdw.close()
+    segment.set_doc_count(ndocs)
+
+    # One field at a time (in name order, as the terms file wants them): its postings are
+    # built, written and dropped before the next field's are built.
+    def field_postings(name: str) -> _Postings:
+        if name in generic:
+            return _generic_postings(generic.pop(name))
+        field, toks = schema[name], tokens.pop(name)
+        if name not in common:
+            return _text_postings(toks, vocab.stems, field, ndocs)
+        keys = toks.ids
+        uniq = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+        texts = [f"{vocab.stems[k // _PAIR]} {vocab.stems[k % _PAIR]}" for k in uniq.tolist()]
+        toks.ids = [np.searchsorted(uniq, k) for k in keys]
+        return _text_postings(toks, texts, field, ndocs)
+
+    flat = []
+    fw = codec.field_writer(storage, segment)
+    try:
+        for name in sorted(set(tokens) | set(generic)):
+            p = field_postings(name)
+            if len(p.btexts):
+                _write_field(fw, name, schema[name], p, _decoded_lengths(lengths.get(name)))
+            if name in flat_fields:
+                flat.append(_flat_part(name, p))
+            del p
+    finally:
+        fw.close()
+    _postings.write_flat(Path(storage.folder) / segment.make_filename(".csp"), flat)
+    return segment
+
+
+def _flat_part(name: str, p: _Postings) -> tuple:
+    """The part of a field's postings that goes into flat postings files (terms held by
+    at least ``FLAT_MIN_DF`` articles), as ``_postings.write_flat`` takes it."""
+    counts = np.diff(p.starts)
+    keep = np.flatnonzero(counts >= _postings.FLAT_MIN_DF)
+    btexts = [p.btexts[t] for t in keep.tolist()]
+    sel = np.repeat(keep, counts[keep])
+    if len(sel):
+        sel = np.arange(len(sel)) - np.repeat(np.cumsum(counts[keep]) - counts[keep],
+                                              counts[keep]) + np.repeat(p.starts[keep],
+                                                                        counts[keep])
+    starts = np.append(0, np.cumsum(counts[keep]))
+    return (name, btexts, starts, p.docs[sel].astype(np.int32),
+            p.weights[sel].astype(np.float32))
+
+
+_PAIR = 1 << 31  # a pair of stem ids (a, b) is the key a * _PAIR + b
+
+
+class _Flags:
+    """Whether each stem id of the batch's vocabulary is in a set (grown with it)."""
+
+    def __init__(self, words: frozenset[str]) -> None:
+        self.words = words
+        self.flags = np.zeros(0, dtype=bool)
+
+    def of(self, ids: np.ndarray, stems: list[str]) -> np.ndarray:
+        n = len(self.flags)
+        if len(stems) > n:
+            more = np.fromiter((s in self.words for s in stems[n:]), dtype=bool,
+                               count=len(stems) - n)
+            self.flags = np.concatenate([self.flags, more])
+        return self.flags[ids]
+
+
+def _decoded_lengths(lengths: np.ndarray | None) -> np.ndarray:
+    """Field lengths as Whoosh's reader returns them: through the length byte."""
+    if lengths is None:
+        return np.zeros(0, dtype=np.int64)
+    table = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.int64)
+    out = np.zeros(len(lengths), dtype=np.int64)
+    has = lengths > 0
+    out[has] = table[[length_to_byte(x) for x in lengths[has].tolist()]]
+    return out
+
+
+SEGMENT_MAX_DOCS = 25_000
+"""A batch larger than this is written as several segments, so that the arrays of one
+segment (about 30 bytes per token of its text, ~450 MB at 25,000 articles of 600 words)
+bound the writer's memory."""
+
+
+def write_segments(storage, schema: Schema, indexname: str,
+                   docs: Sequence[dict]) -> list:
+    """:func:`write_segment` over runs of at most ``SEGMENT_MAX_DOCS`` documents.
+
+    Parameters
+    ----------
+    storage : whoosh.filedb.filestore.FileStorage
+        The index's storage.
+    schema : whoosh.fields.Schema
+        The index's schema.
+    indexname : str
+        The index's name in the storage.
+    docs : sequence of dict
+        The documents, in docnum order.
+
+    Returns
+    -------
+    list of whoosh.codec.whoosh3.W3Segment
+        The new segments, in docnum order.
+    """
+    step = max(1, SEGMENT_MAX_DOCS)
+    return [write_segment(storage, schema, indexname, docs[i:i + step])
+            for i in range(0, len(docs), step)]
+
+
+def commit(writer, docs: Sequence[dict], *, two_processes: bool = False) -> None:
+    """Commit Whoosh ``writer`` with ``docs`` added as new segments written in bulk.
+
+    Parameters
+    ----------
+    writer : whoosh.writing.SegmentWriter
+        The index's locked writer, holding any deletions; nothing may have been added
+        to it. Whoosh's merge policy (``MERGE_SMALL``, as ``writer.commit()``) may fold
+        small existing segments into it; Whoosh then writes them as its segment, before
+        the new ones.
+    docs : sequence of dict
+        The documents to add, in docnum order.
+    two_processes : bool
+        Write the second half of ``docs`` in a forked worker at the same time (two
+        segments or more; same documents in the same docnum order).
+    """
+    def write(part: Sequence[dict], _progress: bool) -> list:
+        return write_segments(writer.storage, writer.schema, writer.indexname, part)
+
+    try:
+        segments = writer._merge_segments(None, False, True)
+        if writer._added:
+            segments.append(writer._finalize_segment())
+        else:
+            writer._close_segment()
+        if docs and two_processes:
+            segments += _parallel.map_in_two_halves(write, docs)
+        elif docs:
+            segments += write(docs, False)
+    except BaseException:
+        if not writer.is_closed:
+            writer._close_segment()
+            writer._finish()
+        raise
+    writer._commit_toc(segments)
+    writer._finish()

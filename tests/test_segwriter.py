@@ -1,0 +1,351 @@
+"""Segments written in bulk from arrays equal the ones Whoosh's add_document writes."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import formats
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, QueryParser
+
+from corpus_search import _analysis, _postings, _segwriter
+from corpus_search._corpus import Article, load_corpus
+from corpus_search._store import common_stems, make_schema
+from corpus_search.synthetic import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+PEOPLE = ["Anna Petrov", "Boris Novak", "Carla Rossi", "Dmitri Weber", ""]
+ODD = [  # analysis corner cases: one-letter tokens first, dotted words, Unicode, empties
+    Article("odd-1", "A b c Title of it", "x y The U.S. and e.g. İstanbul straße ÉCOLE"),
+    Article("odd-2", "", "a"),
+    Article("odd-3", "Only a title", ""),
+    Article("odd-4", "The the the", " ".join(["the"] * 1500) + " far " * 3),
+    Article("odd-5", "Long gaps", "x " * 70_000 + "the end"),  # first position 70,000
+]
+
+
+def _doc(art: Article, i: int) -> dict:
+    """An article as the build hands it to the writer."""
+    body = _analysis.strip_furniture(art.body)
+    doc = dict(
+        doc_id=art.doc_id,
+        title=art.title,
+        body=body,
+        pairs=body,
+        text=art.body,
+        outlet=art.outlet,
+        url=art.url,
+        source=art.source,
+        entities=json.dumps([["x", "PERSON"]] if i % 3 else []),
+        person=",".join(p for p in PEOPLE[i % 5 : i % 5 + 2] if p),
+        org="NATO" if i % 2 else "",
+        place="Kyiv,Paris" if i % 4 == 0 else "",
+    )
+    if art.date:
+        doc["date"] = art.date
+    return doc
+
+
+def _articles(tmp: Path, n: int, seed: int) -> list[Article]:
+    with open(tmp / f"s{seed}.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in generate(n, seed=seed))
+    return load_corpus([tmp / f"s{seed}.jsonl"]).articles
+
+
+def _whoosh_commit(writer, docs: list[dict]) -> None:
+    """The old way: one add_document per article, flat postings teed from the pool."""
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+
+
+def _write(folder: Path, schema, batches: list[tuple[list[str], list[dict]]], bulk: bool) -> Path:
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), schema)
+    for deleted, docs in batches:
+        writer = ix.writer(limitmb=64, compound=False)
+        _postings.record(writer)
+        for d in deleted:
+            writer.delete_by_term("doc_id", d)
+        if bulk:
+            _segwriter.commit(writer, docs)
+        else:
+            _whoosh_commit(writer, docs)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """The same batches written both ways, after the first batch and after an update
+    (60 articles deleted, 20 of them changed and re-added, 40 new)."""
+    tmp = tmp_path_factory.mktemp("segwriter")
+    arts = load_corpus([ROOT / "corpus"]).articles + ODD + _articles(tmp, 200, seed=7)
+    docs = [_doc(a, i) for i, a in enumerate(arts)]
+    common = common_stems(_surface_dfs(docs), len(docs))
+    schema = make_schema(common)
+    gone = [d["doc_id"] for d in docs[10:70]]
+    changed = [
+        dict(d, body=d["body"] + " sanctions talks", pairs=d["body"] + " of the")
+        for d in docs[10:30]
+    ]
+    new = [_doc(a, i) for i, a in enumerate(_articles(tmp, 40, seed=8))]
+    for d in new:
+        d["doc_id"] = "new-" + d["doc_id"]
+    first = [([], docs)]
+    both = [*first, (gone, changed + new)]
+    out = {}
+    for stage, batches in (("first", first), ("updated", both)):
+        out[stage] = (
+            _write(tmp / f"{stage}-whoosh", schema, batches, bulk=False),
+            _write(tmp / f"{stage}-bulk", schema, batches, bulk=True),
+        )
+    return out
+
+
+def _surface_dfs(docs: list[dict]) -> list[tuple[str, int]]:
+    df: dict[str, int] = {}
+    for d in docs:
+        for w in set(_analysis.surface_words(d["body"])):
+            df[w] = df.get(w, 0) + 1
+    return list(df.items())
+
+
+STAGES = ["first", "updated"]
+
+
+def _segment_files(folder: Path) -> list[list[tuple[str, bytes]]]:
+    """Each segment's files (TOC order) as (extension, content), the random id left out."""
+    ix = whoosh_index.open_dir(str(folder))
+    out = []
+    for seg in ix._segments():
+        name = seg.make_filename("")
+        files = sorted(
+            (f.name[len(name) :], f.read_bytes())
+            for f in folder.iterdir()
+            if f.name.startswith(name + ".")
+        )
+        out.append(files)
+    return out
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_segment_files_are_byte_identical(pair: dict, stage: str) -> None:
+    """Every segment file (terms, postings, columns, stored fields, flat postings) has
+    the same bytes as the file add_document's segment has."""
+    old, new = pair[stage]
+    expected, got = _segment_files(old), _segment_files(new)
+    assert [[e for e, _ in seg] for seg in expected] == [[e for e, _ in seg] for seg in got]
+    assert len(expected[0]) >= 11  # .trm .pst, 5 columns, 4 flat postings files
+    for exp_seg, got_seg in zip(expected, got, strict=True):
+        for (ext, exp_bytes), (_, got_bytes) in zip(exp_seg, got_seg, strict=True):
+            assert exp_bytes == got_bytes, ext
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_toc_segments_agree(pair: dict, stage: str) -> None:
+    """Same segments in the TOC: document counts, deletions and total field lengths."""
+    old, new = (whoosh_index.open_dir(str(p)) for p in pair[stage])
+
+    def info(ix) -> list:
+        return [
+            (s.doc_count_all(), sorted(s.deleted_docs()), dict(s._fieldlengths))
+            for s in ix._segments()
+        ]
+
+    assert info(old) == info(new)
+    assert (2 if stage == "updated" else 1) == len(info(new))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_documents_columns_and_lengths_agree(pair: dict, stage: str) -> None:
+    """Stored fields, the doc_id column and every field length, document by document."""
+    old, new = (whoosh_index.open_dir(str(p)) for p in pair[stage])
+    with old.reader() as a, new.reader() as b:
+        assert a.doc_count() == b.doc_count()
+        assert list(a.all_doc_ids()) == list(b.all_doc_ids())
+        assert list(a.all_stored_fields()) == list(b.all_stored_fields())
+        assert list(a.column_reader("doc_id")) == list(b.column_reader("doc_id"))
+        for field in ("title", "body", "pairs"):
+            assert a.field_length(field) == b.field_length(field)
+            assert [a.doc_field_length(d, field) for d in range(a.doc_count_all())] == [
+                b.doc_field_length(d, field) for d in range(b.doc_count_all())
+            ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_terms_statistics_and_postings_agree(pair: dict, stage: str) -> None:
+    """Every term of every field: statistics, postings, weights and positions."""
+    old, new = (whoosh_index.open_dir(str(p)) for p in pair[stage])
+    with old.reader() as a, new.reader() as b:
+        terms = list(a.all_terms())
+        assert terms == list(b.all_terms())
+        assert len(terms) > 1000
+        for field, text in terms[::3]:  # a third of them (all are compared as bytes)
+            ta, tb = a.term_info(field, text), b.term_info(field, text)
+            assert (
+                ta.weight(),
+                ta.doc_frequency(),
+                ta.min_length(),
+                ta.max_length(),
+                ta.max_weight(),
+                ta.min_id(),
+                ta.max_id(),
+            ) == (
+                tb.weight(),
+                tb.doc_frequency(),
+                tb.min_length(),
+                tb.max_length(),
+                tb.max_weight(),
+                tb.min_id(),
+                tb.max_id(),
+            ), (field, text)
+            ma, mb = a.postings(field, text), b.postings(field, text)
+            assert list(
+                ma.items_as("positions" if field in ("title", "body") else "weight")
+            ) == list(mb.items_as("positions" if field in ("title", "body") else "weight"))
+
+
+def _parser(schema):
+    qp = MultifieldParser(["title", "body"], schema)
+    qp.add_plugin(FuzzyTermPlugin())
+    return qp
+
+
+QUERIES = [
+    "sanctions",
+    "talks",
+    "said",
+    "the",
+    "sanctions OR ceasefire",
+    "talks NOT kyiv",
+    '"prime minister"',
+    '"of the"',
+    '"said the"',
+    '"of the president"',
+    '"the war"',
+    'title:"anna petrov"',
+    "title:talks",
+    "sanct*",
+    "pe*",
+    "talkz~1",
+    "petrof~2",
+    'outlet:"outlet b" talks',
+    "person:'anna petrov'",
+    "org:nato AND sanctions",
+    "place:kyiv",
+    "istanbul",
+    "u.s.",
+    "e.g.",
+    "straße",
+    "école",
+    "far",
+    "end",
+    "doc_id:odd-4",
+    'pairs:"of the"',
+    "title:the",
+]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("query", QUERIES)
+def test_whoosh_search_gives_same_hits_and_scores(pair: dict, stage: str, query: str) -> None:
+    """Whoosh's query parser and searcher: the same documents with the same scores, all
+    hits and the top ten (which uses the blocks' maximum weights to skip)."""
+    old, new = (whoosh_index.open_dir(str(p)) for p in pair[stage])
+    q = _parser(old.schema).parse(query)
+    with old.searcher() as a, new.searcher() as b:
+        expected = [(h.docnum, h.score) for h in a.search(q, limit=None)]
+        assert expected == [(h.docnum, h.score) for h in b.search(q, limit=None)]
+        assert [(h.docnum, h.score) for h in a.search(q, limit=10)] == [
+            (h.docnum, h.score) for h in b.search(q, limit=10)
+        ]
+    if query not in ("istanbul", "title:talks"):
+        assert expected, query  # the query finds something, so the comparison means much
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_date_filters_give_same_hits(pair: dict, stage: str) -> None:
+    """A date range alone and as a filter of a term query."""
+    old, new = (whoosh_index.open_dir(str(p)) for p in pair[stage])
+    dates = wq.DateRange("date", datetime(2022, 1, 1), datetime(2022, 6, 30))
+    talks = QueryParser("body", old.schema).parse("talks")
+    with old.searcher() as a, new.searcher() as b:
+        for q, flt in ((dates, None), (talks, dates)):
+            expected = [(h.docnum, h.score) for h in a.search(q, limit=None, filter=flt)]
+            assert len(expected) > 10
+            assert expected == [(h.docnum, h.score) for h in b.search(q, limit=None, filter=flt)]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_project_fast_paths_agree(pair: dict, stage: str) -> None:
+    """The project's postings (flat files first) and BM25F arrays: identical answers."""
+    old, new = (whoosh_index.open_dir(str(p)) for p in pair[stage])
+    qp = _parser(old.schema)
+    with old.searcher() as a, new.searcher() as b:
+        ra, rb = a.reader(), b.reader()
+        flat = [_postings._flat(leaf) for leaf, _ in rb.leaf_readers()]
+        assert all(f is not None for f in flat) and flat[0].terms("body")
+        for field in ("body", "pairs", "title"):
+            for text in list(ra.lexicon(field))[::7]:
+                ea, eb = _postings.postings(ra, field, text), _postings.postings(rb, field, text)
+                assert ea[0].tolist() == eb[0].tolist() and ea[1].tolist() == eb[1].tolist()
+        n = ra.doc_count_all()
+        for query in ("sanctions OR ceasefire", "talks NOT kyiv", "said", "title:talks"):
+            q = qp.parse(query)
+            ga, gb = _postings.ranked(a, q, n), _postings.ranked(b, q, n)
+            assert ga is not None
+            assert np.flatnonzero(ga[0]).tolist() == np.flatnonzero(gb[0]).tolist()
+            assert ga[1].tolist() == gb[1].tolist()
+
+
+def test_position_values_encode_as_whoosh_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positions values (pickled deltas: one-, two- and four-byte items, more than 1,000
+    items) are byte for byte Positions.encode's."""
+    rng = np.random.default_rng(1)
+    lists = [
+        [0],
+        [5],
+        [255],
+        [256],
+        [65535],
+        [65536],
+        [3, 300, 70_000, 70_001],
+        sorted(rng.choice(200_000, 1001, replace=False).tolist()),
+        sorted(rng.choice(1000, 999, replace=False).tolist()),
+        list(range(2500)),
+    ]
+    starts = np.cumsum([0] + [len(x) for x in lists])
+    pos = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
+    monkeypatch.setattr(_segwriter, "_ENCODE_TOKENS", 700)  # several passes
+    data, bounds = _segwriter._encode_positions(starts, pos)
+    got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    assert [formats.Positions().encode(x) for x in lists] == got
+
+
+def test_small_commits_merged_by_whoosh_lose_nothing(tmp_path: Path) -> None:
+    """Whoosh's merge policy folds small bulk segments into its own; a later bulk commit
+    keeps them (eight small commits, then a large one)."""
+    arts = _articles(tmp_path, 120, seed=9)
+    docs = [_doc(a, i) for i, a in enumerate(arts)]
+    schema = make_schema(frozenset({"the", "of"}))
+    batches = [([], docs[i : i + 1]) for i in range(8)] + [([docs[0]["doc_id"]], docs[8:])]
+    bulk = whoosh_index.open_dir(str(_write(tmp_path / "bulk", schema, batches, bulk=True)))
+    old = whoosh_index.open_dir(str(_write(tmp_path / "old", schema, batches, bulk=False)))
+    with bulk.searcher() as b, old.searcher() as a:
+        assert b.doc_count() == 119
+        assert sorted(f["doc_id"] for f in a.all_stored_fields()) == sorted(
+            f["doc_id"] for f in b.all_stored_fields()
+        )
+        q = QueryParser("body", schema).parse("the")
+        assert len(b.search(q, limit=None)) == 119
+        assert sorted(h["doc_id"] for h in a.search(q, limit=None)) == sorted(
+            h["doc_id"] for h in b.search(q, limit=None)
+        )
+        assert all(_postings._flat(leaf) is not None for leaf, _ in b.reader().leaf_readers())
+    assert pickle.dumps(sorted(bulk.schema.names())) == pickle.dumps(sorted(schema.names()))
