@@ -20,9 +20,11 @@ def _json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
 
 
 def test_search_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """search --json has the documented keys and finds NATO in all five."""
+    """search --json has the documented keys (provenance too) and finds NATO in all five."""
     out = _json(capsys, "search", "NATO", "--index", str(seed_index_dir))
-    assert {"query", "total", "hits", "facets", "suggestion"} == set(out)
+    assert {"query", "total", "hits", "facets", "suggestion", "provenance"} == set(out)
+    assert ("NATO", "search") == (out["provenance"]["query"],
+                                  out["provenance"]["extra"]["command"])
     assert 5 == out["total"]
     assert {"rank", "doc_id", "score", "title", "outlet", "date", "snippet"} == set(
         out["hits"][0])
