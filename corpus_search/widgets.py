@@ -52,6 +52,21 @@ def _table_html(df: pd.DataFrame, rows: int = 200) -> str:
     return df.head(rows).to_html(index=False, float_format="%.3f", escape=True, na_rep="")
 
 
+def _selection_code(sel: Selection) -> str:
+    """``cs.Selection(...)`` with the arguments that differ from its defaults."""
+    parts = [f"query={_literal(sel.query)}"] if sel.query not in ("", "*") else []
+    if sel.filters:
+        parts.append(f"filters={_literal(sel.filters)}")
+    if sel.count_once:
+        parts.append("count_once=True")
+    return f"cs.Selection({', '.join(parts)})"
+
+
+def _count_once_box() -> w.Checkbox:
+    return w.Checkbox(value=False, description="count copies once",
+                      tooltip="count each cluster of near-duplicate articles (wire copy) once")
+
+
 def _terms(text: str) -> list[str]:
     """Terms typed in a box, split on commas."""
     return [t.strip() for t in text.split(",") if t.strip()]
@@ -449,19 +464,20 @@ class Collocates(_App):
                                         tooltip="a slice of the articles against the rest")
         self.compare_value = w.Dropdown(options=[], description="slice",
                                         layout=w.Layout(width="40%"))
+        self.count_once = _count_once_box()
         self.run_button = w.Button(description="Collocates", button_style="primary",
                                    icon="search")
         self.table_view = w.HTML(layout=_WIDE)
         self.table: pd.DataFrame | None = None
         self._updating = False
         for control in (self.node, self.window_left, self.window_right, self.measure,
-                        self.min_freq, self.query, self.compare_value):
+                        self.min_freq, self.query, self.compare_value, self.count_once):
             control.observe(self._changed, "value")
         self.compare_facet.observe(lambda _: self._run(self._fill_slices), "value")
         self.run_button.on_click(lambda _: self._run(self._compute))
         self.children = [w.HBox([self.node, self.run_button]),
                          w.HBox([self.window_left, self.window_right, self.measure,
-                                 self.min_freq]),
+                                 self.min_freq, self.count_once]),
                          w.HBox([self.query, self.compare_facet, self.compare_value]),
                          self.message, self.table_view, w.HBox([self.show_code]),
                          self.code_view]
@@ -489,8 +505,10 @@ class Collocates(_App):
         key, value = self.compare_facet.value, self.compare_value.value
         if not key or value is None:
             return None
-        if self.query.value:
-            return (Selection(self.query.value, {key: [value]}), Selection(self.query.value))
+        if self.query.value or self.count_once.value:
+            query, once = self.query.value or "*", self.count_once.value
+            return (Selection(query, {key: [value]}, count_once=once),
+                    Selection(query, count_once=once))
         return {key: [value]}, None
 
     def _options(self) -> str:
@@ -503,13 +521,13 @@ class Collocates(_App):
         slices = self.slices()
         if slices is None:
             query = f", query={_literal(self.query.value)}" if self.query.value else ""
-            return f"{self.index_expr}.collocates({node}, {opts}{query})"
+            once = ", count_once=True" if self.count_once.value else ""
+            return f"{self.index_expr}.collocates({node}, {opts}{query}{once})"
         a, b = slices
         if b is None:
             return f"{self.index_expr}.compare_collocates({node}, {_literal(a)}, {opts})"
-        return (f"{self.index_expr}.compare_collocates({node}, cs.Selection("
-                f"{_literal(a.query)}, {_literal(a.filters)}), cs.Selection("
-                f"{_literal(b.query)}), {opts})")
+        return (f"{self.index_expr}.compare_collocates({node}, {_selection_code(a)}, "
+                f"{_selection_code(b)}, {opts})")
 
     def _compute(self) -> None:
         self.table, self.table_view.value = None, ""
@@ -520,7 +538,8 @@ class Collocates(_App):
                 "measure": self.measure.value, "min_freq": self.min_freq.value}
         slices = self.slices()
         if slices is None:
-            df = self.index.collocates(node, query=self.query.value or "*", **opts)
+            df = self.index.collocates(node, query=self.query.value or "*",
+                                       count_once=self.count_once.value, **opts)
         else:
             df = self.index.compare_collocates(node, slices[0], slices[1], **opts)
         self.table = df
@@ -544,16 +563,18 @@ class Dispersion(_App):
                                      tooltip="articles by date (undated last) or index order")
         self.query = w.Text(description="Within", placeholder="optional query",
                             continuous_update=False)
+        self.count_once = _count_once_box()
         self.plot_button = w.Button(description="Plot", button_style="primary",
                                     icon="barcode")
         self.chart = w.Image(format="png", layout=w.Layout(max_width="900px"))
         self.table_view = w.HTML(layout=_WIDE)
         self.table: pd.DataFrame | None = None
         self.figure = None
-        for control in (self.terms, self.order, self.query):
+        for control in (self.terms, self.order, self.query, self.count_once):
             control.observe(lambda _: self._run(self._plot), "value")
         self.plot_button.on_click(lambda _: self._run(self._plot))
-        self.children = [w.HBox([self.terms, self.plot_button]), self.order, self.query,
+        self.children = [w.HBox([self.terms, self.plot_button]), self.order,
+                         w.HBox([self.query, self.count_once]),
                          self.message, self.chart, self.table_view, w.HBox([self.show_code]),
                          self.code_view]
         if terms:
@@ -567,6 +588,8 @@ class Dispersion(_App):
         """The library calls that reproduce the chart and the table."""
         terms = _literal(self.term_list())
         query = f", query={_literal(self.query.value)}" if self.query.value else ""
+        if self.count_once.value:
+            query += ", count_once=True"
         return (f"{self.index_expr}.plot_dispersion({terms}, "
                 f"order={_literal(self.order.value)}{query})\n"
                 f"{self.index_expr}.dispersion_measures({terms}{query})")
@@ -577,9 +600,10 @@ class Dispersion(_App):
         terms = self.term_list()
         if not terms:
             return
-        query = self.query.value or "*"
-        table = self.index.dispersion_measures(terms, query=query)
-        fig = self.index.plot_dispersion(terms, order=self.order.value, query=query)
+        query, once = self.query.value or "*", self.count_once.value
+        table = self.index.dispersion_measures(terms, query=query, count_once=once)
+        fig = self.index.plot_dispersion(terms, order=self.order.value, query=query,
+                                         count_once=once)
         self.table, self.figure = table, fig
         self.chart.value = fig.to_png()
         self.table_view.value = _table_html(table)
@@ -602,17 +626,19 @@ class CoMentions(_App):
         self.min_count = w.BoundedIntText(value=_default(Index.comentions, "min_count"),
                                           min=1, max=100_000, description="Min articles",
                                           layout=w.Layout(width="200px"))
+        self.count_once = _count_once_box()
         self.draw_button = w.Button(description="Draw", button_style="primary",
                                     icon="share-alt")
         self.chart = w.Image(format="png", layout=w.Layout(max_width="900px"))
         self.table_view = w.HTML(layout=_WIDE)
         self.table: pd.DataFrame | None = None
         self.figure = None
-        for control in (self.query, self.types, self.top, self.min_count):
+        for control in (self.query, self.types, self.top, self.min_count, self.count_once):
             control.observe(lambda _: self._run(self._draw), "value")
         self.draw_button.on_click(lambda _: self._run(self._draw))
         self.children = [w.HBox([self.query, self.draw_button]),
-                         w.HBox([self.types, w.VBox([self.top, self.min_count])]),
+                         w.HBox([self.types, w.VBox([self.top, self.min_count,
+                                                     self.count_once])]),
                          self.message, self.chart, self.table_view, w.HBox([self.show_code]),
                          self.code_view]
         if draw:
@@ -624,6 +650,8 @@ class CoMentions(_App):
             out += f", min_count={self.min_count.value}"
         if self.query.value:
             out += f", query={_literal(self.query.value)}"
+        if self.count_once.value:
+            out += ", count_once=True"
         return out
 
     def code(self) -> str:
@@ -639,7 +667,8 @@ class CoMentions(_App):
             return
         pairs = self.index.comentions(types=tuple(self.types.value),
                                       min_count=self.min_count.value, limit=None,
-                                      query=self.query.value or "*")
+                                      query=self.query.value or "*",
+                                      count_once=self.count_once.value)
         fig = plot_comentions(pairs, top=self.top.value)
         self.table, self.figure = pairs.head(self.top.value), fig
         self.chart.value = fig.to_png()

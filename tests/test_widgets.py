@@ -167,17 +167,22 @@ def test_widgets_escape_article_data(tmp_path) -> None:
 
 # --- corpus-tool views: collocates, dispersion, co-mentions ------------------------------
 
+STORY = [f"story{i}" for i in range(60)]
 SMALL = [
     ("a1", "X", "2022-01-10", "Cats chase dogs and cats eat fish."),
     ("a2", "Y", "2022-02-05", "Dogs chase cats. Cats eat fish"),
     ("a3", "X", "2022-03-01", "Fish swim and fish eat a lot"),
+    ("d1", "AP", "2022-01-02", " ".join(STORY)),
+    ("d2", "RT", "2022-01-01", " ".join("changed" if i in (10, 40) else w
+                                        for i, w in enumerate(STORY))),
 ]
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
-    """Three articles (cats, dogs, fish) built without entities: node "cat" with window
-    1/1 has chase (2 of 2), eat (2 of 3), cats (2 of 4); logDice(chase) = 13.415037."""
+    """Three articles (cats, dogs, fish) and a story with a near-duplicate copy, built
+    without entities: node "cat" with window 1/1 has chase (2 of 2), eat (2 of 3), cats
+    (2 of 4); logDice(chase) = 13.415037."""
     root = tmp_path_factory.mktemp("widgets-small")
     src = root / "s.jsonl"
     src.write_text("".join(json.dumps({"id": i, "title": f"Headline {i}", "text": t,
@@ -219,14 +224,15 @@ def test_collocates_compare_slice(small: cs.Index) -> None:
     app.window_left.value = 1
     app.window_right.value = 1
     app.compare_facet.value = "outlet"
-    assert {"X", "Y"} == set(app.compare_value.options)
+    assert {"X", "Y", "AP", "RT"} == set(app.compare_value.options)
     app.compare_value.value = "X"
     row = app.table.set_index("collocate").loc["chase"]
     assert (1, 1) == (row["cooc_a"], row["cooc_b"])
     assert "index.compare_collocates('cat', {'outlet': ['X']}, window_left=1" in app.code()
     _same(eval(app.code(), {"index": small}), app.table)
     app.query.value = "dogs"
-    assert "cs.Selection('dogs', {'outlet': ['X']}), cs.Selection('dogs')" in app.code()
+    assert ("cs.Selection(query='dogs', filters={'outlet': ['X']}), "
+            "cs.Selection(query='dogs')") in app.code()
     _same(eval(app.code(), {"index": small, "cs": cs}), app.table)
     app.compare_facet.value = ""
     assert "cooc" in app.table.columns and "cooc_a" not in app.table.columns
@@ -247,6 +253,33 @@ def test_dispersion_app(small: cs.Index) -> None:
     _same(eval(table_line, {"index": small}), app.table)
     app.terms.value = ""
     assert (None, b"") == (app.table, bytes(app.chart.value))
+
+
+def test_count_once_boxes(small: cs.Index) -> None:
+    """"count copies once" counts the story's two copies once, in the table and the code."""
+    coll = Collocates(small, node="story5")
+    coll.window_left.value = 1
+    coll.window_right.value = 0
+    coll.min_freq.value = 1
+    assert [("story4", 2)] == list(coll.table[["collocate", "cooc"]].itertuples(
+        index=False, name=None))
+    coll.count_once.value = True
+    assert [("story4", 1)] == list(coll.table[["collocate", "cooc"]].itertuples(
+        index=False, name=None))
+    assert coll.code().endswith("count_once=True)")
+    _same(eval(coll.code(), {"index": small}), coll.table)
+    coll.compare_facet.value = "outlet"
+    coll.compare_value.value = "RT"
+    assert ("cs.Selection(filters={'outlet': ['RT']}, count_once=True), "
+            "cs.Selection(count_once=True)") in coll.code()
+    assert [("story4", 1.0, None)] == [
+        (c, a, None if b != b else b) for c, a, b in
+        coll.table[["collocate", "cooc_a", "cooc_b"]].itertuples(index=False, name=None)]
+    disp = Dispersion(small, terms="story5")
+    assert [2] == disp.table["freq"].tolist()
+    disp.count_once.value = True
+    assert [1] == disp.table["freq"].tolist()
+    _same(eval(disp.code().splitlines()[1], {"index": small}), disp.table)
 
 
 def test_comentions_app(seed_index: cs.Index) -> None:
