@@ -695,6 +695,8 @@ class Explorer(w.Tab):
         self.observe(self._opened, "selected_index")
 
     def _opened(self, change: dict) -> None:
+        if change["new"] is None:
+            return
         if self.children[change["new"]] is self.comentions and self.comentions.figure is None:
             self.comentions.draw_button.click()
 
