@@ -8,14 +8,20 @@ Numbers are left as numbers.
 
 Dates are written one way everywhere (JSON, CSV): ISO 8601 to the second,
 ``2022-06-11T00:57:56``, in UTC without a zone suffix (the index stores UTC).
+
+Given a :func:`~._provenance.provenance` dict, :func:`to_csv` writes it beside the table
+as ``<file>.provenance.json`` so a published number can be traced and re-run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+
+from ._provenance import write_sidecar
 
 __all__ = ["iso_date", "neutralise", "to_csv"]
 
@@ -42,8 +48,25 @@ def iso_date(value: object) -> str | None:
     return str(value)
 
 
-def to_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``df`` as UTF-8 CSV with formula-like text cells neutralised."""
+def to_csv(df: pd.DataFrame, path: str | Path, *,
+           provenance: Mapping | None = None) -> Path:
+    """Write ``df`` as UTF-8 CSV with formula-like text cells neutralised.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (its index is not written).
+    path : str or Path
+        The CSV file.
+    provenance : mapping or None, default None
+        Where the table comes from (:func:`~._provenance.provenance`); written beside it
+        as ``<file>.provenance.json`` (None: no sidecar).
+
+    Returns
+    -------
+    Path
+        The CSV file.
+    """
     path = Path(path)
     safe = df.copy()
     for col in safe.columns:
@@ -53,4 +76,6 @@ def to_csv(df: pd.DataFrame, path: str | Path) -> Path:
             safe[col] = safe[col].map(neutralise)
     safe.columns = [str(neutralise(str(c))) for c in safe.columns]
     safe.to_csv(path, index=False, encoding="utf-8")
+    if provenance is not None:
+        write_sidecar(path, dict(provenance))
     return path

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._entities import model_version
+
+if TYPE_CHECKING:  # the snapshot layer sits above this module (the build imports it)
+    from ._snapshot import Snapshot
 
 __all__ = ["corpus_fingerprint", "provenance", "write_sidecar"]
 
@@ -43,34 +47,34 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def provenance(ix, *, query: str = "", filters: dict | None = None,
-               extra: dict | None = None) -> dict:
+def provenance(snap: Snapshot, *, query: str = "", filters: Mapping | None = None,
+               extra: Mapping | None = None) -> dict:
     """Where a result comes from, as a JSON-ready dict (keys :data:`PROVENANCE_KEYS`).
 
     Parameters
     ----------
-    ix
-        The open index (or snapshot); its ``gen_path`` marker gives the generation and
+    snap : Snapshot
+        The generation the result was read from (``index.snapshot()``); its marker gives
         the corpus fingerprint.
-    query
+    query : str, default ""
         The query the result was computed for ("" for none).
-    filters
+    filters : mapping or None, default None
         The filters (outlet, dates, entities...) as given; None for none.
-    extra
+    extra : mapping or None, default None
         Anything else that decides the result (a view's parameters: window, measure...).
 
     Returns
     -------
     dict
     """
-    gen = Path(ix.gen_path)
+    gen = Path(snap.gen_path)
     marker_path = gen / "corpus_search.json"
     marker = json.loads(marker_path.read_text("utf-8")) if marker_path.is_file() else {}
     return {
         "query": query, "filters": dict(filters or {}), "extra": dict(extra or {}),
         "generation": gen.name, "index": str(gen.parent.resolve()),
         "fingerprint": marker.get("fingerprint", "unknown (built before fingerprints)"),
-        "articles": int(np.count_nonzero(ix.live)),
+        "articles": int(np.count_nonzero(snap.live)),
         "corpus_search": _version("corpus_search"), "spacy": _version("spacy"),
         "model": model_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

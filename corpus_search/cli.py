@@ -1,9 +1,13 @@
 """The ``corpus-search`` command: a thin layer over the library, one verb per call.
 
-Verbs: build, search, facets, show, check, trust, terms, kwic, compare, keyness, similar.
-Every option default is read from the library function the verb calls, so ``--help`` and the library
-never disagree. Errors print one line on stderr and exit with status 2; ``--json``
-prints machine-readable output on stdout. Text printed to a terminal has control
+Verbs: build, search, facets, show, check, trust, terms, kwic, compare, keyness, similar,
+collocates, compare-collocates, ngrams, dispersion, duplicates, comentions, entity-report.
+Every option default is read from the library function the verb calls, so ``--help`` and
+the library never disagree. Errors print one line on stderr and exit with status 2;
+``--json`` prints machine-readable output on stdout. Every export carries its provenance
+(query, filters, generation, corpus fingerprint, versions, time): a ``"provenance"`` key
+in ``--json`` objects, a ``<file>.provenance.json`` sidecar beside ``--csv`` tables and
+``--plot`` figures. Text printed to a terminal has control
 characters removed (article data may hold escape sequences).
 """
 
@@ -19,13 +23,17 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from ._build import build
+from ._colloc import MEASURES
 from ._corpus import ColumnMap
+from ._entities import ENTITY_TYPES
 from ._errors import CorpusSearchError
 from ._export import iso_date, to_csv
 from ._facets import FACETS, Selection
 from ._index import Index, open_index
 from ._keyness import DIRECTIONS
 from ._kwic import SORTS as KWIC_SORTS
+from ._plots import Chart
+from ._provenance import provenance, write_sidecar
 from ._search import SORTS
 from ._terms import FIELDS
 from ._trust import check_index, is_damage, trust_index
@@ -33,6 +41,11 @@ from ._trust import check_index, is_damage, trust_index
 __all__ = ["main", "make_parser"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+DISPERSION_ORDERS = ("date", "article")
+COMENTION_ORDERS = ("count", "g2", "pmi")
+ANCHORS = ("left", "right")
+_NOT_PARAMETERS = frozenset({"func", "command", "index", "json", "csv", "plot", "query",
+                             "filter", "date_from", "date_to"})
 
 
 def _default(fn: Callable, name: str) -> object:
@@ -73,10 +86,73 @@ def _frame_json(df: pd.DataFrame) -> list[dict]:
     return out.astype(object).where(out.notna(), None).to_dict(orient="records")
 
 
+def _rounded(df: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """``df`` with its float columns rounded (dates and text untouched)."""
+    floats = df.select_dtypes("floating").columns
+    return df.assign(**{c: df[c].round(digits) for c in floats}) if len(floats) else df
+
+
 def _print_frame(df: pd.DataFrame) -> None:
+    if df.empty:
+        _say("(no rows)")
+        return
     with pd.option_context("display.max_rows", 500, "display.max_colwidth", 80,
                            "display.width", 160):
         _say(df.to_string(index=False))
+
+
+def _limit(args: argparse.Namespace) -> int | None:
+    """``--limit 0`` means every row."""
+    return args.limit or None
+
+
+def _selection(args: argparse.Namespace) -> dict:
+    """The query, filters, dates (and count_once, where the verb has it) as keywords."""
+    out = {"query": args.query or "*", "filters": _filters(args.filter),
+           "dates": _dates(args)}
+    if hasattr(args, "count_once"):
+        out["count_once"] = args.count_once
+    return out
+
+
+def _provenance(index: Index, args: argparse.Namespace) -> dict:
+    """Where this verb's result comes from: the selection as given, every other option."""
+    given: dict[str, object] = dict(_filters(getattr(args, "filter", None)))
+    if _dates(args):
+        given["dates"] = list(_dates(args))
+    extra = {"command": args.command,
+             **{k: v for k, v in sorted(vars(args).items()) if k not in _NOT_PARAMETERS}}
+    return provenance(index.snapshot(), query=getattr(args, "query", None) or "",
+                      filters=given, extra=extra)
+
+
+def _scalars(attrs: dict) -> dict:
+    """The JSON-ready scalar entries of a DataFrame's ``attrs``."""
+    return {k: v.item() if hasattr(v, "item") else v for k, v in attrs.items()
+            if isinstance(v, str | int | float | bool) or hasattr(v, "item")}
+
+
+def _save_plot(chart: Chart, path: str, prov: dict) -> None:
+    """Save a figure with its provenance sidecar."""
+    chart.savefig(path, dpi=120, bbox_inches="tight")
+    write_sidecar(path, prov)
+
+
+def _export_table(df: pd.DataFrame, args: argparse.Namespace, prov: dict, *,
+                  shown: pd.DataFrame | None = None, note: str = "") -> None:
+    """``--csv`` (with a sidecar), then ``--json`` (rows, attrs, provenance) or an aligned
+    text table of ``shown`` (default: every column) and a note."""
+    if args.csv:
+        to_csv(df, args.csv, provenance=prov)
+    if args.json:
+        _print_json({"attrs": _scalars(df.attrs), "rows": _frame_json(_rounded(df, 6)),
+                     "provenance": prov})
+        return
+    table = df if shown is None else shown
+    _print_frame(_rounded(table, 3))
+    saved = [f"{what} saved to {where}" for what, where in
+             (("table", args.csv), ("chart", getattr(args, "plot", None))) if where]
+    _say(f"\n{len(df):,} rows" + "".join(f"; {x}" for x in [note, *saved] if x))
 
 
 # --- verbs ---------------------------------------------------------------------------------
@@ -107,13 +183,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    res = open_index(args.index).search(args.query, filters=_filters(args.filter),
+    index = open_index(args.index)
+    res = index.search(args.query, filters=_filters(args.filter),
                                         dates=_dates(args), limit=args.limit, page=args.page,
-                                        sort=args.sort)
+                                        sort=args.sort, count_once=args.count_once)
+    prov = _provenance(index, args)
     if args.csv:
         res.to_csv(args.csv)
+        write_sidecar(args.csv, prov)
     if args.json:
-        _print_json(res.to_dict())
+        _print_json({**res.to_dict(), "provenance": prov})
         return 0
     _say(f"{res.total:,} articles match {args.query!r}" +
          (f"; did you mean {res.suggestion!r}?" if res.suggestion else ""))
@@ -131,7 +210,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_facets(args: argparse.Namespace) -> int:
     df = open_index(args.index).facets(args.field, query=args.query,
                                        filters=_filters(args.filter), dates=_dates(args),
-                                       limit=args.limit)
+                                       limit=args.limit, count_once=args.count_once)
     if args.json:
         _print_json([{"value": v, "count": int(c)} for v, c in
                      zip(df["value"], df["count"], strict=True)])
@@ -188,17 +267,20 @@ def _cmd_terms(args: argparse.Namespace) -> int:
     by = None if args.by == "all" else args.by
     index = open_index(args.index)
     df = index.term_frequency(args.terms, by=by, field=args.field, query=args.query,
-                              filters=_filters(args.filter), dates=_dates(args))
+                              filters=_filters(args.filter), dates=_dates(args),
+                              count_once=args.count_once)
+    prov = _provenance(index, args)
     if args.plot:
-        index.plot_terms(args.terms, by=by, field=args.field, query=args.query,
-                         filters=_filters(args.filter), dates=_dates(args),
-                         per_10k=args.per_10k).savefig(args.plot, dpi=120,
-                                                       bbox_inches="tight")
+        _save_plot(index.plot_terms(args.terms, by=by, field=args.field, query=args.query,
+                                    filters=_filters(args.filter), dates=_dates(args),
+                                    count_once=args.count_once, per_10k=args.per_10k),
+                   args.plot, prov)
     if args.csv:
-        to_csv(df, args.csv)
+        to_csv(df, args.csv, provenance=prov)
     if args.json:
         _print_json({"by": by, "field": args.field, "articles": df.attrs["articles"],
-                     "tokens": df.attrs["tokens"], "rows": _frame_json(df)})
+                     "tokens": df.attrs["tokens"], "rows": _frame_json(df),
+                     "provenance": prov})
     else:
         cols = ["term", "group", "per_10k" if args.per_10k else "count", "articles",
                 "tokens", "forms"]
@@ -262,6 +344,85 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_collocates(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    df = index.collocates(args.node, window_left=args.window_left,
+                          window_right=args.window_right, measure=args.measure,
+                          min_freq=args.min_freq, limit=_limit(args), **_selection(args))
+    _export_table(df, args, _provenance(index, args),
+                  shown=df.drop(columns=["stem", "node_freq"]),
+                  note=f"sorted by {args.measure}")
+    return 0
+
+
+def _cmd_compare_collocates(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    df = index.compare_collocates(args.node, _filters(args.a),
+                                  _filters(args.b) if args.b else None,
+                                  window_left=args.window_left, window_right=args.window_right,
+                                  measure=args.measure, min_freq=args.min_freq,
+                                  limit=_limit(args))
+    b = " ".join(args.b) if args.b else "the rest"
+    _export_table(df, args, _provenance(index, args), shown=df.drop(columns=["stem"]),
+                  note=f"A: {' '.join(args.a)}; B: {b}; scores are {args.measure}")
+    return 0
+
+
+def _cmd_ngrams(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    df = index.ngrams(n=tuple(args.n), contains=args.contains, anchor=args.anchor,
+                      min_freq=args.min_freq, limit=_limit(args), **_selection(args))
+    _export_table(df, args, _provenance(index, args))
+    return 0
+
+
+def _cmd_dispersion(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    sel = _selection(args)
+    if args.hits:
+        df = index.dispersion(args.terms, order=args.order, **sel)
+        df = df.assign(position=df["position"].astype(float))
+    else:
+        df = index.dispersion_measures(args.terms, **sel)
+    prov = _provenance(index, args)
+    if args.plot:
+        _save_plot(index.plot_dispersion(args.terms, order=args.order, **sel), args.plot, prov)
+    _export_table(df, args, prov, note="one row per occurrence" if args.hits else
+                  "juilland_d: 1 = spread evenly; dp: 0 = spread evenly")
+    return 0
+
+
+def _cmd_duplicates(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    df = index.duplicates(min_size=args.min_size, **_selection(args))
+    n = df["cluster"].nunique() if len(df) else 0
+    _export_table(df, args, _provenance(index, args), note=f"clusters: {n:,}")
+    return 0
+
+
+def _cmd_comentions(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    sel = _selection(args)
+    df = index.comentions(types=tuple(args.types), min_count=args.min_count, order=args.order,
+                          limit=_limit(args), **sel)
+    prov = _provenance(index, args)
+    if args.plot:
+        _save_plot(index.plot_comentions(top=args.top, types=tuple(args.types),
+                                         min_count=args.min_count, order=args.order, **sel),
+                   args.plot, prov)
+    _export_table(df, args, prov,
+                  note=f"{df.attrs.get('articles', 0):,} articles in scope")
+    return 0
+
+
+def _cmd_entity_report(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    df = index.entity_report()
+    _export_table(df, args, _provenance(index, args),
+                  note="undo a line in entity-overrides.csv in the index folder, then build")
+    return 0
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -270,13 +431,41 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def _add_selection(p: argparse.ArgumentParser, query: bool = True) -> None:
+def _add_selection(p: argparse.ArgumentParser, query: bool = True,
+                   query_default: object = None) -> None:
     if query:
-        p.add_argument("--query", help="only articles matching this query")
+        p.add_argument("--query", default=query_default,
+                       help="only articles matching this query")
     p.add_argument("--filter", action="append", metavar="FIELD=VALUE",
                    help=f"facet filter ({', '.join(FACETS)}), e.g. outlet=RT (repeatable)")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="first date (2022-06-01)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="last date (inclusive)")
+
+
+def _add_count_once(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--count-once", action="store_true",
+                   help="count each cluster of near-duplicate articles (wire copy) once")
+
+
+def _add_csv(p: argparse.ArgumentParser, plot: bool = False) -> None:
+    p.add_argument("--csv", metavar="FILE",
+                   help="also write the table to a CSV file (with FILE.provenance.json)")
+    if plot:
+        p.add_argument("--plot", metavar="PNG",
+                       help="save the chart to this file (with PNG.provenance.json)")
+
+
+def _add_collocate_options(p: argparse.ArgumentParser, fn: Callable) -> None:
+    p.add_argument("node", help='a word (all its forms) or a "phrase"')
+    p.add_argument("--window-left", type=int, default=_default(fn, "window_left"),
+                   metavar="N", help="words to the left that count as near")
+    p.add_argument("--window-right", type=int, default=_default(fn, "window_right"),
+                   metavar="N", help="words to the right that count as near")
+    p.add_argument("--measure", choices=MEASURES, default=_default(fn, "measure"),
+                   help="the association measure rows are sorted by")
+    p.add_argument("--min-freq", type=int, default=_default(fn, "min_freq"),
+                   help="leave out collocates seen fewer times near the node")
+    p.add_argument("--limit", type=int, default=_default(fn, "limit"), help="rows (0: all)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -313,8 +502,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=_default(Index.search, "limit"))
     p.add_argument("--page", type=int, default=_default(Index.search, "page"))
     p.add_argument("--sort", choices=SORTS, default=_default(Index.search, "sort"))
+    _add_count_once(p)
     p.add_argument("--csv", metavar="FILE", help="also write the hits to a CSV file "
-                   "(cells a spreadsheet would run as formulas are neutralised)")
+                   "(cells a spreadsheet would run as formulas are neutralised; with "
+                   "FILE.provenance.json)")
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("facets", help="article counts per person, org, place, outlet or month")
@@ -323,6 +514,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--query", default=_default(Index.facets, "query"))
     _add_selection(p, query=False)
     p.add_argument("--limit", type=int, default=_default(Index.facets, "limit"))
+    _add_count_once(p)
     p.set_defaults(func=_cmd_facets)
 
     p = sub.add_parser("show", help="one article with its entities")
@@ -350,8 +542,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help="count in titles and bodies (all), or one of them")
     p.add_argument("--per-10k", action="store_true", help="per 10,000 words instead of counts")
     _add_selection(p)
-    p.add_argument("--plot", metavar="PNG", help="save the chart to this file")
-    p.add_argument("--csv", metavar="FILE", help="also write the table to a CSV file")
+    _add_count_once(p)
+    _add_csv(p, plot=True)
     p.set_defaults(func=_cmd_terms)
 
     p = sub.add_parser("kwic", help="keyword in context (concordance)")
@@ -387,6 +579,87 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--limit", type=int, default=_default(Index.similar, "limit"))
     p.set_defaults(func=_cmd_similar)
+
+    p = sub.add_parser("collocates", help="words near a word more often than chance")
+    _add_collocate_options(p, Index.collocates)
+    _add_common(p)
+    _add_selection(p, query_default=_default(Index.collocates, "query"))
+    _add_count_once(p)
+    _add_csv(p)
+    p.set_defaults(func=_cmd_collocates)
+
+    p = sub.add_parser("compare-collocates",
+                       help="collocates in two sets of articles side by side (RT vs the rest)")
+    _add_collocate_options(p, Index.compare_collocates)
+    _add_common(p)
+    p.add_argument("--a", action="append", required=True, metavar="FIELD=VALUE",
+                   help="the first set, e.g. outlet=RT (repeatable)")
+    p.add_argument("--b", action="append", metavar="FIELD=VALUE",
+                   help="the second set (default: every article not in the first)")
+    _add_csv(p)
+    p.set_defaults(func=_cmd_compare_collocates)
+
+    p = sub.add_parser("ngrams", help="the most frequent sequences of 2 to 5 words (clusters)")
+    _add_common(p)
+    p.add_argument("--n", type=int, nargs="+", metavar="N",
+                   default=list(_default(Index.ngrams, "n")), help="sequence lengths, 2 to 5")
+    p.add_argument("--contains", metavar="WORD", default=_default(Index.ngrams, "contains"),
+                   help="only sequences holding this word (any of its forms)")
+    p.add_argument("--anchor", choices=ANCHORS, default=_default(Index.ngrams, "anchor"),
+                   help="with --contains: the word starts (left) or ends (right) them")
+    p.add_argument("--min-freq", type=int, default=_default(Index.ngrams, "min_freq"))
+    p.add_argument("--limit", type=int, default=_default(Index.ngrams, "limit"),
+                   help="rows (0: all)")
+    _add_selection(p, query_default=_default(Index.ngrams, "query"))
+    _add_count_once(p)
+    _add_csv(p)
+    p.set_defaults(func=_cmd_ngrams)
+
+    p = sub.add_parser("dispersion", help="how evenly terms spread over the corpus "
+                       "(Juilland's D, Gries' DP) and a dispersion plot")
+    p.add_argument("terms", nargs="+", help='words or "quoted phrases"')
+    _add_common(p)
+    p.add_argument("--order", choices=DISPERSION_ORDERS,
+                   default=_default(Index.dispersion, "order"),
+                   help="articles by date or in index order (plot and --hits)")
+    p.add_argument("--hits", action="store_true",
+                   help="one row per occurrence (its position through the corpus) instead "
+                        "of the measures")
+    _add_selection(p, query_default=_default(Index.dispersion, "query"))
+    _add_count_once(p)
+    _add_csv(p, plot=True)
+    p.set_defaults(func=_cmd_dispersion)
+
+    p = sub.add_parser("duplicates", help="clusters of near-duplicate articles (wire copy)")
+    _add_common(p)
+    p.add_argument("--min-size", type=int, default=_default(Index.duplicates, "min_size"))
+    _add_selection(p, query_default=_default(Index.duplicates, "query"))
+    _add_csv(p)
+    p.set_defaults(func=_cmd_duplicates)
+
+    p = sub.add_parser("comentions", help="who is mentioned with whom (pairs, PMI, G2) and "
+                       "a network figure")
+    _add_common(p)
+    p.add_argument("--types", nargs="+", choices=ENTITY_TYPES,
+                   default=list(_default(Index.comentions, "types")), help="entity types")
+    p.add_argument("--min-count", type=int, default=_default(Index.comentions, "min_count"),
+                   help="leave out pairs named together in fewer articles")
+    p.add_argument("--order", choices=COMENTION_ORDERS,
+                   default=_default(Index.comentions, "order"))
+    p.add_argument("--limit", type=int, default=_default(Index.comentions, "limit"),
+                   help="rows (0: all)")
+    p.add_argument("--top", type=int, default=_default(Index.plot_comentions, "top"),
+                   help="pairs drawn with --plot")
+    _add_selection(p, query_default=_default(Index.comentions, "query"))
+    _add_count_once(p)
+    _add_csv(p, plot=True)
+    p.set_defaults(func=_cmd_comentions)
+
+    p = sub.add_parser("entity-report", help="what corpus-level entity resolution merged, "
+                       "retyped or dropped (to audit it)")
+    _add_common(p)
+    _add_csv(p)
+    p.set_defaults(func=_cmd_entity_report)
     return parser
 
 

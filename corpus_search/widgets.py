@@ -7,21 +7,27 @@ offer, and can show the library call that reproduces its current view (``.code()
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import ipywidgets as w
 import pandas as pd
 
 from . import _render as render
+from ._colloc import MEASURES
+from ._entities import ENTITY_TYPES
 from ._errors import CorpusSearchError
+from ._facets import FACETS, Selection
 from ._index import Index
 from ._plots import plot_terms
+from ._plots_views import plot_comentions
 from ._search import SearchResult
 from ._terms import FIELDS
 
-__all__ = ["CompareArticles", "Explorer", "SearchExplorer", "TermTrends"]
+__all__ = ["CoMentions", "Collocates", "CompareArticles", "Dispersion", "Explorer",
+           "SearchExplorer", "TermTrends"]
 
 ENTITY_FACETS = ("person", "org", "place", "outlet")
 _WIDE = w.Layout(width="100%")
@@ -34,6 +40,36 @@ def _code_block(code: str) -> str:
 
 def _literal(value: object) -> str:
     return repr(value)
+
+
+def _default(fn: Callable, name: str) -> object:
+    """The default of parameter ``name`` of a library method (the apps start from it)."""
+    return inspect.signature(fn).parameters[name].default
+
+
+def _table_html(df: pd.DataFrame, rows: int = 200) -> str:
+    """A result table as escaped HTML (floats to three places)."""
+    return df.head(rows).to_html(index=False, float_format="%.3f", escape=True, na_rep="")
+
+
+def _selection_code(sel: Selection) -> str:
+    """``cs.Selection(...)`` with the arguments that differ from its defaults."""
+    parts = [f"query={_literal(sel.query)}"] if sel.query not in ("", "*") else []
+    if sel.filters:
+        parts.append(f"filters={_literal(sel.filters)}")
+    if sel.count_once:
+        parts.append("count_once=True")
+    return f"cs.Selection({', '.join(parts)})"
+
+
+def _count_once_box() -> w.Checkbox:
+    return w.Checkbox(value=False, description="count copies once",
+                      tooltip="count each cluster of near-duplicate articles (wire copy) once")
+
+
+def _terms(text: str) -> list[str]:
+    """Terms typed in a box, split on commas."""
+    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 class _App(w.VBox):
@@ -400,17 +436,269 @@ class CompareArticles(_App):
         self.view.value = self.comparison._repr_html_()
 
 
+class Collocates(_App):
+    """Collocates of a word or phrase: window, measure, minimum frequency, an optional
+    query, and optionally a facet slice (e.g. outlet RT) compared with the rest."""
+
+    def __init__(self, index: Index, node: str = "", index_expr: str = "index") -> None:
+        super().__init__(index, index_expr)
+        self.node = w.Text(value=node, description="Node", placeholder="sanctions",
+                           continuous_update=False, layout=w.Layout(width="40%"))
+        self.window_left = w.BoundedIntText(value=_default(Index.collocates, "window_left"),
+                                            min=0, max=50, description="Left",
+                                            layout=w.Layout(width="160px"))
+        self.window_right = w.BoundedIntText(value=_default(Index.collocates, "window_right"),
+                                             min=0, max=50, description="Right",
+                                             layout=w.Layout(width="160px"))
+        self.measure = w.Dropdown(options=list(MEASURES),
+                                  value=_default(Index.collocates, "measure"),
+                                  description="Measure", layout=w.Layout(width="220px"))
+        self.min_freq = w.BoundedIntText(value=_default(Index.collocates, "min_freq"), min=1,
+                                         max=100_000, description="Min freq",
+                                         layout=w.Layout(width="180px"))
+        self.query = w.Text(description="Within", placeholder="optional query",
+                            continuous_update=False)
+        self.compare_facet = w.Dropdown(options=[("(no comparison)", ""),
+                                                 *((f, f) for f in FACETS)],
+                                        value="", description="Compare",
+                                        tooltip="a slice of the articles against the rest")
+        self.compare_value = w.Dropdown(options=[], description="slice",
+                                        layout=w.Layout(width="40%"))
+        self.count_once = _count_once_box()
+        self.run_button = w.Button(description="Collocates", button_style="primary",
+                                   icon="search")
+        self.table_view = w.HTML(layout=_WIDE)
+        self.table: pd.DataFrame | None = None
+        self._updating = False
+        for control in (self.node, self.window_left, self.window_right, self.measure,
+                        self.min_freq, self.query, self.compare_value, self.count_once):
+            control.observe(self._changed, "value")
+        self.compare_facet.observe(lambda _: self._run(self._fill_slices), "value")
+        self.run_button.on_click(lambda _: self._run(self._compute))
+        self.children = [w.HBox([self.node, self.run_button]),
+                         w.HBox([self.window_left, self.window_right, self.measure,
+                                 self.min_freq, self.count_once]),
+                         w.HBox([self.query, self.compare_facet, self.compare_value]),
+                         self.message, self.table_view, w.HBox([self.show_code]),
+                         self.code_view]
+        if node:
+            self._run(self._compute)
+
+    def _changed(self, _change: object) -> None:
+        if not self._updating:
+            self._run(self._compute)
+
+    def _fill_slices(self) -> None:
+        """List the chosen facet's values (most articles first) and compare the first."""
+        key = self.compare_facet.value
+        self._updating = True
+        try:
+            values = (self.index.facets(key, limit=None)["value"].tolist() if key else [])
+            self.compare_value.options = values
+            self.compare_value.value = values[0] if values else None
+        finally:
+            self._updating = False
+        self._compute()
+
+    def slices(self) -> tuple[Selection | dict, Selection | None] | None:
+        """The two sets compared (None when no slice is picked)."""
+        key, value = self.compare_facet.value, self.compare_value.value
+        if not key or value is None:
+            return None
+        if self.query.value or self.count_once.value:
+            query, once = self.query.value or "*", self.count_once.value
+            return (Selection(query, {key: [value]}, count_once=once),
+                    Selection(query, count_once=once))
+        return {key: [value]}, None
+
+    def _options(self) -> str:
+        return (f"window_left={self.window_left.value}, window_right={self.window_right.value}"
+                f", measure={_literal(self.measure.value)}, min_freq={self.min_freq.value}")
+
+    def code(self) -> str:
+        """The library call that reproduces the table."""
+        node, opts = _literal(self.node.value.strip()), self._options()
+        slices = self.slices()
+        if slices is None:
+            query = f", query={_literal(self.query.value)}" if self.query.value else ""
+            once = ", count_once=True" if self.count_once.value else ""
+            return f"{self.index_expr}.collocates({node}, {opts}{query}{once})"
+        a, b = slices
+        if b is None:
+            return f"{self.index_expr}.compare_collocates({node}, {_literal(a)}, {opts})"
+        return (f"{self.index_expr}.compare_collocates({node}, {_selection_code(a)}, "
+                f"{_selection_code(b)}, {opts})")
+
+    def _compute(self) -> None:
+        self.table, self.table_view.value = None, ""
+        node = self.node.value.strip()
+        if not node:
+            return
+        opts = {"window_left": self.window_left.value, "window_right": self.window_right.value,
+                "measure": self.measure.value, "min_freq": self.min_freq.value}
+        slices = self.slices()
+        if slices is None:
+            df = self.index.collocates(node, query=self.query.value or "*",
+                                       count_once=self.count_once.value, **opts)
+        else:
+            df = self.index.compare_collocates(node, slices[0], slices[1], **opts)
+        self.table = df
+        if df.empty:
+            self.message.value = (f"No collocates of <code>{render.esc(node)}</code> seen "
+                                  f"{self.min_freq.value} times or more.")
+        self.table_view.value = _table_html(df.drop(columns=["stem"]))
+
+
+class Dispersion(_App):
+    """Where terms occur through the corpus: the dispersion plot and Juilland's D / Gries'
+    DP for each term."""
+
+    def __init__(self, index: Index, terms: str = "", order: str = "date",
+                 index_expr: str = "index") -> None:
+        super().__init__(index, index_expr)
+        self.terms = w.Text(value=terms, description="Terms", placeholder="sanctions, NATO",
+                            continuous_update=False, layout=w.Layout(width="50%"))
+        self.order = w.ToggleButtons(options=["date", "article"], value=order,
+                                     description="Order",
+                                     tooltip="articles by date (undated last) or index order")
+        self.query = w.Text(description="Within", placeholder="optional query",
+                            continuous_update=False)
+        self.count_once = _count_once_box()
+        self.plot_button = w.Button(description="Plot", button_style="primary",
+                                    icon="barcode")
+        self.chart = w.Image(format="png", layout=w.Layout(max_width="900px"))
+        self.table_view = w.HTML(layout=_WIDE)
+        self.table: pd.DataFrame | None = None
+        self.figure = None
+        for control in (self.terms, self.order, self.query, self.count_once):
+            control.observe(lambda _: self._run(self._plot), "value")
+        self.plot_button.on_click(lambda _: self._run(self._plot))
+        self.children = [w.HBox([self.terms, self.plot_button]), self.order,
+                         w.HBox([self.query, self.count_once]),
+                         self.message, self.chart, self.table_view, w.HBox([self.show_code]),
+                         self.code_view]
+        if terms:
+            self._run(self._plot)
+
+    def term_list(self) -> list[str]:
+        """The terms typed, split on commas."""
+        return _terms(self.terms.value)
+
+    def code(self) -> str:
+        """The library calls that reproduce the chart and the table."""
+        terms = _literal(self.term_list())
+        query = f", query={_literal(self.query.value)}" if self.query.value else ""
+        if self.count_once.value:
+            query += ", count_once=True"
+        return (f"{self.index_expr}.plot_dispersion({terms}, "
+                f"order={_literal(self.order.value)}{query})\n"
+                f"{self.index_expr}.dispersion_measures({terms}{query})")
+
+    def _plot(self) -> None:
+        self.table, self.figure = None, None
+        self.chart.value, self.table_view.value = b"", ""
+        terms = self.term_list()
+        if not terms:
+            return
+        query, once = self.query.value or "*", self.count_once.value
+        table = self.index.dispersion_measures(terms, query=query, count_once=once)
+        fig = self.index.plot_dispersion(terms, order=self.order.value, query=query,
+                                         count_once=once)
+        self.table, self.figure = table, fig
+        self.chart.value = fig.to_png()
+        self.table_view.value = _table_html(table)
+
+
+class CoMentions(_App):
+    """Who is mentioned with whom: a query box, entity types, top N; the network and the
+    table of pairs."""
+
+    def __init__(self, index: Index, query: str = "",
+                 types: Sequence[str] = ("person", "org", "place"),
+                 top: int = 30, draw: bool = True, index_expr: str = "index") -> None:
+        super().__init__(index, index_expr)
+        self.query = w.Text(value=query, description="Query", placeholder="every article",
+                            continuous_update=False, layout=w.Layout(width="50%"))
+        self.types = w.SelectMultiple(options=list(ENTITY_TYPES), value=tuple(types), rows=3,
+                                      description="Types")
+        self.top = w.IntSlider(value=top, min=5, max=100, step=5, description="Top N",
+                               continuous_update=False)
+        self.min_count = w.BoundedIntText(value=_default(Index.comentions, "min_count"),
+                                          min=1, max=100_000, description="Min articles",
+                                          layout=w.Layout(width="200px"))
+        self.count_once = _count_once_box()
+        self.draw_button = w.Button(description="Draw", button_style="primary",
+                                    icon="share-alt")
+        self.chart = w.Image(format="png", layout=w.Layout(max_width="900px"))
+        self.table_view = w.HTML(layout=_WIDE)
+        self.table: pd.DataFrame | None = None
+        self.figure = None
+        for control in (self.query, self.types, self.top, self.min_count, self.count_once):
+            control.observe(lambda _: self._run(self._draw), "value")
+        self.draw_button.on_click(lambda _: self._run(self._draw))
+        self.children = [w.HBox([self.query, self.draw_button]),
+                         w.HBox([self.types, w.VBox([self.top, self.min_count,
+                                                     self.count_once])]),
+                         self.message, self.chart, self.table_view, w.HBox([self.show_code]),
+                         self.code_view]
+        if draw:
+            self._run(self._draw)
+
+    def _kwargs(self) -> str:
+        out = f"types={_literal(tuple(self.types.value))}"
+        if self.min_count.value != _default(Index.comentions, "min_count"):
+            out += f", min_count={self.min_count.value}"
+        if self.query.value:
+            out += f", query={_literal(self.query.value)}"
+        if self.count_once.value:
+            out += ", count_once=True"
+        return out
+
+    def code(self) -> str:
+        """The library calls that reproduce the network and the table."""
+        return (f"{self.index_expr}.plot_comentions(top={self.top.value}, {self._kwargs()})\n"
+                f"{self.index_expr}.comentions({self._kwargs()}, limit={self.top.value})")
+
+    def _draw(self) -> None:
+        self.table, self.figure = None, None
+        self.chart.value, self.table_view.value = b"", ""
+        if not self.types.value:
+            self.message.value = "Pick at least one entity type."
+            return
+        pairs = self.index.comentions(types=tuple(self.types.value),
+                                      min_count=self.min_count.value, limit=None,
+                                      query=self.query.value or "*",
+                                      count_once=self.count_once.value)
+        fig = plot_comentions(pairs, top=self.top.value)
+        self.table, self.figure = pairs.head(self.top.value), fig
+        self.chart.value = fig.to_png()
+        self.table_view.value = _table_html(self.table)
+
+
 class Explorer(w.Tab):
-    """All apps in tabs: search, term trends, compare."""
+    """All apps in tabs: search, term trends, compare, collocates, dispersion and
+    co-mentions (the network is drawn when its tab is first opened)."""
 
     def __init__(self, index: Index, query: str = "", index_expr: str = "index") -> None:
         self.index = index
         self.search = SearchExplorer(index, query=query, index_expr=index_expr)
         self.trends = TermTrends(index, index_expr=index_expr)
         self.compare = CompareArticles(index, index_expr=index_expr)
-        super().__init__(children=[self.search, self.trends, self.compare])
-        for i, title in enumerate(["Search", "Term trends", "Compare"]):
+        self.collocates = Collocates(index, index_expr=index_expr)
+        self.dispersion = Dispersion(index, index_expr=index_expr)
+        self.comentions = CoMentions(index, draw=False, index_expr=index_expr)
+        super().__init__(children=[self.search, self.trends, self.compare, self.collocates,
+                                   self.dispersion, self.comentions])
+        for i, title in enumerate(["Search", "Term trends", "Compare", "Collocates",
+                                   "Dispersion", "Co-mentions"]):
             self.set_title(i, title)
+        self.observe(self._opened, "selected_index")
+
+    def _opened(self, change: dict) -> None:
+        if change["new"] is None:
+            return
+        if self.children[change["new"]] is self.comentions and self.comentions.figure is None:
+            self.comentions.draw_button.click()
 
     def __repr__(self) -> str:
         return f"<Explorer over {self.index!r}>"

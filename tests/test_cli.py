@@ -20,12 +20,12 @@ def _json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
 
 
 def test_search_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """search --json has the documented keys and finds NATO in all five."""
+    """search --json has the documented keys (provenance too) and finds NATO in all five."""
     out = _json(capsys, "search", "NATO", "--index", str(seed_index_dir))
-    assert {"query", "total", "hits", "facets", "suggestion"} == set(out)
+    assert {"query", "total", "hits", "facets", "suggestion", "provenance"} == set(out)
+    assert (out["provenance"]["query"], out["provenance"]["extra"]["command"]) == ("NATO", "search")
     assert out["total"] == 5
-    assert {"rank", "doc_id", "score", "title", "outlet", "date", "snippet"} == set(
-        out["hits"][0])
+    assert {"rank", "doc_id", "score", "title", "outlet", "date", "snippet"} == set(out["hits"][0])
     assert {"person", "org", "place", "outlet", "month"} == set(out["facets"])
     people = {f["value"]: f["count"] for f in out["facets"]["person"]}
     assert people["Jens Stoltenberg"] == 3
@@ -33,8 +33,15 @@ def test_search_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -
 
 def test_facets_and_filters(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """facets with --filter gives value/count rows."""
-    out = _json(capsys, "facets", "outlet", "--index", str(seed_index_dir),
-                "--filter", "person=Jens Stoltenberg")
+    out = _json(
+        capsys,
+        "facets",
+        "outlet",
+        "--index",
+        str(seed_index_dir),
+        "--filter",
+        "person=Jens Stoltenberg",
+    )
     assert out == [{"value": "NBC News", "count": 1}, {"value": "RT", "count": 1}]
 
 
@@ -60,8 +67,9 @@ def test_build_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "a.txt").write_text("T\n\nBody")
     (tmp_path / "c" / "b.txt").write_bytes(b"")
-    assert main(["build", str(tmp_path / "c"), "--index", str(tmp_path / "ix"),
-                      "--no-entities"]) == 0
+    assert (
+        main(["build", str(tmp_path / "c"), "--index", str(tmp_path / "ix"), "--no-entities"]) == 0
+    )
     out = capsys.readouterr().out
     assert "1 indexed" in out
     assert f"skipped: {tmp_path / 'c' / 'b.txt'}: empty file" in out
@@ -69,7 +77,20 @@ def test_build_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_module_entry_point(tmp_path: Path) -> None:
     """python -m corpus_search runs the same command line."""
-    proc = subprocess.run([sys.executable, "-m", "corpus_search", "build", str(SEEDS),
-                           "--index", str(tmp_path / "ix"), "--no-entities", "--json"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "corpus_search",
+            "build",
+            str(SEEDS),
+            "--index",
+            str(tmp_path / "ix"),
+            "--no-entities",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(proc.stdout)["indexed"] == 5

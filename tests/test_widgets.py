@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import time
 
+import pandas as pd
 import pytest
 
 import corpus_search as cs
-from corpus_search.widgets import CompareArticles, Explorer, SearchExplorer, TermTrends
+from corpus_search.widgets import (
+    Collocates,
+    CoMentions,
+    CompareArticles,
+    Dispersion,
+    Explorer,
+    SearchExplorer,
+    TermTrends,
+)
 
 RT, NBC = "002_6774853757ba448b", "000_681841e30ad004f4"
 
@@ -72,8 +82,11 @@ def test_paging(seed_index: cs.Index) -> None:
     assert app.page_label.value == "page 1 of 3"
     app.next_button.click()
     app.next_button.click()
-    assert (app.page_label.value, len(app.result_buttons),
-                                        app.next_button.disabled) == ("page 3 of 3", 1, True)
+    assert (app.page_label.value, len(app.result_buttons), app.next_button.disabled) == (
+        "page 3 of 3",
+        1,
+        True,
+    )
 
 
 def test_show_code_reproduces_view(seed_index: cs.Index) -> None:
@@ -115,10 +128,21 @@ def test_compare_articles(seed_index: cs.Index) -> None:
 
 
 def test_explorer_tabs(seed_index: cs.Index) -> None:
-    """The explorer holds the three apps in tabs."""
+    """The explorer holds the six apps in tabs; the network is drawn when its tab opens."""
     app = Explorer(seed_index, query="NATO")
-    assert tuple(app.titles) == ("Search", "Term trends", "Compare")
+    assert tuple(app.titles) == (
+        "Search",
+        "Term trends",
+        "Compare",
+        "Collocates",
+        "Dispersion",
+        "Co-mentions",
+    )
     assert app.search.result.total == 5
+    assert app.comentions.figure is None
+    app.selected_index = 5
+    assert bytes(app.comentions.chart.value).startswith(b"\x89PNG")
+    assert "Jens Stoltenberg" in set(app.comentions.table["entity_a"])
 
 
 @pytest.mark.bbc
@@ -134,8 +158,12 @@ def test_responsive_on_bbc(bbc_index_dir) -> None:
 def test_widgets_escape_article_data(tmp_path) -> None:
     """Titles, outlets, snippets and article text with markup are shown as text."""
     evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-    rec = {"title": f"Title {evil}", "text": f"NATO text {evil}", "outlet": f"<b>{evil}</b>",
-           "url": "javascript:alert(3)"}
+    rec = {
+        "title": f"Title {evil}",
+        "text": f"NATO text {evil}",
+        "outlet": f"<b>{evil}</b>",
+        "url": "javascript:alert(3)",
+    }
     (tmp_path / "a.jsonl").write_text(json.dumps(rec))
     cs.build([tmp_path / "a.jsonl"], tmp_path / "ix", progress=False, entities=False)
     app = SearchExplorer(cs.open_index(tmp_path / "ix"), query="NATO")
@@ -146,3 +174,183 @@ def test_widgets_escape_article_data(tmp_path) -> None:
         assert "<script>" not in html and "<img" not in html
         assert 'href="javascript' not in html
     assert "&lt;script&gt;" in app.article.value
+
+
+# --- corpus-tool views: collocates, dispersion, co-mentions ------------------------------
+
+STORY = [f"story{i}" for i in range(60)]
+SMALL = [
+    ("a1", "X", "2022-01-10", "Cats chase dogs and cats eat fish."),
+    ("a2", "Y", "2022-02-05", "Dogs chase cats. Cats eat fish"),
+    ("a3", "X", "2022-03-01", "Fish swim and fish eat a lot"),
+    ("d1", "AP", "2022-01-02", " ".join(STORY)),
+    (
+        "d2",
+        "RT",
+        "2022-01-01",
+        " ".join("changed" if i in (10, 40) else w for i, w in enumerate(STORY)),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+    """Three articles (cats, dogs, fish) and a story with a near-duplicate copy, built
+    without entities: node "cat" with window 1/1 has chase (2 of 2), eat (2 of 3), cats
+    (2 of 4); logDice(chase) = 13.415037."""
+    root = tmp_path_factory.mktemp("widgets-small")
+    src = root / "s.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"id": i, "title": f"Headline {i}", "text": t, "outlet": o, "date": d})
+            + "\n"
+            for i, o, d, t in SMALL
+        ),
+        "utf-8",
+    )
+    cs.build([src], root / "ix", entities=False, progress=False)
+    return cs.open_index(root / "ix")
+
+
+def _same(expected: pd.DataFrame, shown: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(expected.reset_index(drop=True), shown.reset_index(drop=True))
+
+
+def test_collocates_app(small: cs.Index) -> None:
+    """Setting node, window and minimum frequency fills the table; code() reproduces it."""
+    app = Collocates(small)
+    assert app.table is None
+    app.window_left.value = 1
+    app.window_right.value = 1
+    app.min_freq.value = 2
+    app.node.value = "cat"
+    assert app.table["collocate"].tolist() == ["chase", "eat", "cats"]
+    assert round(app.table["logdice"].iloc[0], 6) == 13.415037
+    assert "<td>chase</td>" in app.table_view.value
+    app.measure.value = "t_score"
+    assert app.code() == (
+        "index.collocates('cat', window_left=1, window_right=1, measure='t_score', min_freq=2)"
+    )
+    _same(eval(app.code(), {"index": small}), app.table)
+    app.node.value = "zebra"
+    assert app.table.empty
+    assert "No collocates of <code>zebra</code>" in app.message.value
+
+
+def test_collocates_compare_slice(small: cs.Index) -> None:
+    """Picking a facet slice compares it with the rest; with a query both sides keep it."""
+    app = Collocates(small, node="cat")
+    app.min_freq.value = 1
+    app.window_left.value = 1
+    app.window_right.value = 1
+    app.compare_facet.value = "outlet"
+    assert {"X", "Y", "AP", "RT"} == set(app.compare_value.options)
+    app.compare_value.value = "X"
+    row = app.table.set_index("collocate").loc["chase"]
+    assert (row["cooc_a"], row["cooc_b"]) == (1, 1)
+    assert "index.compare_collocates('cat', {'outlet': ['X']}, window_left=1" in app.code()
+    _same(eval(app.code(), {"index": small}), app.table)
+    app.query.value = "dogs"
+    assert (
+        "cs.Selection(query='dogs', filters={'outlet': ['X']}), cs.Selection(query='dogs')"
+    ) in app.code()
+    _same(eval(app.code(), {"index": small, "cs": cs}), app.table)
+    app.compare_facet.value = ""
+    assert "cooc" in app.table.columns and "cooc_a" not in app.table.columns
+
+
+def test_dispersion_app(small: cs.Index) -> None:
+    """Terms give the dispersion plot as an image and the measures table; order changes
+    the plot's axis; code() reproduces the table."""
+    app = Dispersion(small, terms="cats, fish")
+    assert bytes(app.chart.value).startswith(b"\x89PNG")
+    assert list(app.table[["term", "freq", "articles"]].itertuples(index=False, name=None)) == [
+        ("cats", 4, 2),
+        ("fish", 4, 3),
+    ]
+    assert len(app.figure.axes) == 2
+    app.order.value = "article"
+    assert app.figure.axes[-1].get_xlabel().startswith("position in the corpus")
+    plot_line, table_line = app.code().splitlines()
+    assert plot_line == "index.plot_dispersion(['cats', 'fish'], order='article')"
+    _same(eval(table_line, {"index": small}), app.table)
+    app.terms.value = ""
+    assert (app.table, bytes(app.chart.value)) == (None, b"")
+
+
+def test_count_once_boxes(small: cs.Index) -> None:
+    """ "count copies once" counts the story's two copies once, in the table and the code."""
+    coll = Collocates(small, node="story5")
+    coll.window_left.value = 1
+    coll.window_right.value = 0
+    coll.min_freq.value = 1
+    assert list(coll.table[["collocate", "cooc"]].itertuples(index=False, name=None)) == [
+        ("story4", 2)
+    ]
+    coll.count_once.value = True
+    assert list(coll.table[["collocate", "cooc"]].itertuples(index=False, name=None)) == [
+        ("story4", 1)
+    ]
+    assert coll.code().endswith("count_once=True)")
+    _same(eval(coll.code(), {"index": small}), coll.table)
+    coll.compare_facet.value = "outlet"
+    coll.compare_value.value = "RT"
+    assert (
+        "cs.Selection(filters={'outlet': ['RT']}, count_once=True), cs.Selection(count_once=True)"
+    ) in coll.code()
+    assert [
+        (c, a, None if b != b else b)
+        for c, a, b in coll.table[["collocate", "cooc_a", "cooc_b"]].itertuples(
+            index=False, name=None
+        )
+    ] == [("story4", 1.0, None)]
+    disp = Dispersion(small, terms="story5")
+    assert disp.table["freq"].tolist() == [2]
+    disp.count_once.value = True
+    assert disp.table["freq"].tolist() == [1]
+    _same(eval(disp.code().splitlines()[1], {"index": small}), disp.table)
+
+
+def test_comentions_app(seed_index: cs.Index) -> None:
+    """Types, minimum count and top N drive the network image and the pairs table."""
+    app = CoMentions(seed_index, types=("person",))
+    assert bytes(app.chart.value).startswith(b"\x89PNG")
+    assert {"person"} == set(app.table["type_a"]) | set(app.table["type_b"])
+    app.min_count.value = 3
+    assert list(
+        app.table[["entity_a", "entity_b", "count"]].itertuples(index=False, name=None)
+    ) == [("Jens Stoltenberg", "Vladimir Putin", 3)]
+    app.types.value = ("person", "org", "place")
+    app.top.value = 5
+    assert len(app.table) == 5
+    plot_line, table_line = app.code().splitlines()
+    assert plot_line.startswith("index.plot_comentions(top=5, types=('person', 'org', ")
+    _same(eval(table_line, {"index": seed_index}), app.table)
+    app.query.value = "Kremlin"
+    assert "query='Kremlin'" in app.code()
+    assert app.table["count"].max() == 3
+    app.types.value = ()
+    assert (app.message.value, app.table) == ("Pick at least one entity type.", None)
+
+
+def test_comentions_app_without_entities(small: cs.Index) -> None:
+    """An index built without entities draws the empty network and says nothing broke."""
+    app = CoMentions(small)
+    assert (len(app.table), app.message.value) == (0, "")
+    assert bytes(app.chart.value).startswith(b"\x89PNG")
+
+
+def test_app_defaults_follow_library(small: cs.Index) -> None:
+    """The apps start from the library's defaults (window, measure, types, top N)."""
+    lib = inspect.signature(cs.Index.collocates).parameters
+    app = Collocates(small)
+    assert tuple(
+        lib[k].default for k in ("window_left", "window_right", "measure", "min_freq")
+    ) == (app.window_left.value, app.window_right.value, app.measure.value, app.min_freq.value)
+    com = inspect.signature(CoMentions).parameters
+    assert tuple(inspect.signature(cs.Index.comentions).parameters["types"].default) == (
+        tuple(com["types"].default)
+    )
+    assert inspect.signature(cs.Index.plot_comentions).parameters["top"].default == (
+        com["top"].default
+    )
