@@ -74,5 +74,5 @@ def test_bbc_phrase_counts_match_whoosh_spans(bbc_index_dir: Path, phrase: str) 
     while m.is_active():
         expected[m.id()] = len(m.spans())
         m.next()
-    ids, counts = term_counts(index, phrase)
+    ids, counts = term_counts(index.snapshot(), phrase, "body")
     assert expected == dict(zip(ids.tolist(), counts.tolist(), strict=True))

@@ -309,6 +309,6 @@ def test_quality_with_all_rules(bbc_path: Path, bbc_index_dir: Path) -> None:
 def test_quality_of_built_index(bbc_index_dir: Path) -> None:
     """The facets of the BBC index the build makes stay at the measured level."""
     gold = {d: g for d, g in load_gold(GOLD).items() if "/" in d}
-    table = score_entities(snapshot_entities(cs.open_index(bbc_index_dir)), gold)
+    table = score_entities(snapshot_entities(cs.open_index(bbc_index_dir).snapshot()), gold)
     print(table.round(3).to_string(index=False))
     _assert_at_least(MEASURED_BUILD, table)

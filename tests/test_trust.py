@@ -15,7 +15,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.util.varints import varint
 
 import corpus_search as cs
-from corpus_search import _trust
+from corpus_search import _store, _trust
 from corpus_search._store import make_schema
 from corpus_search.cli import main
 
@@ -92,7 +92,8 @@ def _one_line_exit_2(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 def test_forged_folder_runs_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """CURRENT + a {"format": 5} marker + a malicious TOC is refused before any unpickling."""
+    """CURRENT + a marker of the current format + a malicious TOC is refused before any
+    unpickling."""
     real = tmp_path / "real"
     cs.build([SEEDS], real, entities=False, progress=False)
     toc = next(_gen(real).glob("_MAIN_*.toc")).read_bytes()
@@ -100,7 +101,7 @@ def test_forged_folder_runs_nothing(tmp_path: Path, capsys: pytest.CaptureFixtur
     forged = tmp_path / "forged"
     (forged / "gen-000001").mkdir(parents=True)
     (forged / "CURRENT").write_text("gen-000001\n")
-    (forged / "gen-000001" / "corpus_search.json").write_text(json.dumps({"format": 5}))
+    (forged / "gen-000001" / "corpus_search.json").write_text(json.dumps({"format": _store.FORMAT}))
     (forged / "gen-000001" / "_MAIN_1.toc").write_bytes(_evil_toc(toc, _writes(pwned)))
     with pytest.raises(cs.UnsafeIndexError, match="not signed"):
         cs.open_index(forged)
