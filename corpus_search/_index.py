@@ -9,10 +9,11 @@ meanings (a test keeps them equal).
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -35,6 +36,7 @@ from ._keyness import as_selection, keyness, similar
 from ._kwic import concordance
 from ._plots import Chart, plot_terms
 from ._plots_views import plot_comentions, plot_dispersion
+from ._postings import time_budget
 from ._query import resolve_entity
 from ._search import Article, SearchResult, crosstab, facets, search, show
 from ._snapshot import Snapshot, load_snapshot
@@ -42,7 +44,18 @@ from ._terms import term_frequency
 
 __all__ = ["Index", "ensure_index", "open_index"]
 
+T = TypeVar("T")
+
 UNKNOWN_OUTLET = "(unknown outlet)"
+
+
+def _budgeted(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a query method within the query time budget (``_postings.QUERY_SECONDS``)."""
+    @functools.wraps(method)
+    def run(self: Index, *args: object, **kwargs: object) -> T:
+        with time_budget():
+            return method(self, *args, **kwargs)
+    return run
 
 
 class Index:
@@ -126,6 +139,7 @@ class Index:
 
     # --- queries ---------------------------------------------------------------------------
 
+    @_budgeted
     def search(self, query: str = "*", *, filters: Filters = None, dates: Dates = None,
                limit: int = 10, page: int = 1, sort: str = "relevance",
                facets: bool | Sequence[str] = True, facet_limit: int | None = 10,
@@ -171,6 +185,7 @@ class Index:
                       page=page, sort=sort, facets=facets, facet_limit=facet_limit,
                       snippets=snippets, count_once=count_once)
 
+    @_budgeted
     def facets(self, field: str, *, query: str = "*", filters: Filters = None,
                dates: Dates = None, limit: int | None = 20,
                count_once: bool = False) -> pd.DataFrame:
@@ -200,6 +215,7 @@ class Index:
         return facets(self.snapshot(), field, query=query, filters=filters, dates=dates,
                       limit=limit, count_once=count_once)
 
+    @_budgeted
     def crosstab(self, rows: str = "outlet", columns: str = "month", *, query: str = "*",
                  filters: Filters = None, dates: Dates = None,
                  count_once: bool = False) -> pd.DataFrame:
@@ -243,6 +259,7 @@ class Index:
         """
         return show(self.snapshot(), doc_id)
 
+    @_budgeted
     def term_frequency(self, terms: str | Sequence[str], *,
                        by: str | tuple[str, str] | None = "outlet", field: str = "all",
                        query: str | None = None, filters: Filters = None,
@@ -276,6 +293,7 @@ class Index:
         return term_frequency(self.snapshot(), terms, by=by, field=field, query=query,
                               filters=filters, dates=dates, count_once=count_once)
 
+    @_budgeted
     def plot_terms(self, terms: str | Sequence[str], *,
                    by: str | tuple[str, str] | None = "outlet", field: str = "all",
                    query: str | None = None, filters: Filters = None, dates: Dates = None,
@@ -315,6 +333,7 @@ class Index:
                                    dates=dates, count_once=count_once)
         return plot_terms(freq, per_10k=per_10k, title=title, max_groups=max_groups)
 
+    @_budgeted
     def concordance(self, query: str, *, width: int = 60, sort: str = "doc",
                     limit: int | None = None, filters: Filters = None,
                     dates: Dates = None) -> pd.DataFrame:
@@ -367,6 +386,7 @@ class Index:
         return compare(self.snapshot(), doc_a, doc_b, n_terms=n_terms, min_ratio=min_ratio,
                        min_chars=min_chars)
 
+    @_budgeted
     def keyness(self, target: Selection | Filters, reference: Selection | Filters = None, *,
                 min_freq: int = 5, direction: str = "over",
                 limit: int | None = 50) -> pd.DataFrame:
@@ -395,6 +415,7 @@ class Index:
         return keyness(self.snapshot(), target, reference, min_freq=min_freq,
                        direction=direction, limit=limit)
 
+    @_budgeted
     def similar(self, doc_id: str, *, limit: int = 10, query: str = "*",
                 filters: Filters = None, dates: Dates = None) -> pd.DataFrame:
         """Articles most like one article (more-like-this over the body).
@@ -429,6 +450,7 @@ class Index:
 
     # --- corpus-linguistics views ------------------------------------------------------------
 
+    @_budgeted
     def collocates(self, node: str, *, window_left: int = 5, window_right: int = 5,
                    measure: str = "logdice", min_freq: int = 3, limit: int | None = 50,
                    query: str = "*", filters: Filters = None, dates: Dates = None,
@@ -467,6 +489,7 @@ class Index:
         return collocates(snap, node, window_left=window_left, window_right=window_right,
                           measure=measure, min_freq=min_freq, limit=limit, mask=mask)
 
+    @_budgeted
     def compare_collocates(self, node: str, a: Selection | Filters,
                            b: Selection | Filters = None, *, window_left: int = 5,
                            window_right: int = 5, measure: str = "logdice",
@@ -498,6 +521,7 @@ class Index:
                                   window_right=window_right, measure=measure,
                                   min_freq=min_freq, limit=limit)
 
+    @_budgeted
     def ngrams(self, *, n: int | tuple[int, ...] = (2, 3), contains: str | None = None,
                anchor: str | None = None, min_freq: int = 2, limit: int | None = 50,
                query: str = "*", filters: Filters = None, dates: Dates = None,
@@ -535,6 +559,7 @@ class Index:
         return ngrams(snap, n=n, contains=contains, anchor=anchor, min_freq=min_freq,
                       limit=limit, mask=mask)
 
+    @_budgeted
     def dispersion(self, terms: str | Sequence[str], *, order: str = "date",
                    query: str = "*", filters: Filters = None, dates: Dates = None,
                    count_once: bool = False) -> pd.DataFrame:
@@ -565,6 +590,7 @@ class Index:
         return dispersion(snap, list([terms] if isinstance(terms, str) else terms),
                           order=order, mask=mask)
 
+    @_budgeted
     def dispersion_measures(self, terms: str | Sequence[str], *, query: str = "*",
                             filters: Filters = None, dates: Dates = None,
                             count_once: bool = False) -> pd.DataFrame:
@@ -593,6 +619,7 @@ class Index:
         return dispersion_measures(snap, list([terms] if isinstance(terms, str) else terms),
                                    mask=mask)
 
+    @_budgeted
     def plot_dispersion(self, terms: str | Sequence[str], *, order: str = "date",
                         query: str = "*", filters: Filters = None, dates: Dates = None,
                         count_once: bool = False, title: str | None = None) -> Chart:
@@ -639,6 +666,7 @@ class Index:
         return duplicate_clusters(snap, mask=Selection(query, filters, dates).mask(snap),
                                   min_size=min_size)
 
+    @_budgeted
     def comentions(self, *, types: Sequence[str] = ("person", "org", "place"),
                    min_count: int = 2, order: str = "count", limit: int | None = 50,
                    query: str = "*", filters: Filters = None, dates: Dates = None,
@@ -676,6 +704,7 @@ class Index:
         return comentions(snap, types=tuple(types), min_count=min_count, order=order,
                           limit=limit, mask=mask)
 
+    @_budgeted
     def plot_comentions(self, *, top: int = 30, types: Sequence[str] = ("person", "org",
                                                                           "place"),
                         min_count: int = 2, order: str = "count", query: str = "*",
@@ -702,6 +731,7 @@ class Index:
                                 count_once=count_once)
         return plot_comentions(pairs, top=top, title=title)
 
+    @_budgeted
     def entity_timeline(self, name: str, type_: str, *, query: str = "*",
                         filters: Filters = None, dates: Dates = None,
                         count_once: bool = False) -> pd.DataFrame:

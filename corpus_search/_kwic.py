@@ -17,6 +17,7 @@ from whoosh import query as wq
 from . import _analysis as analysis
 from ._errors import QueryError
 from ._facets import Dates, Filters, Selection
+from ._postings import check_time
 from ._query import expand
 from ._snapshot import Snapshot
 
@@ -105,6 +106,7 @@ def concordance(snap: Snapshot, query: str, *, width: int = 60, sort: str = "doc
     docs = np.flatnonzero(sel.mask(snap))
     rows = []
     for d in docs:
+        check_time()
         fields = snap.searcher.stored_fields(int(d))
         text = fields.get("text", "")
         toks = analysis.article_tokens(

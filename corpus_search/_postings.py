@@ -22,9 +22,13 @@ Whoosh change costs speed, never correctness.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import weakref
 from array import array
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +38,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 
 from . import _trust
+from ._errors import QueryError
 
 __all__ = [
     "FLAT_FIELDS",
@@ -52,6 +57,40 @@ FLAT_MIN_DF = 64
 """A term gets flat postings in a segment when at least this many of its articles hold it
 (below that its postings are one or two Whoosh blocks, cheap to decode)."""
 _FLUSH = 1 << 20  # postings buffered before they are appended to the files
+
+
+# --- the time budget of a query ----------------------------------------------------------
+
+QUERY_SECONDS = 30.0
+"""A query that runs longer than this stops with a message (see :func:`time_budget`)."""
+_DEADLINE: ContextVar[float | None] = ContextVar("deadline", default=None)
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float | None = None) -> Iterator[None]:
+    """Give the queries run inside a deadline (``QUERY_SECONDS`` by default); loops that
+    visit documents one at a time call :func:`check_time` and stop when it has passed."""
+    token = _DEADLINE.set(time.monotonic() + (QUERY_SECONDS if seconds is None else seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_time() -> None:
+    """Raise QueryError if the current query's time budget is spent."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise QueryError(f"The query took longer than its time budget ({QUERY_SECONDS:g} s) "
+                         "and was stopped; narrow it (fewer wildcards, shorter phrases, "
+                         "filters).")
+
+
+def _timed(ids: Iterator[int], every: int = 4096) -> Iterator[int]:
+    for i, d in enumerate(ids):
+        if not i % every:
+            check_time()
+        yield d
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -363,13 +402,16 @@ def _verify(searcher, q: wq.Query, candidates: np.ndarray) -> np.ndarray:
     """``candidates`` narrowed to the documents ``q`` matches, visiting only those."""
     docs = np.flatnonzero(candidates)
     out = np.zeros(len(candidates), dtype=bool)
+    check_time()
     if not len(docs):
         return out
     if len(docs) > len(candidates) // 4:  # dense: one pass of the matcher is cheaper
-        out[np.fromiter(searcher.docs_for_query(q), dtype=np.int64)] = True
+        out[np.fromiter(_timed(searcher.docs_for_query(q)), dtype=np.int64)] = True
         return out & candidates
     m = q.matcher(searcher)
-    for d in docs.tolist():
+    for i, d in enumerate(docs.tolist()):
+        if not i % 256:
+            check_time()
         if not m.is_active():
             break
         if m.id() < d:
@@ -421,7 +463,7 @@ def _mask(reader, searcher, titles: TitleTokens | None, q: wq.Query, n: int) -> 
     elif (tt := _title_phrase(titles, q)) is not None:
         return tt.phrase_docs(list(q.words), n)
     mask = np.zeros(n, dtype=bool)
-    docs = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
+    docs = np.fromiter(_timed(searcher.docs_for_query(q)), dtype=np.int64)
     mask[docs] = True
     return mask
 

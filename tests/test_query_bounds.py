@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import corpus_search as cs
+from corpus_search import _postings
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +47,16 @@ def test_nul_bytes_do_not_reach_the_suggestion(index: cs.Index) -> None:
     res = index.search("Stoltenbreg\x00 AND \x00Ukraine")
     assert res.suggestion is None or "\x00" not in res.suggestion
     assert res.total == index.search("Stoltenbreg AND Ukraine").total
+
+
+def test_every_query_has_a_time_budget(index: cs.Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query past its time budget stops with a QueryError saying so (here a budget of
+    zero seconds and a phrase checked article by article)."""
+    monkeypatch.setattr(_postings, "QUERY_SECONDS", 0.0)
+    for call in (lambda: index.search('"the Munich Security Conference"'),
+                 lambda: index.concordance("NATO"),
+                 lambda: index.term_frequency('"the Munich Security Conference"')):
+        with pytest.raises(cs.QueryError, match="time budget"):
+            call()
+    monkeypatch.setattr(_postings, "QUERY_SECONDS", 30.0)
+    assert index.search('"the Munich Security Conference"').total >= 1
