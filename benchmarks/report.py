@@ -72,6 +72,9 @@ def render(results: dict) -> str:
     lines += ["", "| operation (p50 / p95) | corpus_search | SQLite FTS5 | ratio of p50 |",
               "|---|---|---|---|"]
     for name, row in q.items():
+        if row["fts5"] is None:  # a view FTS5 has no equivalent for
+            lines.append(f"| {name} | {_pp(row['corpus_search'])} | - | - |")
+            continue
         lines.append(f"| {name} | {_pp(row['corpus_search'])} | {_pp(row['fts5'])} "
                      f"| {row['ratio_p50']:.2f} |")
     inc = b.get("incremental")

@@ -300,6 +300,19 @@ def main(argv: list[str] | None = None) -> dict:
          lambda q: index.search(q, facets=False, snippets=False), fts.top10,
          ["the", "said"], ["the", "said"]),
     ]
+    # The corpus-linguistics views (issue 17's targets at 100k): FTS5 has no equivalent, so
+    # their lines report corpus_search alone (FTS5 column: -).
+    outlet0 = index.snapshot().outlets[0]
+    views: list[tuple[str, Callable, list]] = [
+        ("collocates of a common word", lambda w: index.collocates(w), common[:3]),
+        ("collocates of a rare word", lambda w: index.collocates(w), rare[:3]),
+        ("clusters (n-grams) for one outlet",
+         lambda _w: index.ngrams(n=(2, 3), filters={"outlet": outlet0}), [None]),
+        ("dispersion plot of 3 terms",
+         lambda ts: index.plot_dispersion(ts).to_png(), [topic[:3]]),
+        ("co-mention network, query of ~10% of articles",
+         lambda q: index.plot_comentions(query=q).to_png(), mid[:2]),
+    ]
     index.term_frequency("sanctions", by="outlet")  # warm the surface-form table
     print(f"\n{'operation':<36}{'corpus_search p50/p95 ms':>26}{'FTS5 p50/p95 ms':>22}"
           f"{'ratio p50':>11}")
@@ -310,6 +323,10 @@ def main(argv: list[str] | None = None) -> dict:
         results["queries"][name] = {"corpus_search": a, "fts5": b, "ratio_p50": ratio}
         print(f"{name:<36}{a['p50']:>14.1f} /{a['p95']:>9.1f}{b['p50']:>11.1f} /"
               f"{b['p95']:>8.1f}{ratio if ratio is not None else float('nan'):>11.2f}")
+    for name, ours, ours_args in views:
+        a = summary(timed(ours, args.repeat, ours_args))
+        results["queries"][name] = {"corpus_search": a, "fts5": None, "ratio_p50": None}
+        print(f"{name:<36}{a['p50']:>14.1f} /{a['p95']:>9.1f}{'-':>11} /{'-':>8}{'-':>11}")
     results["serving_rss_mb"] = round((psutil.Process().memory_info().rss - rss_before) / 1e6, 1)
     fts.db.close()
     index.close()
