@@ -19,6 +19,7 @@ REALSHAPED = ROOT / "tests" / "data" / "realshaped" / "corpus"
 SEEDS = ROOT / "corpus"
 FIGURE_TEXT = re.compile(r"<(Figure|Chart) size \d+x\d+")
 CHART_CALL = re.compile(r"\bplot_\w+\(")
+REALSHAPED_REPR = re.compile(r"<Index .*: 91 articles>")
 
 
 def _figure_outputs_without_png(nb: nbformat.NotebookNode) -> list[str]:
@@ -76,6 +77,9 @@ def test_lesson_runs_on_the_realshaped_corpus(path: Path, realshaped_index: Path
     assert 1 == len(settings), "one settings cell tagged 'parameters'"
     settings[0].source = f"CORPUS = {str(REALSHAPED)!r}\nINDEX = {str(realshaped_index)!r}\n"
     _run(nb, path.parent)
+    shown = [out.get("data", {}).get("text/plain", "") for c in nb.cells
+             for out in c.get("outputs", [])]
+    assert any(REALSHAPED_REPR.search(text) for text in shown), "the index shown is not it"
     assert [] == _figure_outputs_without_png(nb) + _chart_cells_without_png(nb)
 
 
