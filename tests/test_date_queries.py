@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import corpus_search as cs
+from corpus_search.cli import main
 
 START = date(2022, 5, 20)
 DAYS = 140
@@ -90,3 +91,15 @@ def test_undated_corpus_says_it_has_no_dates(tmp_path: Path) -> None:
                  lambda: index.crosstab("outlet", "month")):
         with pytest.raises(cs.QueryError, match="no dates"):
             call()
+
+
+def test_cli_months_on_an_undated_corpus(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """``terms --by month`` on an undated corpus is one line saying so, exit status 2 (it
+    printed a raw ``Empty DataFrame``)."""
+    (tmp_path / "a.txt").write_text("Grain\n\nGrain prices rose.")
+    cs.build([tmp_path], tmp_path / "ix", entities=False, progress=False)
+    assert main(["terms", "grain", "--by", "month", "--index", str(tmp_path / "ix")]) == 2
+    out, err = capsys.readouterr()
+    assert (out, len(err.strip().splitlines())) == ("", 1)
+    assert "no dates" in err

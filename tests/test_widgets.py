@@ -354,3 +354,25 @@ def test_app_defaults_follow_library(small: cs.Index) -> None:
     assert inspect.signature(cs.Index.plot_comentions).parameters["top"].default == (
         com["top"].default
     )
+
+
+def test_bad_query_clears_facet_counts(seed_index: cs.Index) -> None:
+    """After a malformed query the facet pickers show no counts of the previous query."""
+    app = SearchExplorer(seed_index, query="Kremlin")
+    assert any("(" in label for label, _ in app.facet_pickers["outlet"].options)
+    app.query.value = "NATO AND ("
+    assert app.facet_pickers["outlet"].options == ()
+
+
+def test_undated_corpus_in_the_apps(seed_index: cs.Index) -> None:
+    """On a corpus without dates the date pickers are off and say why, trends default to
+    outlets, and asking for months says the corpus has no dates."""
+    app = SearchExplorer(seed_index)
+    assert (app.date_from.disabled, app.date_to.disabled) == (True, True)
+    assert "no dates" in app.date_note.value
+    trends = TermTrends(seed_index, terms="NATO")
+    assert trends.by.value == "outlet"
+    assert bytes(trends.chart.value).startswith(b"\x89PNG")
+    trends.by.value = "month"
+    assert "no dates" in trends.message.value
+    assert trends.table is None
