@@ -65,7 +65,7 @@ def realshaped_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_saved_charts_are_images(path: Path) -> None:
     """Every saved chart output holds a PNG, not only ``<Figure size ...>`` text."""
     nb = nbformat.read(path, as_version=4)
-    assert [] == _figure_outputs_without_png(nb) + _chart_cells_without_png(nb)
+    assert _figure_outputs_without_png(nb) + _chart_cells_without_png(nb) == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEBOOKS])
@@ -74,13 +74,13 @@ def test_lesson_runs_on_the_realshaped_corpus(path: Path, realshaped_index: Path
     corpus, and every chart it draws shows as an image."""
     nb = nbformat.read(path, as_version=4)
     settings = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert 1 == len(settings), "one settings cell tagged 'parameters'"
+    assert len(settings) == 1, "one settings cell tagged 'parameters'"
     settings[0].source = f"CORPUS = {str(REALSHAPED)!r}\nINDEX = {str(realshaped_index)!r}\n"
     _run(nb, path.parent)
     shown = [out.get("data", {}).get("text/plain", "") for c in nb.cells
              for out in c.get("outputs", [])]
     assert any(REALSHAPED_REPR.search(text) for text in shown), "the index shown is not it"
-    assert [] == _figure_outputs_without_png(nb) + _chart_cells_without_png(nb)
+    assert _figure_outputs_without_png(nb) + _chart_cells_without_png(nb) == []
 
 
 def test_a_chart_shows_once_as_png_without_matplotlib_inline(tmp_path: Path) -> None:
@@ -95,6 +95,6 @@ def test_a_chart_shows_once_as_png_without_matplotlib_inline(tmp_path: Path) -> 
     _run(nb, tmp_path)
     outputs = nb.cells[1].outputs
     pngs = [out for out in outputs if "image/png" in out.get("data", {})]
-    assert 1 == len(pngs), outputs
+    assert len(pngs) == 1, outputs
     assert base64.b64decode(pngs[0]["data"]["image/png"]).startswith(b"\x89PNG")
-    assert [] == _figure_outputs_without_png(nb)
+    assert _figure_outputs_without_png(nb) == []
