@@ -468,12 +468,8 @@ def _add_collocate_options(p: argparse.ArgumentParser, fn: Callable) -> None:
     p.add_argument("--limit", type=int, default=_default(fn, "limit"), help="rows (0: all)")
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
-        prog="corpus-search", description="Search a news corpus by keyword and entity.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_index_verbs(sub: argparse._SubParsersAction) -> None:
+    """Verbs: build, check and trust: making and checking an index."""
     p = sub.add_parser("build", help="build or update the index from corpus files")
     p.add_argument("paths", nargs="*", metavar="PATH[=OUTLET]",
                    help="folders or files; RT.csv=RT gives a file its outlet (default: the "
@@ -495,6 +491,20 @@ def make_parser() -> argparse.ArgumentParser:
                    help="skip named-entity extraction (faster; no person/org/place facets)")
     p.set_defaults(func=_cmd_build)
 
+    p = sub.add_parser("check", help="check the index's files against their build checksums")
+    _add_common(p)
+    p.add_argument("--full", action="store_true",
+                   help="read every file whole (default: sizes and quick digests, as on open)")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("trust", help="sign an index built by another user or machine with "
+                       "your key (only for indexes you trust: opening one unpickles its files)")
+    p.add_argument("index", metavar="DIR", help="the index folder")
+    p.set_defaults(func=_cmd_trust)
+
+
+def _add_search_verbs(sub: argparse._SubParsersAction) -> None:
+    """Verbs: search, facets, show."""
     p = sub.add_parser("search", help="search with the Whoosh query language")
     p.add_argument("query")
     _add_common(p)
@@ -522,17 +532,9 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_show)
 
-    p = sub.add_parser("check", help="check the index's files against their build checksums")
-    _add_common(p)
-    p.add_argument("--full", action="store_true",
-                   help="read every file whole (default: sizes and quick digests, as on open)")
-    p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("trust", help="sign an index built by another user or machine with "
-                       "your key (only for indexes you trust: opening one unpickles its files)")
-    p.add_argument("index", metavar="DIR", help="the index folder")
-    p.set_defaults(func=_cmd_trust)
-
+def _add_analysis_verbs(sub: argparse._SubParsersAction) -> None:
+    """Verbs: terms, kwic, compare, keyness, similar."""
     p = sub.add_parser("terms", help="term frequency by outlet, month or article")
     p.add_argument("terms", nargs="+", help='words or "quoted phrases"')
     _add_common(p)
@@ -580,6 +582,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=_default(Index.similar, "limit"))
     p.set_defaults(func=_cmd_similar)
 
+
+def _add_view_verbs(sub: argparse._SubParsersAction) -> None:
+    """Verbs: the corpus-linguistics views and the entity audit."""
     p = sub.add_parser("collocates", help="words near a word more often than chance")
     _add_collocate_options(p, Index.collocates)
     _add_common(p)
@@ -660,6 +665,17 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_csv(p)
     p.set_defaults(func=_cmd_entity_report)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="corpus-search", description="Search a news corpus by keyword and entity.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_index_verbs(sub)
+    _add_search_verbs(sub)
+    _add_analysis_verbs(sub)
+    _add_view_verbs(sub)
     return parser
 
 
