@@ -163,35 +163,53 @@ def find_duplicates(stream: TokenStream, day: np.ndarray | None = None, *,
                 sim = jaccard(shingles(i), shingles(j))
                 if sim >= threshold:
                     pairs.append((int(docs[i]), int(docs[j]), sim))
-    # Union-find over the kept pairs.
-    parent = list(range(n))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b, _ in pairs:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    members: dict[int, list[int]] = {}
-    for a in sorted({d for p in pairs for d in p[:2]}):
-        members.setdefault(root(a), []).append(a)
+    # Union-find over the kept pairs; then every member must itself be at least
+    # ``threshold`` like its cluster's first (earliest) article: single linkage alone
+    # chains different stories through a third (A~B, B~C, A!~C). Members that are not
+    # are clustered again among themselves, the same way.
     undated = np.iinfo(np.int32).max
-    for group in members.values():
-        key = [(int(day[d]) if day is not None and day[d] != np.iinfo(np.int32).min
-                else undated, d) for d in group]
-        first = min(key)[1]
-        cluster[group] = first
-        base = doc_shingles(stream, first)
-        for d in group:
-            similarity[d] = 1.0 if d == first else jaccard(base, doc_shingles(stream, d))
+
+    def first_of(group: list[int]) -> int:
+        return min((int(day[d]) if day is not None and day[d] != np.iinfo(np.int32).min
+                    else undated, d) for d in group)[1]
+
+    todo = [(pairs, sorted({d for p in pairs for d in p[:2]}))]
+    while todo:
+        kept, nodes = todo.pop()
+        parent = {d: d for d in nodes}
+        for a, b, _ in kept:
+            ra, rb = _root(parent, a), _root(parent, b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        groups: dict[int, list[int]] = {}
+        for d in nodes:
+            groups.setdefault(_root(parent, d), []).append(d)
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            first = first_of(group)
+            base = doc_shingles(stream, first)
+            sims = {d: 1.0 if d == first else jaccard(base, doc_shingles(stream, d))
+                    for d in group}
+            close = [d for d in group if sims[d] >= threshold]
+            far = set(group) - set(close)
+            if len(close) >= 2:
+                cluster[close] = first
+                similarity[close] = [sims[d] for d in close]
+            if len(far) >= 2:
+                todo.append(([p for p in kept if p[0] in far and p[1] in far], sorted(far)))
     arr = np.array([(a, b) for a, b, _ in pairs], dtype=np.int32).reshape(-1, 2)
     return {"cluster": cluster, "similarity": similarity, "pairs": arr,
             "pair_similarity": np.array([s for *_, s in pairs], dtype=np.float32),
             "candidates": np.array(candidates if len(docs) > 1 else 0)}
+
+
+def _root(parent: dict[int, int], x: int) -> int:
+    """Union-find: the root of ``x`` (paths halved on the way)."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
 
 
 def write_duplicates(gen_dir: str | Path, stream: TokenStream, *,
