@@ -38,11 +38,13 @@ def _die_with_parent() -> None:
 
 
 def map_in_two_halves(fn: Callable[[Sequence[T], bool], list[R]], items: Sequence[T],
-                      progress: bool = False) -> list[R]:
+                      progress: bool = False, *, folder: str | None = None) -> list[R]:
     """``fn(items[:half], progress) + fn(items[half:], False)``, the second half computed
-    in a forked worker at the same time. ``fn``'s results must pickle."""
+    in a forked worker at the same time. ``fn``'s results must pickle. The worker's result
+    file is made in ``folder`` (the build's temporary generation: a killed build's next
+    build removes it with the folder; in ``$TMPDIR`` it would be left behind)."""
     half = (len(items) + 1) // 2
-    fd, result_path = tempfile.mkstemp(prefix="cs-half-", suffix=".pickle")
+    fd, result_path = tempfile.mkstemp(prefix="cs-half-", suffix=".pickle", dir=folder)
     os.close(fd)
     parent = os.getpid()
     pid = os.fork()

@@ -585,7 +585,8 @@ def commit(writer, docs: Sequence[dict], *, two_processes: bool = False) -> None
         else:
             writer._close_segment()
         if docs and two_processes:
-            segments += _parallel.map_in_two_halves(write, docs)
+            segments += _parallel.map_in_two_halves(write, docs,
+                                                    folder=writer.storage.folder)
         elif docs:
             segments += write(docs, False)
     except BaseException:

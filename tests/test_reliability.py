@@ -338,8 +338,11 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
 
 
 def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
-    """A killed two-core build leaves no worker behind and the previous index intact."""
-
+    """A killed two-core build leaves no worker, no temporary file (the forked writer's
+    result file used to stay in $TMPDIR) and the previous index intact."""
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(private_tmp)}
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     _write_jsonl(corpus / "a.jsonl", 50, seed=3)
@@ -349,13 +352,14 @@ def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
     _write_jsonl(corpus / "b.jsonl", PARALLEL_MIN_ARTICLES + 200, seed=4)
     for delay in (2.0, 3.5, 5.0):
         proc = subprocess.Popen(_build_cmd(corpus, index_dir), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL, env=env)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         time.sleep(0.5)
         leftovers = _processes(f"--index {index_dir}")
         assert leftovers == []
+        assert [p.name for p in private_tmp.iterdir()] == []
         got = _answers(index_dir)
         if got != before:  # it finished: the new index must be complete
             assert len(cs.open_index(index_dir)) == 1250
