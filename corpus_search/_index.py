@@ -565,6 +565,9 @@ class Index:
                    count_once: bool = False) -> pd.DataFrame:
         """Where each term occurs across the corpus laid end to end (one row per hit).
 
+        Counted in article bodies (the token stream), not titles: term frequency's
+        ``field="body"`` gives the same totals.
+
         Parameters
         ----------
         terms : str or sequence of str
@@ -594,7 +597,8 @@ class Index:
     def dispersion_measures(self, terms: str | Sequence[str], *, query: str = "*",
                             filters: Filters = None, dates: Dates = None,
                             count_once: bool = False) -> pd.DataFrame:
-        """How evenly each term is spread over the articles: Juilland's D and Gries' DP.
+        """How evenly each term is spread over the articles: Juilland's D and Gries' DP
+        (over article bodies, as :meth:`dispersion`).
 
         Parameters
         ----------
