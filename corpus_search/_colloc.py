@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import _analysis as analysis
 from ._errors import QueryError
-from ._stream import TokenStream, stream_of
+from ._stream import TokenStream, in_scope, stream_of
 
 __all__ = [
     "COLLOCATE_COLUMNS",
@@ -66,15 +66,6 @@ in scope (the parts), Juilland's D, Gries' DP and DP normalised to 0..1."""
 # --- shared ------------------------------------------------------------------------------
 
 
-def _scope(ix, mask: np.ndarray | None) -> np.ndarray:
-    scope = np.asarray(ix.live, dtype=bool)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != scope.shape:
-            raise QueryError(f"the selection mask has {mask.shape[0]} entries but the index "
-                             f"has {scope.shape[0]} articles (docnums); make it again")
-        scope = scope & mask
-    return scope
 
 
 def _phrase(stream: TokenStream, text: str) -> list[int] | None:
@@ -262,7 +253,7 @@ def collocates(ix, node: str, *, window_left: int = 5, window_right: int = 5,
     if measure not in MEASURES:
         raise QueryError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
     stream = stream_of(ix)
-    scope = _scope(ix, mask)
+    scope = in_scope(ix, mask)
     table, info, (coll, docs) = _collocate_table(ix, stream, node, scope, window_left,
                                                  window_right)
     attrs = dict(info, window=(window_left, window_right), measure=measure)
@@ -392,7 +383,7 @@ def ngrams(ix, *, n: int | tuple[int, ...] = (2, 3), contains: str | None = None
     if anchor is not None and contains is None:
         raise QueryError("anchor needs a word to anchor on: give contains=")
     stream = stream_of(ix)
-    scope = _scope(ix, mask)
+    scope = in_scope(ix, mask)
     ids = stream.ids
     hits = None
     if contains is not None:
@@ -493,7 +484,7 @@ def dispersion(ix, terms: str | list[str], *, order: str = "date",
     """
     terms = [terms] if isinstance(terms, str) else list(terms)
     stream = stream_of(ix)
-    scope = _scope(ix, mask)
+    scope = in_scope(ix, mask)
     docs = _order(ix, scope, order)
     lengths = stream.lengths[docs]
     total = int(lengths.sum())
@@ -561,7 +552,7 @@ def dispersion_measures(ix, terms: str | list[str], *,
     """
     terms = [terms] if isinstance(terms, str) else list(terms)
     stream = stream_of(ix)
-    scope = _scope(ix, mask) & (stream.lengths > 0)
+    scope = in_scope(ix, mask) & (stream.lengths > 0)
     docs = np.flatnonzero(scope)
     sizes = stream.lengths[docs].astype(float)
     s = sizes / sizes.sum() if len(docs) else sizes

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ._colloc import g2_2x2
 from ._errors import QueryError
+from ._stream import in_scope
 
 __all__ = ["COMENTION_COLUMNS", "TIMELINE_COLUMNS", "comentions", "entity_timeline"]
 
@@ -29,15 +30,6 @@ entity."""
 _TYPES = ("person", "org", "place")
 
 
-def _scope(ix, mask: np.ndarray | None) -> np.ndarray:
-    scope = np.asarray(ix.live, dtype=bool)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != scope.shape:
-            raise QueryError(f"the selection mask has {mask.shape[0]} entries but the index "
-                             f"has {scope.shape[0]} articles (docnums); make it again")
-        scope = scope & mask
-    return scope
 
 
 def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
@@ -85,7 +77,7 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
     if level != "article":
         raise QueryError(f"level {level!r} is not available: the index stores which "
                          "entities an article names, not where; use level='article'")
-    scope = _scope(ix, mask)
+    scope = in_scope(ix, mask)
     n_articles = int(scope.sum())
     indptr = np.asarray(ix.ent_indptr)
     ent_ids = np.asarray(ix.ent_ids)
@@ -177,7 +169,7 @@ def entity_timeline(ix, name: str, type_: str, *, mask: np.ndarray | None = None
     """
     if type_ not in _TYPES:
         raise QueryError(f"unknown entity type {type_!r}; use {', '.join(_TYPES)}")
-    scope = _scope(ix, mask)
+    scope = in_scope(ix, mask)
     want = name.casefold()
     codes = [i for i, (n, t) in enumerate(ix.entities) if t == type_ and n.casefold() == want]
     indptr = np.asarray(ix.ent_indptr)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from datasketch import LeanMinHash, MinHashLSH
 
-from ._stream import TokenStream
+from ._stream import TokenStream, in_scope
 
 __all__ = ["CLUSTER_COLUMNS", "count_once", "duplicate_clusters", "find_duplicates",
            "write_duplicates"]
@@ -242,15 +242,6 @@ def _load(ix) -> dict[str, np.ndarray]:
     return found
 
 
-def _scope(ix, mask: np.ndarray | None) -> np.ndarray:
-    scope = np.asarray(ix.live, dtype=bool)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != scope.shape:
-            raise ValueError(f"mask has {mask.shape[0]} entries; the index has "
-                             f"{scope.shape[0]} docnums")
-        scope = scope & mask
-    return scope
 
 
 def _ordered_members(ix, cluster: np.ndarray, scope: np.ndarray) -> pd.DataFrame:
@@ -278,7 +269,7 @@ def count_once(ix, mask: np.ndarray | None = None) -> np.ndarray:
         Bool per docnum: the scope minus every cluster member but the earliest one in
         scope (ties: lowest docnum).
     """
-    scope = _scope(ix, mask)
+    scope = in_scope(ix, mask)
     cluster = _load(ix)["cluster"]
     members = _ordered_members(ix, cluster, scope)
     drop = members["docnum"].to_numpy()[members["cluster"].duplicated().to_numpy()]
@@ -306,7 +297,7 @@ def duplicate_clusters(ix, *, mask: np.ndarray | None = None, min_size: int = 2)
         ordered by date (its first article first). ``similarity`` is to the cluster's
         first article over the whole index (found at build time).
     """
-    scope = _scope(ix, mask)
+    scope = in_scope(ix, mask)
     found = _load(ix)
     members = _ordered_members(ix, found["cluster"], scope)
     sizes = members.groupby("cluster")["docnum"].transform("size")

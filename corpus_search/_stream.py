@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from . import _analysis as analysis
-from ._errors import IndexProblem
+from ._errors import IndexProblem, QueryError
 
-__all__ = ["TokenStream", "load_stream", "stored_texts", "stream_of", "write_stream"]
+__all__ = ["TokenStream", "in_scope", "load_stream", "stream_of", "write_stream"]
 
 STREAM_FILE = "stream.npy"
 META_FILE = "stream_meta.npz"
@@ -119,12 +119,6 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
                    "utf-8")
     os.replace(tmp, gen_dir / VOCAB_FILE)
     return len(ids)
-
-
-def stored_texts(reader) -> Iterator[tuple[int, str]]:
-    """``(docnum, stored text)`` of every live document of a Whoosh reader, in order."""
-    for docnum in reader.all_doc_ids():
-        yield docnum, reader.stored_fields(docnum).get("text", "")
 
 
 @dataclass(eq=False)
@@ -229,6 +223,18 @@ class TokenStream:
         if len(stems) > 1 and len(pos):
             pos = pos[self.doc_of(pos) == self.doc_of(pos + len(stems) - 1)]
         return pos
+
+
+def in_scope(ix: object, mask: np.ndarray | None) -> np.ndarray:
+    """The live articles of ``ix`` (a snapshot), narrowed to ``mask`` when one is given."""
+    live = np.asarray(ix.live, dtype=bool)
+    if mask is None:
+        return live
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != live.shape:
+        raise QueryError(f"the selection mask has {mask.shape[0]} entries but the index "
+                         f"has {live.shape[0]} articles (docnums); make it again")
+    return live & mask
 
 
 def load_stream(gen_dir: str | Path) -> TokenStream:
