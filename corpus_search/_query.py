@@ -132,7 +132,11 @@ def resolve_entity(snap: Snapshot, type_: str, value: str) -> str:
 
 def _without_dates(text: str) -> str:
     """The query with its date terms taken out (a suggestion after a bad date)."""
-    return " ".join(re.sub(r'date:("[^"]*"|\[[^\]]*\]?|\S+)', " ", text).split()) or "*"
+    rest = " ".join(re.sub(r'date:("[^"]*"|\[[^\]]*\]?|\S+)', " ", text).split())
+    ops = r"(AND|OR|NOT|ANDNOT|ANDMAYBE)"
+    rest = re.sub(rf"^\s*{ops}\s+|\s+{ops}\s*$", "", rest)  # "NATO AND" -> "NATO"
+    rest = re.sub(rf"\s+{ops}\s+{ops}\s+", " AND ", rest)
+    return rest.strip() or "*"
 
 
 def phrase_pairs(words: Sequence[str], common: frozenset[str]) -> list[str]:

@@ -103,3 +103,11 @@ def test_cli_months_on_an_undated_corpus(tmp_path: Path,
     out, err = capsys.readouterr()
     assert (out, len(err.strip().splitlines())) == ("", 1)
     assert "no dates" in err
+
+
+def test_suggestion_without_the_date_runs(dated: tuple[cs.Index, list[date]]) -> None:
+    """The suggestion after a bad date leaves no dangling AND (it offered "grain AND")."""
+    index, _ = dated
+    with pytest.raises(cs.QueryError) as info:
+        index.search("grain AND date:2022-13")
+    assert info.value.suggestion == "grain"
