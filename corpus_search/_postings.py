@@ -43,11 +43,15 @@ from ._errors import QueryError
 __all__ = [
     "FLAT_FIELDS",
     "FLAT_MIN_DF",
+    "QUERY_SECONDS",
     "TitleTokens",
+    "check_time",
+    "matches_among",
     "postings",
     "query_docs",
     "ranked",
     "record",
+    "time_budget",
     "write_flat",
 ]
 
@@ -408,19 +412,26 @@ def _verify(searcher, q: wq.Query, candidates: np.ndarray) -> np.ndarray:
     if len(docs) > len(candidates) // 4:  # dense: one pass of the matcher is cheaper
         out[np.fromiter(_timed(searcher.docs_for_query(q)), dtype=np.int64)] = True
         return out & candidates
-    m = q.matcher(searcher)
-    for i, d in enumerate(docs.tolist()):
+    for d in matches_among(q.matcher(searcher), docs.tolist()):
+        out[d] = True
+    return out
+
+
+def matches_among(m, docs: list[int]) -> Iterator[int]:
+    """The docnums of ``docs`` (ascending) that matcher ``m`` matches, skipping to each in
+    turn; while a docnum is yielded, ``m`` sits on it (``m.spans()`` reads it). Checks the
+    query's time budget as it goes."""
+    for i, d in enumerate(docs):
         if not i % 256:
             check_time()
         if not m.is_active():
-            break
+            return
         if m.id() < d:
             m.skip_to(d)
             if not m.is_active():
-                break
+                return
         if m.id() == d:
-            out[d] = True
-    return out
+            yield d
 
 
 def _mask(reader, searcher, titles: TitleTokens | None, q: wq.Query, n: int) -> np.ndarray:

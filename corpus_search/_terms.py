@@ -19,7 +19,7 @@ from whoosh import query as wq
 from . import _analysis as analysis
 from ._errors import QueryError
 from ._facets import Dates, Filters, Selection
-from ._postings import check_time, postings
+from ._postings import matches_among, postings
 from ._query import phrase_pairs
 from ._snapshot import Snapshot
 
@@ -74,18 +74,9 @@ def term_counts(snap: Snapshot, term: str, field: str = "all"
         candidates = ids if candidates is None else np.intersect1d(candidates, ids)
     m = wq.Phrase(field, stems).matcher(searcher)
     out_ids, freqs = [], []
-    for i, d in enumerate(candidates.tolist()):
-        if not i % 256:
-            check_time()
-        if not m.is_active():
-            break
-        if m.id() < d:
-            m.skip_to(d)
-            if not m.is_active():
-                break
-        if m.id() == d:
-            out_ids.append(d)
-            freqs.append(len(m.spans()))
+    for d in matches_among(m, candidates.tolist()):
+        out_ids.append(d)
+        freqs.append(len(m.spans()))
     return np.asarray(out_ids, dtype=np.int64), np.asarray(freqs, dtype=np.int64)
 
 
