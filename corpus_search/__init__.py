@@ -15,12 +15,13 @@ listed in ``__all__``; the exceptions are drawn as one tree in ``_errors``.
 from __future__ import annotations
 
 from . import synthetic
-from ._build import BuildReport, build
+from ._build import BuildJob, BuildReport, build, build_in_background
 from ._compare import Comparison
 from ._corpus import Article as SourceArticle
 from ._corpus import ColumnMap, LoadReport, load_corpus, parse_date
 from ._errors import (
     ArticleNotFoundError,
+    BuildCancelled,
     ClusterError,
     CorpusError,
     CorpusSearchError,
@@ -37,7 +38,7 @@ from ._keyness import KEYNESS_COLUMNS
 from ._kwic import KWIC_COLUMNS
 from ._plots import Chart, plot_terms
 from ._search import HIT_COLUMNS, Article, SearchResult
-from ._snapshot import Snapshot
+from ._snapshot import EntityStatus, Snapshot
 from ._terms import TERM_COLUMNS
 from ._trust import CHECK_COLUMNS, check_index, trust_index
 
@@ -53,6 +54,8 @@ __all__ = [
     "TERM_COLUMNS",
     "Article",
     "ArticleNotFoundError",
+    "BuildCancelled",
+    "BuildJob",
     "BuildReport",
     "Chart",
     "ClusterError",
@@ -60,6 +63,7 @@ __all__ = [
     "Comparison",
     "CorpusError",
     "CorpusSearchError",
+    "EntityStatus",
     "Index",
     "IndexDamagedError",
     "IndexLockedError",
@@ -74,6 +78,7 @@ __all__ = [
     "UnsafeIndexError",
     "__version__",
     "build",
+    "build_in_background",
     "check_index",
     "ensure_index",
     "load_corpus",

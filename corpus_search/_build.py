@@ -13,13 +13,15 @@ or a complete generation that was never published) is removed by the next build.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 from whoosh import index as whoosh_index
 
 from . import _analysis as analysis
@@ -48,14 +51,33 @@ from ._entities import (
     overrides_version,
     resolve_entities,
 )
-from ._errors import IndexNotFoundError, IndexProblem, UnsafeIndexError
+from ._errors import BuildCancelled, IndexNotFoundError, IndexProblem, UnsafeIndexError
 from ._provenance import corpus_fingerprint
 from ._sources import Source, parse_source_arg
 
-__all__ = ["PARALLEL_MIN_ARTICLES", "BuildReport", "build"]
+__all__ = [
+    "PARALLEL_MIN_ARTICLES",
+    "SEARCH_FIRST_MIN",
+    "BuildJob",
+    "BuildReport",
+    "build",
+    "build_in_background",
+]
 
 PARALLEL_MIN_ARTICLES = 1000
 """Batches at least this large are written as two segments on two cores (see ``_segwriter``)."""
+
+SEARCH_FIRST_MIN = 500
+"""With ``search_first=None``, a build publishes the keyword index before extracting
+entities when at least this many articles need the model (about 10-20 s of model time on
+two cores): below that, waiting for the model costs less than a second generation."""
+
+PROGRESS_EVERY = 1.0
+"""Seconds between writes of ``entities-progress.json`` (and after the last chunk)."""
+
+PENDING = "+entities-pending"
+"""Appended to a manifest row's hash while the article waits for its entities: the next
+build sees it as changed and finishes it."""
 
 
 @dataclass
@@ -86,6 +108,13 @@ class BuildReport:
     """Lines found repeated across one outlet's articles (not indexed): outlet, line,
     articles, share."""
     warnings: list[str] = field(default_factory=list)
+    searchable_after: float | None = None
+    """Seconds from the start until the keyword index was published, when it was published
+    before entity extraction (``search_first``); None otherwise."""
+    keyword_generation: str = ""
+    """The generation published before entities (search first), or ""."""
+    entities_pending: int = 0
+    """Articles that generation holds without entities."""
 
     def __str__(self) -> str:
         lines = [
@@ -95,6 +124,10 @@ class BuildReport:
             f"{len(self.duplicates):,} duplicates ({self.seconds:.1f} s; "
             f"{self.model_runs:,} run through the NER model)"
         ]
+        if self.keyword_generation:
+            lines.append(f"searchable after {self.searchable_after:.1f} s "
+                         f"({self.keyword_generation}, before entities); entities published "
+                         f"in {self.generation}")
         if self.retyped:
             lines.append(f"{self.retyped:,} unchanged articles re-indexed because corpus-level "
                          "entity types changed")
@@ -120,7 +153,7 @@ def build(paths: Sequence[str | Path | Source] | None = None,
           columns: ColumnMap | None = None, outlet: str = "", entities: bool = True,
           follow_links: bool = False, progress: bool | None = None,
           extractor: Extractor | None = None, client: Any = None,
-          scheduler: str | None = None) -> BuildReport:
+          scheduler: str | None = None, search_first: bool | None = None) -> BuildReport:
     """Build or update the index in ``index_dir`` from the articles of its sources.
 
     Parameters
@@ -153,18 +186,35 @@ def build(paths: Sequence[str | Path | Source] | None = None,
         A dask scheduler address (``tcp://host:8786``) to run the entity model on; None:
         ``$CORPUS_SEARCH_SCHEDULER`` if set, else a local cluster of one worker per core,
         started and closed by the build (small batches run in this process).
+    search_first : bool or None, default None
+        Publish the keyword index before running the entity model, then extract entities
+        and publish them in a second generation: searching works meanwhile, and facets and
+        entity queries say how far extraction has got (``Index.entity_status``). None:
+        when at least :data:`SEARCH_FIRST_MIN` articles need the model. Ignored without
+        ``entities``.
 
     Returns
     -------
     BuildReport
         What was added, updated, removed, skipped; where outlets came from; boilerplate
-        found; the generation now in use.
+        found; the generation now in use; when search first, how soon it was searchable.
 
     The index mirrors its sources: articles no longer there are removed. Only new and
-    changed articles are processed; the rest are carried over.
+    changed articles are processed; the rest are carried over. To keep working in a
+    notebook while it runs, see :func:`build_in_background`.
     """
+    return _run_build(paths, Path(index_dir), add=add, remove=remove, columns=columns,
+                      outlet=outlet, entities=entities, follow_links=follow_links,
+                      progress=progress, extractor=extractor, cluster=(client, scheduler),
+                      search_first=search_first, cancel=None)
+
+
+def _run_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, *, add: bool,
+               remove: bool, columns: ColumnMap | None, outlet: str, entities: bool,
+               follow_links: bool, progress: bool | None, extractor: Extractor | None,
+               cluster: tuple[Any, str | None], search_first: bool | None,
+               cancel: threading.Event | None) -> BuildReport:
     started = time.perf_counter()
-    index_dir = Path(index_dir)
     progress = sys.stderr.isatty() if progress is None else progress
     if add and remove:
         raise IndexProblem("add and remove cannot be asked together")
@@ -176,16 +226,133 @@ def build(paths: Sequence[str | Path | Source] | None = None,
         store.check_ours(index_dir)
         report = _locked_build(paths, index_dir, add=add, remove=remove, columns=columns,
                                outlet=outlet, entities=entities, follow_links=follow_links,
-                               progress=progress, extractor=extractor,
-                               cluster=(client, scheduler))
+                               progress=progress, extractor=extractor, cluster=cluster,
+                               search_first=search_first, started=started, cancel=cancel)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class BuildJob:
+    """A build running in a background thread (see :func:`build_in_background`).
+
+    ``done()`` says whether it has finished, ``wait()`` waits and returns its
+    :class:`BuildReport` (or raises what the build raised), ``cancel()`` asks it to stop at
+    its next step or chunk of entity extraction: what it has published stays in use.
+    """
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.started = datetime.now()
+        self._cancel = threading.Event()
+        self._report: BuildReport | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def _start(self, run: Callable[[threading.Event], BuildReport]) -> BuildJob:
+        def target() -> None:
+            try:
+                self._report = run(self._cancel)
+            except BaseException as exc:  # kept for wait(); the thread ends quietly
+                self._error = exc
+        self._thread = threading.Thread(target=target, name=f"corpus-search build {self.index_dir}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def done(self) -> bool:
+        """Whether the build has finished (successfully or not)."""
+        return self._thread is not None and not self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> BuildReport:
+        """Wait for the build (at most ``timeout`` seconds); its report, or its error.
+
+        Raises ``TimeoutError`` if it is still running after ``timeout``.
+        """
+        assert self._thread is not None
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"the build of {self.index_dir}/ is still running")
+        if self._error is not None:
+            raise self._error
+        assert self._report is not None
+        return self._report
+
+    def cancel(self) -> None:
+        """Ask the build to stop (at its next step, or its next chunk of entities)."""
+        self._cancel.set()
+
+    def __repr__(self) -> str:
+        state = ("running" if not self.done() else
+                 f"failed: {self._error}" if self._error is not None else "done")
+        return f"<BuildJob {self.index_dir}/ started {self.started:%H:%M:%S}: {state}>"
+
+
+def build_in_background(paths: Sequence[str | Path | Source] | None = None,
+                        index_dir: str | Path = "index", *, add: bool = False,
+                        remove: bool = False, columns: ColumnMap | None = None,
+                        outlet: str = "", entities: bool = True, follow_links: bool = False,
+                        progress: bool | None = None, extractor: Extractor | None = None,
+                        client: Any = None, scheduler: str | None = None,
+                        search_first: bool | None = True) -> BuildJob:
+    """Start :func:`build` in a background thread and return at once: a notebook keeps
+    working, searches the keyword index as soon as it is published, and sees facets appear
+    when entities are done (an open :class:`Index` follows each new generation).
+
+    Parameters are those of :func:`build`; ``search_first`` defaults to True here.
+    The entity model runs in dask worker processes, so the notebook stays responsive
+    while it runs; writing the index runs in this process.
+
+    Parameters
+    ----------
+    paths : sequence of str, Path or Source, or None, default None
+        Folders and files (see :func:`build`).
+    index_dir : str or Path, default "index"
+        The index folder.
+    add : bool, default False
+        Add ``paths`` to the recorded sources.
+    remove : bool, default False
+        Remove ``paths`` from the recorded sources.
+    columns : ColumnMap or None, default None
+        Which CSV/JSONL columns hold which field.
+    outlet : str, default ""
+        The outlet of articles that name none.
+    entities : bool, default True
+        Run named-entity extraction.
+    follow_links : bool, default False
+        Follow symlinks that lead out of a corpus folder.
+    progress : bool or None, default None
+        Show progress bars (None: when standard error is a terminal).
+    extractor : Extractor or None, default None
+        The entity model runner.
+    client : distributed.Client or None, default None
+        A dask client whose cluster runs the entity model.
+    scheduler : str or None, default None
+        A dask scheduler address.
+    search_first : bool or None, default True
+        Publish the keyword index before extracting entities.
+
+    Returns
+    -------
+    BuildJob
+        ``job.done()``, ``job.wait()`` (the :class:`BuildReport`), ``job.cancel()``.
+    """
+    job = BuildJob(Path(index_dir))
+
+    def run(cancel: threading.Event) -> BuildReport:
+        return _run_build(paths, Path(index_dir), add=add, remove=remove, columns=columns,
+                          outlet=outlet, entities=entities, follow_links=follow_links,
+                          progress=progress, extractor=extractor, cluster=(client, scheduler),
+                          search_first=search_first, cancel=cancel)
+
+    return job._start(run)
 
 
 def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, *,
                   add: bool, remove: bool, columns: ColumnMap | None, outlet: str,
                   entities: bool, follow_links: bool, progress: bool,
-                  extractor: Extractor | None, cluster: tuple[Any, str | None]) -> BuildReport:
+                  extractor: Extractor | None, cluster: tuple[Any, str | None],
+                  search_first: bool | None, started: float,
+                  cancel: threading.Event | None) -> BuildReport:
     with store.build_lock(index_dir):
         old_gen, recovered = _plan(index_dir)
         sources = _sources(old_gen, paths, add=add, remove=remove)
@@ -195,8 +362,11 @@ def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, 
                              duplicates=loaded.duplicates, entities=entities,
                              recovered=recovered, sources=[_source_text(s) for s in sources],
                              outlets=loaded.outlet_summary(), warnings=list(loaded.warnings))
-        _build_generation(loaded.articles, index_dir, old_gen, report, progress,
-                          extractor or Extractor(), cluster)
+        run = _Run(index_dir, progress, extractor or Extractor(), cluster,
+                   search_first if entities else False, started, cancel)
+        _build_generation(loaded.articles, old_gen, report, run)
+        if report.keyword_generation:
+            _finish_entities(loaded.articles, report, run)
     return report
 
 
@@ -273,9 +443,25 @@ class _Work:
     by_id: dict[str, Article]
 
 
-def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | None,
-                      report: BuildReport, progress: bool, extractor: Extractor,
-                      cluster: tuple[Any, str | None] = (None, None)) -> None:
+@dataclass
+class _Run:
+    """How this build runs: where, with what model and cluster, and whether it publishes
+    the keyword index first."""
+
+    index_dir: Path
+    progress: bool
+    extractor: Extractor
+    cluster: tuple[Any, str | None] = (None, None)
+    search_first: bool | None = None
+    started: float = 0.0
+    cancel: threading.Event | None = None
+    progress_for: str = ""
+    """Search first, second pass: the keyword generation whose progress is reported."""
+
+
+def _build_generation(articles: list[Article], old_gen: Path | None, report: BuildReport,
+                      run: _Run) -> None:
+    index_dir = run.index_dir
     cfg = dict(store.config(), entities=str(report.entities),
                overrides=overrides_version(index_dir / OVERRIDE_FILE))
     old_marker = json.loads((old_gen / store.MARKER).read_text("utf-8")) if old_gen else {}
@@ -303,21 +489,49 @@ def _build_generation(articles: list[Article], index_dir: Path, old_gen: Path | 
         work = _start(tmp, final, old_gen if reuse else None, articles, keys, bp)
         _count(work, report, len(articles))
         ntokens, indexed = _surfaces(work)
-        _enrich(work, index_dir, report, progress, extractor, ntokens, cluster)
+        _check_cancel(run)
+        pending = _enrich(work, report, run, ntokens)
+        _check_cancel(run)
         per_doc, typed_now, retyped = _resolve_entities(work, report, index_dir)
-        _write_index(work, indexed, per_doc, typed_now, retyped, progress)
+        _write_index(work, indexed, per_doc, typed_now, retyped, run.progress)
         work.db.commit()
         _write_columns(work.ix, work.db, tmp)
         _write_stream_and_duplicates(work)
         work.db.close()
         bp.table.to_csv(tmp / store.BOILERPLATE, index=False)
-        _publish(work, index_dir, cfg, report, old_gen if reuse else None)
+        _check_cancel(run)
+        _publish(work, index_dir, cfg, report, old_gen if reuse else None, pending)
     except BaseException:
         store.remove_old_generations(index_dir, keep=[p.name for p in index_dir.iterdir()
                                                       if p.name != tmp.name])
         raise
     # Older generations go once no reader holds them (see ``_store``).
     store.remove_old_generations(index_dir, keep=[final.name])
+    if pending:
+        report.entities_pending = pending
+        report.keyword_generation = final.name
+        report.searchable_after = time.perf_counter() - run.started
+
+
+def _finish_entities(articles: list[Article], report: BuildReport, run: _Run) -> None:
+    """Search first, second pass: extract the entities of the articles the keyword
+    generation holds without them, and publish them in the next generation. Meanwhile
+    ``entities-progress.json`` says how far it has got (read by ``Snapshot``)."""
+    if run.progress:
+        tqdm.write(f"{report.index_dir}/{report.keyword_generation} is searchable; "
+                   "extracting entities (facets follow when done)", file=sys.stderr)
+    second = BuildReport(index_dir=report.index_dir, entities=True, sources=report.sources)
+    write_progress(report.index_dir / store.ENTITY_PROGRESS, report.keyword_generation,
+                   report.total, report.total - report.entities_pending)
+    try:
+        _build_generation(articles, report.index_dir / report.keyword_generation, second,
+                          dataclasses.replace(run, search_first=False,
+                                              progress_for=report.keyword_generation))
+    finally:
+        (report.index_dir / store.ENTITY_PROGRESS).unlink(missing_ok=True)
+    report.generation = second.generation
+    report.model_runs = second.model_runs
+    report.retyped = second.retyped
 
 
 # --- load: what changed -------------------------------------------------------------------
@@ -428,30 +642,80 @@ def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
 # --- enrich -------------------------------------------------------------------------------
 
 
-def _enrich(work: _Work, index_dir: Path, report: BuildReport, progress: bool,
-            extractor: Extractor, ntokens: dict[str, int],
-            cluster: tuple[Any, str | None]) -> None:
+def _enrich(work: _Work, report: BuildReport, run: _Run, ntokens: dict[str, int]) -> int:
     """Entities for new and changed articles (model output cached by text), normalised,
-    written to the manifest with the articles."""
+    written to the manifest with the articles. Search first: when the model would have
+    to run on many articles, it does not run now; those articles are written with no
+    entities and a pending mark. Returns how many are pending."""
+    raw: list[list | None] = [[] for _ in work.todo]
     if report.entities and work.todo:
         ner_texts = [analysis.strip_furniture(f"{a.title}\n\n{a.body}",
                                               work.bp.lines_for(a.outlet)) for a in work.todo]
-        cache = EntityCache(index_dir / store.CACHE)
+        cache = EntityCache(run.index_dir / store.CACHE)
         try:
-            raw, report.model_runs = entities_for(ner_texts, cache, extractor, progress,
-                                                  client=cluster[0], scheduler=cluster[1])
+            raw, _ = entities_for(ner_texts, cache, run.extractor, cached_only=True)
+            if not _defer(work, raw, run.search_first):
+                raw, report.model_runs = entities_for(
+                    ner_texts, cache, run.extractor, run.progress, client=run.cluster[0],
+                    scheduler=run.cluster[1], on_progress=_progress_writer(work, report, run))
         finally:
             cache.close()
-    else:
-        raw = [[] for _ in work.todo]
     for d in work.gone:
         work.db.execute("DELETE FROM articles WHERE doc_id = ?", (d,))
     work.db.executemany(
         "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-        ((a.doc_id, work.keys[a.doc_id], a.source, a.title, a.outlet,
-          to_iso(a.date), a.url, ntokens[a.doc_id],
-          json.dumps([e.to_json() for e in normalise(m)], ensure_ascii=False))
+        ((a.doc_id, work.keys[a.doc_id] + ("" if m is not None else PENDING), a.source,
+          a.title, a.outlet, to_iso(a.date), a.url, ntokens[a.doc_id],
+          json.dumps([e.to_json() for e in normalise(m or [])], ensure_ascii=False))
          for a, m in zip(work.todo, raw, strict=True)))
+    return sum(1 for m in raw if m is None)
+
+
+def _defer(work: _Work, cached: list, search_first: bool | None) -> bool:
+    """Whether to publish before running the model: ``search_first``, or (None) when at
+    least ``SEARCH_FIRST_MIN`` articles that are not searchable yet need it. (Articles
+    an interrupted search-first build left pending are searchable already.)"""
+    if search_first is False:
+        return False
+    unsearchable = sum(1 for a, m in zip(work.todo, cached, strict=True) if m is None
+                       and work.known.get(a.doc_id, ("",))[0] != work.keys[a.doc_id] + PENDING)
+    return unsearchable > 0 if search_first else unsearchable >= SEARCH_FIRST_MIN
+
+
+def _progress_writer(work: _Work, report: BuildReport, run: _Run
+                     ) -> Callable[[int], None] | None:
+    """Search first, second pass: ``on_progress`` for the model run, writing how many
+    articles have entities to ``entities-progress.json`` (at most once a second) and
+    stopping the run when a background build is cancelled."""
+    generation = run.progress_for
+    if not generation and run.cancel is None:
+        return None
+    path = run.index_dir / store.ENTITY_PROGRESS
+    last = [0.0]
+    before = report.total - len(work.todo)
+
+    def on_progress(have: int) -> None:
+        _check_cancel(run)
+        now = time.monotonic()
+        if generation and (now - last[0] >= PROGRESS_EVERY or have == len(work.todo)):
+            last[0] = now
+            write_progress(path, generation, report.total, before + have)
+
+    return on_progress
+
+
+def _check_cancel(run: _Run) -> None:
+    """Stop here if a background build was cancelled (the temp generation is removed)."""
+    if run.cancel is not None and run.cancel.is_set():
+        raise BuildCancelled("the build was cancelled; what it had published stays in use, "
+                             "and the next build finishes the rest")
+
+
+def write_progress(path: Path, generation: str, articles: int, done: int) -> None:
+    """Write ``entities-progress.json``: which generation waits for entities, how many
+    articles it has, how many have entities now, and the pid of the build doing it."""
+    store.write_atomic(path, json.dumps({"generation": generation, "articles": articles,
+                                         "done": done, "pid": os.getpid()}))
 
 
 def _typed(ents: list[Entity], types: dict[str, str]) -> dict[str, list[str]]:
@@ -600,12 +864,13 @@ def _write_stream_and_duplicates(work: _Work) -> None:
 
 
 def _publish(work: _Work, index_dir: Path, cfg: dict[str, str], report: BuildReport,
-             reused: Path | None) -> None:
+             reused: Path | None, pending: int) -> None:
     """Marker, signature, fsync, rename the folder, then switch ``CURRENT`` (the one
     atomic step)."""
     marker = {"format": store.FORMAT, "config": cfg, "built": datetime.now().isoformat(),
               "articles": report.total, "generation": work.final.name,
-              "sources": _recorded(report), "fingerprint": corpus_fingerprint(
+              "sources": _recorded(report), "entities_pending": pending,
+              "fingerprint": corpus_fingerprint(
                   (d, k) for d, k in sorted(work.keys.items()))}
     (work.tmp / store.MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
     _trust.sign(work.tmp, reuse=reused)

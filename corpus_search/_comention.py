@@ -66,7 +66,8 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
     -------
     pandas.DataFrame
         Columns :data:`COMENTION_COLUMNS`, ranked by ``order`` (ties: the other
-        measures, then names). ``attrs["articles"]`` is ``N``.
+        measures, then names). ``attrs["articles"]`` is ``N``; ``attrs["note"]`` says
+        when the index's entities are incomplete (see ``Snapshot.entity_status``).
     """
     bad = [t for t in types if t not in _TYPES]
     if bad or not types:
@@ -93,7 +94,7 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
     cols = list(COMENTION_COLUMNS)
     if len(doc) < 2:
         out = pd.DataFrame(columns=cols)
-        out.attrs["articles"] = n_articles
+        out.attrs.update(articles=n_articles, note=_note(ix))
         return out
     # All pairs within each article: for each article's run [s, e), pair i < j.
     bounds = np.flatnonzero(np.diff(doc)) + 1
@@ -140,7 +141,7 @@ def comentions(ix, *, types: tuple[str, ...] = _TYPES, level: str = "article",
     if limit is not None:
         out = out.head(limit)
     out = out.reset_index(drop=True)[cols]
-    out.attrs["articles"] = n_articles
+    out.attrs.update(articles=n_articles, note=_note(ix))
     return out
 
 
@@ -185,5 +186,12 @@ def entity_timeline(ix, name: str, type_: str, *, mask: np.ndarray | None = None
     out = df.groupby(["month", "outlet"], sort=True).size().rename("articles").reset_index()
     out = out.astype({"articles": np.int64}) if len(out) else \
         pd.DataFrame(columns=list(TIMELINE_COLUMNS))
-    out.attrs.update(entity=name, type=type_)
-    return out[list(TIMELINE_COLUMNS)]
+    out = out[list(TIMELINE_COLUMNS)]
+    out.attrs.update(entity=name, type=type_, note=_note(ix))
+    return out
+
+
+def _note(ix) -> str | None:
+    """The snapshot's note on incomplete entities (search-first builds), or None."""
+    status = getattr(ix, "entity_status", None)
+    return status().note if status is not None else None

@@ -354,33 +354,46 @@ class EntityCache:
 
 
 def entities_for(texts: Sequence[str], cache: EntityCache | None, extractor: Extractor,
-                 progress: bool = False, *, client: Any = None, scheduler: str | None = None
-                 ) -> tuple[list[list[RawMention]], int]:
+                 progress: bool = False, *, client: Any = None, scheduler: str | None = None,
+                 cached_only: bool = False,
+                 on_progress: Callable[[int], None] | None = None,
+                 ) -> tuple[list[list[RawMention] | None], int]:
     """Raw mentions for each text, from the cache where possible.
 
     The texts not in the cache go through :func:`corpus_search._enrich.extract_chunks`:
     dask workers (a local cluster of ``extractor.n_process`` processes, or the cluster of
     ``client`` / ``scheduler`` / ``CORPUS_SEARCH_SCHEDULER``), or this process for a few.
     Each finished chunk is cached at once, so an interrupted build keeps what was found.
+    With ``cached_only`` the model does not run: texts not in the cache get ``None``.
+    ``on_progress(n)`` is called with the number of texts that have mentions so far (the
+    cached ones first, then after each chunk); an exception it raises stops the run.
     Returns the mentions and how many texts went through the model.
     """
     keys = [cache.key(t) for t in texts] if cache else []
     found = cache.get_many(keys) if cache else {}
     todo = [i for i in range(len(texts)) if not cache or keys[i] not in found]
-    result: list[list[RawMention]] = [found[keys[i]] if cache and keys[i] in found else []
-                                      for i in range(len(texts))]
+    result: list[list[RawMention] | None] = [
+        found[keys[i]] if cache and keys[i] in found else None for i in range(len(texts))]
+    have = len(texts) - len(todo)
+    if on_progress is not None:
+        on_progress(have)
+    if cached_only or not todo:
+        return result, 0
 
     def store(pairs: list[tuple[int, list[RawMention]]]) -> None:
+        nonlocal have
         for i, mentions in pairs:
             result[i] = mentions
         if cache:
             cache.put_many((keys[i], m) for i, m in pairs)
+        have += len(pairs)
+        if on_progress is not None:
+            on_progress(have)
 
-    if todo:
-        _enrich.extract_chunks(((i, texts[i]) for i in todo), extractor, on_chunk=store,
-                               client=client, scheduler=scheduler,
-                               n_workers=extractor.n_process, total=len(todo),
-                               progress=progress)
+    _enrich.extract_chunks(((i, texts[i]) for i in todo), extractor, on_chunk=store,
+                           client=client, scheduler=scheduler,
+                           n_workers=extractor.n_process, total=len(todo),
+                           progress=progress)
     return result, len(todo)
 
 

@@ -8,6 +8,7 @@
     │   │   └── IndexDamagedError     a file does not match its checksum or cannot be read
     │   └── IndexLockedError          another build holds the write lock
     ├── ClusterError                  the dask scheduler given for a build cannot be reached
+    ├── BuildCancelled                a background build was cancelled (what it published stays)
     ├── QueryError                    a query that cannot be run; carries ``suggestion``
     └── ArticleNotFoundError          no article with that id
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArticleNotFoundError",
+    "BuildCancelled",
     "ClusterError",
     "CorpusError",
     "CorpusSearchError",
@@ -65,6 +67,10 @@ class IndexLockedError(IndexProblem):
 
 class ClusterError(CorpusSearchError):
     """The dask scheduler given for entity extraction cannot be reached."""
+
+
+class BuildCancelled(CorpusSearchError):
+    """A background build was cancelled; generations it had published stay in use."""
 
 
 class QueryError(CorpusSearchError):

@@ -40,7 +40,9 @@ __all__ = [
 FACETS = ("person", "org", "place", "outlet", "month")
 FACET_COLUMNS = ("value", "count")
 """Columns of a facet's counts. ``df.attrs``: ``facet``, ``selected`` (values picked),
-``values`` (how many values have articles), ``truncated`` (whether ``limit`` cut some)."""
+``values`` (how many values have articles), ``truncated`` (whether ``limit`` cut some),
+``note`` (for person/org/place while entities are incomplete: see
+:meth:`Snapshot.entity_status`; else None)."""
 Filters = Mapping[str, str | Sequence[str]] | None
 """``{"outlet": "RT", "person": ["Joe Biden", "Olaf Scholz"]}``"""
 Dates = tuple[object, object] | None
@@ -90,8 +92,12 @@ class Facet:
             df = df.head(limit)
         df = df.reset_index(drop=True)
         df.attrs = {"facet": self.name, "selected": list(selected), "values": len(nz),
-                    "truncated": bool(truncated)}
+                    "truncated": bool(truncated), "note": self.note(snap)}
         return df
+
+    def note(self, snap: Snapshot) -> str | None:
+        """What a reader of these counts must know (None: nothing)."""
+        return None
 
 
 class OutletFacet(Facet):
@@ -146,6 +152,9 @@ class EntityFacet(Facet):
 
     def code(self, snap: Snapshot, value: str) -> int | None:
         return snap.entity_code(resolve_entity(snap, self.name, str(value)), self.name)
+
+    def note(self, snap: Snapshot) -> str | None:
+        return snap.entity_status().note
 
 
 _FACETS: dict[str, Facet] = {"outlet": OutletFacet(), "month": MonthFacet(),

@@ -39,7 +39,7 @@ from ._plots_views import plot_comentions, plot_dispersion
 from ._postings import time_budget
 from ._query import resolve_entity
 from ._search import Article, SearchResult, crosstab, facets, search, show
-from ._snapshot import Snapshot, load_snapshot
+from ._snapshot import EntityStatus, Snapshot, load_snapshot
 from ._terms import term_frequency
 
 __all__ = ["Index", "ensure_index", "open_index"]
@@ -94,6 +94,11 @@ class Index:
         """Switch to a newer generation if a build has published one; returns whether it did."""
         before = self._snap
         return self.snapshot() is not before
+
+    def entity_status(self) -> EntityStatus:
+        """How complete the entities of the generation in use are: all there, or (after a
+        search-first build published the keyword index) how far extraction has got."""
+        return self.snapshot().entity_status()
 
     @property
     def generation(self) -> str:

@@ -178,6 +178,8 @@ def search_result_html(result: SearchResult) -> str:
     if result.suggestion:
         parts.append(f"<div class='cs-meta'>Did you mean <code>{esc(result.suggestion)}"
                      "</code>?</div>")
+    if result.entities_note:
+        parts.append(f"<div class='cs-meta'><b>Note:</b> {esc(result.entities_note)}</div>")
     for row in result.hits.itertuples(index=False):
         meta = meta_line(row.outlet, row.date, row.doc_id, html=True)
         parts.append(f"<div class='cs-hit'><b>{row.rank}. {esc(row.title) or '(untitled)'}"

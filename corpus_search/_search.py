@@ -24,6 +24,7 @@ from whoosh import query as wq
 from . import _analysis as analysis
 from . import _render as render
 from ._dups import count_once as keep_first_copies
+from ._entities import ENTITY_TYPES
 from ._errors import ArticleNotFoundError, QueryError
 from ._export import iso_date, to_csv
 from ._facets import FACETS, Dates, Filters, Selection, facet, normalise_filters
@@ -67,6 +68,10 @@ class SearchResult:
     filters: dict[str, list[str]] = field(default_factory=dict)
     page: int = 1
     limit: int = 10
+    entities_note: str | None = None
+    """Set when the query, filters or facets use person/org/place and the index's entities
+    are incomplete (extraction still running, or interrupted); see
+    :meth:`Snapshot.entity_status`."""
 
     @property
     def pages(self) -> int:
@@ -85,7 +90,7 @@ class SearchResult:
                 "facets": {k: [{"value": v, "count": int(c)} for v, c in
                                zip(df["value"], df["count"], strict=True)]
                            for k, df in self.facets.items()},
-                "suggestion": self.suggestion}
+                "suggestion": self.suggestion, "entities_note": self.entities_note}
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the hits shown to CSV, formula-like cells neutralised for spreadsheets."""
@@ -308,8 +313,11 @@ def search(snap: Snapshot, query: str = "*", *, filters: Filters = None, dates: 
                                               selected=flt.get(key, ()))
     suggestion = (_suggest(snap, q, clean_query(query)) if not isinstance(q, wq.Every)
                   else None)
+    uses_entities = (set(wanted) | set(flt) | {f for f, _ in q.iter_all_terms()}
+                     ) & set(ENTITY_TYPES)
     return SearchResult(query=query, total=total, hits=hits, facets=facet_frames,
-                        suggestion=suggestion, filters=flt, page=page, limit=limit)
+                        suggestion=suggestion, filters=flt, page=page, limit=limit,
+                        entities_note=snap.entity_status().note if uses_entities else None)
 
 
 def facets(snap: Snapshot, field: str, *, query: str = "*", filters: Filters = None,

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import weakref
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -29,10 +30,70 @@ from ._entities import ENTITY_TYPES, RESOLUTION_COLUMNS
 from ._postings import TitleTokens
 from ._stream import STREAM_FILE, TokenStream, load_stream
 
-__all__ = ["Snapshot", "load_snapshot"]
+__all__ = ["EntityStatus", "Snapshot", "load_snapshot"]
 
 NO_DAY = np.iinfo(np.int32).min
 """``Snapshot.day`` of an undated article."""
+
+
+@dataclass(frozen=True)
+class EntityStatus:
+    """How complete a generation's entities (person, org, place) are.
+
+    A search-first build publishes the keyword index before entity extraction and the
+    entities in a later generation; meanwhile facets and entity queries carry :attr:`note`
+    instead of silently showing partial counts.
+    """
+
+    articles: int
+    """Articles in the generation."""
+    covered: int
+    """Articles whose entities this generation holds."""
+    extracted: bool
+    """Whether the index was built with entity extraction at all."""
+    running: bool
+    """Whether a build is extracting the missing entities now."""
+    done: int
+    """Articles with entities so far, counting the running extraction."""
+
+    @property
+    def complete(self) -> bool:
+        """Every article's entities are in this generation."""
+        return self.extracted and self.covered >= self.articles
+
+    @property
+    def share(self) -> float:
+        """``done / articles`` (1.0 for an empty index)."""
+        return self.done / self.articles if self.articles else 1.0
+
+    @property
+    def note(self) -> str | None:
+        """One line for facets and entity queries, or None when entities are complete."""
+        if not self.extracted:
+            return ("this index was built without entity extraction: person, org and "
+                    "place are empty")
+        if self.complete:
+            return None
+        pct = f"{self.share:.0%}"
+        if self.running:
+            return (f"entities for {pct} of articles so far ({self.done:,} of "
+                    f"{self.articles:,}; extraction running): these counts cover "
+                    f"{self.covered:,} articles and fill in when it finishes")
+        return (f"entities for {pct} of articles ({self.covered:,} of {self.articles:,}): "
+                "extraction was interrupted; build again to finish it (work done is kept)")
+
+    def __str__(self) -> str:
+        return self.note or f"entities for all {self.articles:,} articles"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _release(searcher, fd: int | None) -> None:
@@ -72,6 +133,10 @@ class Snapshot:
             arrays = {k: cols[k] for k in cols.files}
         with _trust.reading(gen / "vocab.json", path):
             vocab = json.loads((gen / "vocab.json").read_text("utf-8"))
+        with _trust.reading(gen / store.MARKER, path, also=(ValueError,)):
+            marker = json.loads(_trust.read_small(gen / store.MARKER).decode("utf-8"))
+        self._extracted = marker.get("config", {}).get("entities", "True") == "True"
+        self._pending = int(marker.get("entities_pending", 0))
         self.path = path
         self.generation = gen.name
         self.gen_path = gen
@@ -149,6 +214,21 @@ class Snapshot:
         return f"<Snapshot {self.path}/{self.generation}: {len(self):,} articles>"
 
     # --- lookups ----------------------------------------------------------------------------
+
+    def entity_status(self) -> EntityStatus:
+        """How complete this generation's entities are, and how far a running extraction
+        has got (read now, from ``entities-progress.json``)."""
+        articles = len(self)
+        covered = articles - self._pending if self._extracted else 0
+        running, done = False, covered
+        if self._extracted and self._pending:
+            try:
+                info = json.loads((self.path / store.ENTITY_PROGRESS).read_text("utf-8"))
+                if info.get("generation") == self.generation and _alive(int(info["pid"])):
+                    running, done = True, max(covered, min(int(info["done"]), articles))
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # no extraction running (or a file being replaced: next call)
+        return EntityStatus(articles, covered, self._extracted, running, done)
 
     @cached_property
     def entity_names(self) -> list[str]:

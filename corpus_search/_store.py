@@ -17,6 +17,8 @@ Layout of an index folder::
                               generation; a build removes an old generation only when it
                               can take the lock exclusively
       entity-cache.sqlite     model output by text hash, shared by all generations
+      entities-progress.json  while a build extracts entities after publishing a
+                              keyword-only generation: how far it has got (see ``_build``)
       .build.lock             held (flock) while a build runs
 
 A build makes ``gen-N+1`` beside ``gen-N`` (see ``_build``) and only then points
@@ -50,6 +52,7 @@ __all__ = [
     "BOILERPLATE",
     "CACHE",
     "CURRENT",
+    "ENTITY_PROGRESS",
     "ENTITY_REPORT",
     "FORMAT",
     "GEN_FILES",
@@ -83,7 +86,9 @@ CACHE = "entity-cache.sqlite"
 MANIFEST = "manifest.sqlite"
 BOILERPLATE = "boilerplate.csv"
 ENTITY_REPORT = "entity-report.csv"
-_OWN_NAMES = {CURRENT, LOCK, CACHE, OVERRIDE_FILE, "README.md", ".gitignore", ".gitkeep"}
+ENTITY_PROGRESS = "entities-progress.json"
+_OWN_NAMES = {CURRENT, LOCK, CACHE, OVERRIDE_FILE, ENTITY_PROGRESS, "README.md", ".gitignore",
+              ".gitkeep"}
 GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE,
                        ENTITY_REPORT,
                        _trust.SIGNATURE, *_stream.STREAM_FILES, _dups.DUPS_FILE})

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from ._build import build
+from ._build import SEARCH_FIRST_MIN, build
 from ._colloc import MEASURES
 from ._corpus import ColumnMap
 from ._entities import ENTITY_TYPES
@@ -163,7 +163,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
                      date=args.date_col, url=args.url_col, id=args.id_col)
     report = build(args.paths or None, args.index, add=args.add, remove=args.remove,
                    columns=cols, outlet=args.outlet or "", entities=not args.no_entities,
-                   follow_links=args.follow_links, scheduler=args.scheduler)
+                   follow_links=args.follow_links, scheduler=args.scheduler,
+                   search_first=args.search_first)
     if args.json:
         _print_json({
             "index": str(report.index_dir), "generation": report.generation,
@@ -188,6 +189,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
                                         dates=_dates(args), limit=args.limit, page=args.page,
                                         sort=args.sort, count_once=args.count_once)
     prov = _provenance(index, args)
+    if res.entities_note:
+        print(f"note: {res.entities_note}", file=sys.stderr)
     if args.csv:
         res.to_csv(args.csv)
         write_sidecar(args.csv, prov)
@@ -211,6 +214,8 @@ def _cmd_facets(args: argparse.Namespace) -> int:
     df = open_index(args.index).facets(args.field, query=args.query,
                                        filters=_filters(args.filter), dates=_dates(args),
                                        limit=args.limit, count_once=args.count_once)
+    if df.attrs.get("note"):
+        print(f"note: {df.attrs['note']}", file=sys.stderr)
     if args.json:
         _print_json([{"value": v, "count": int(c)} for v, c in
                      zip(df["value"], df["count"], strict=True)])
@@ -489,6 +494,13 @@ def _add_index_verbs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outlet", help="outlet of articles that name none")
     p.add_argument("--no-entities", action="store_true",
                    help="skip named-entity extraction (faster; no person/org/place facets)")
+    first = p.add_mutually_exclusive_group()
+    first.add_argument("--search-first", dest="search_first", action="store_const",
+                       const=True, default=_default(build, "search_first"),
+                       help="publish the keyword index before extracting entities (default: "
+                            f"when {SEARCH_FIRST_MIN:,}+ articles need the model)")
+    first.add_argument("--no-search-first", dest="search_first", action="store_const",
+                       const=False, help="publish once, with entities")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("check", help="check the index's files against their build checksums")

@@ -291,7 +291,9 @@ class SearchExplorer(_App):
 
     def _show_results(self, res: SearchResult) -> None:
         self.status.value = (f"<b>{res.total:,}</b> articles match "
-                             f"<code>{render.esc(res.query or '*')}</code>")
+                             f"<code>{render.esc(res.query or '*')}</code>" +
+                             (f"<br><i>{render.esc(res.entities_note)}</i>"
+                              if res.entities_note else ""))
         rows, buttons = [], []
         for hit in res.hits.itertuples(index=False):
             button = w.Button(description="open", icon="file-text", tooltip=hit.doc_id,

@@ -22,7 +22,8 @@ def _json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
 def test_search_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """search --json has the documented keys (provenance too) and finds NATO in all five."""
     out = _json(capsys, "search", "NATO", "--index", str(seed_index_dir))
-    assert {"query", "total", "hits", "facets", "suggestion", "provenance"} == set(out)
+    assert set(out) == {"query", "total", "hits", "facets", "suggestion", "entities_note",
+                        "provenance"}
     assert (out["provenance"]["query"], out["provenance"]["extra"]["command"]) == ("NATO", "search")
     assert out["total"] == 5
     assert {"rank", "doc_id", "score", "title", "outlet", "date", "snippet"} == set(out["hits"][0])
