@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -94,6 +95,8 @@ GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, B
                        _trust.SIGNATURE, *_stream.STREAM_FILES, _dups.DUPS_FILE})
 """Files of a generation that a build writes anew (the Whoosh files are hard-linked)."""
 _GEN_RE = re.compile(r"gen-(\d{6})")
+_OWN_TEMP = re.compile(r"\.(CURRENT|entities-progress\.json)\.tmp-\d+-\d+")
+"""What :func:`write_atomic` leaves if killed between writing and renaming."""
 
 
 
@@ -217,7 +220,8 @@ def current_generation(index_dir: Path, check_format: bool = True,
 def check_ours(index_dir: Path) -> None:
     """Refuse a folder holding files this package did not write."""
     strangers = sorted(p.name for p in index_dir.iterdir()
-                       if p.name not in _OWN_NAMES and not p.name.startswith("gen-"))
+                       if p.name not in _OWN_NAMES and not p.name.startswith("gen-")
+                       and not _OWN_TEMP.fullmatch(p.name))
     if strangers:
         raise UnsafeIndexError(
             f"{index_dir}/ holds files corpus_search did not write ({', '.join(strangers[:3])}"
@@ -300,7 +304,7 @@ def fsync_dir(path: Path) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one rename (readers see old or new, never half)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

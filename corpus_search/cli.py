@@ -244,6 +244,20 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    index = open_index(args.index)
+    st = index.entity_status()
+    if args.json:
+        _print_json({"index": args.index, "generation": index.generation,
+                     "articles": len(index),
+                     "entities": {"extracted": st.extracted, "complete": st.complete,
+                                  "covered": st.covered, "done": st.done,
+                                  "running": st.running, "note": st.note}})
+        return 0
+    _say(f"{args.index}/{index.generation}: {len(index):,} articles; {st}")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     bad = check_index(args.index, full=args.full)
     if args.json:
@@ -474,7 +488,7 @@ def _add_collocate_options(p: argparse.ArgumentParser, fn: Callable) -> None:
 
 
 def _add_index_verbs(sub: argparse._SubParsersAction) -> None:
-    """Verbs: build, check and trust: making and checking an index."""
+    """Verbs: build, status, check and trust: making and checking an index."""
     p = sub.add_parser("build", help="build or update the index from corpus files")
     p.add_argument("paths", nargs="*", metavar="PATH[=OUTLET]",
                    help="folders or files; RT.csv=RT gives a file its outlet (default: the "
@@ -502,6 +516,11 @@ def _add_index_verbs(sub: argparse._SubParsersAction) -> None:
     first.add_argument("--no-search-first", dest="search_first", action="store_const",
                        const=False, help="publish once, with entities")
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("status", help="the generation in use and how complete its entities "
+                       "are (how far a running extraction has got)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("check", help="check the index's files against their build checksums")
     _add_common(p)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import corpus_search as cs
 from corpus_search import _store as store
 from corpus_search._entities import Extractor
+from corpus_search.cli import main
 
 SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -48,9 +50,10 @@ def _wait_for(condition, seconds: float = 60) -> None:
 def running(tmp_path: Path):
     """A background search-first build held at its entity extraction."""
     gate = threading.Event()
+    extractor = GatedExtractor(gate)
     job = cs.build_in_background([SEEDS], tmp_path / "ix", progress=False,
-                                 extractor=GatedExtractor(gate))
-    _wait_for(lambda: (tmp_path / "ix" / store.ENTITY_PROGRESS).exists() or job.done())
+                                 extractor=extractor)
+    _wait_for(lambda: extractor.calls > 0 or job.done())  # waiting at the gate
     yield tmp_path / "ix", gate, job
     gate.set()
     job.cancel()
@@ -191,3 +194,33 @@ def test_progress_file_advances_chunk_by_chunk(tmp_path: Path,
     assert (report.keyword_generation, report.generation, report.model_runs,
             (tmp_path / "ix" / store.ENTITY_PROGRESS).exists()) == (
         "gen-000001", "gen-000002", 200, False)
+
+
+def test_status_verb_reports_progress(running, capsys: pytest.CaptureFixture[str]) -> None:
+    """`corpus-search status --json` gives the entity status of the generation in use."""
+    path, _, _ = running
+    assert main(["status", "--index", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["entities"]
+    assert (out["running"], out["complete"], out["covered"]) == (True, False, 0)
+
+
+def test_dead_builder_means_interrupted(running) -> None:
+    """A progress file naming a process that has died is not 'running'."""
+    path, _, _ = running
+    index = cs.open_index(path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    info = json.loads((path / store.ENTITY_PROGRESS).read_text())
+    store.write_atomic(path / store.ENTITY_PROGRESS, json.dumps({**info, "pid": dead.pid}))
+    assert (index.entity_status().running, "interrupted" in index.entity_status().note) == (
+        False, True)
+
+
+def test_a_killed_progress_write_does_not_lock_the_user_out(tmp_path: Path) -> None:
+    """The temp file a write killed before its rename leaves is ours: builds go on."""
+    gate = threading.Event()
+    gate.set()
+    cs.build([SEEDS], tmp_path, progress=False, extractor=GatedExtractor(gate))
+    (tmp_path / f".{store.ENTITY_PROGRESS}.tmp-123-456").write_text("{")
+    report = cs.build([SEEDS], tmp_path, progress=False, extractor=GatedExtractor(gate))
+    assert report.unchanged == 5
