@@ -213,7 +213,8 @@ def _run_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, *, 
                remove: bool, columns: ColumnMap | None, outlet: str, entities: bool,
                follow_links: bool, progress: bool | None, extractor: Extractor | None,
                cluster: tuple[Any, str | None], search_first: bool | None,
-               cancel: threading.Event | None) -> BuildReport:
+               cancel: threading.Event | None,
+               on_stage: Callable[[str, int, int], None] | None = None) -> BuildReport:
     started = time.perf_counter()
     progress = sys.stderr.isatty() if progress is None else progress
     if add and remove:
@@ -227,7 +228,8 @@ def _run_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, *, 
         report = _locked_build(paths, index_dir, add=add, remove=remove, columns=columns,
                                outlet=outlet, entities=entities, follow_links=follow_links,
                                progress=progress, extractor=extractor, cluster=cluster,
-                               search_first=search_first, started=started, cancel=cancel)
+                               search_first=search_first, started=started, cancel=cancel,
+                               on_stage=on_stage)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -240,20 +242,38 @@ class BuildJob:
     its next step or chunk of entity extraction: what it has published stays in use.
     """
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, bar: bool) -> None:
         self.index_dir = index_dir
         self.started = datetime.now()
         self._cancel = threading.Event()
         self._report: BuildReport | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        # Made here, in the caller's thread, so that in Jupyter the bar shows in the cell
+        # that started the build (a bar made by the build's thread would show in whichever
+        # cell runs at that moment).
+        self._bar = tqdm(total=None, desc="building", unit="art", leave=True) if bar else None
+
+    def _stage(self, what: str, done: int, total: int) -> None:
+        """Show the build's stage and progress on the job's bar."""
+        if self._bar is not None:
+            self._bar.set_description(what, refresh=False)
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
 
     def _start(self, run: Callable[[threading.Event], BuildReport]) -> BuildJob:
         def target() -> None:
             try:
                 self._report = run(self._cancel)
+                self._stage("done", self._report.total, self._report.total)
             except BaseException as exc:  # kept for wait(); the thread ends quietly
                 self._error = exc
+                self._stage("failed" if not isinstance(exc, BuildCancelled) else "cancelled",
+                            0, 0)
+            finally:
+                if self._bar is not None:
+                    self._bar.close()
         self._thread = threading.Thread(target=target, name=f"corpus-search build {self.index_dir}",
                                         daemon=True)
         self._thread.start()
@@ -321,7 +341,8 @@ def build_in_background(paths: Sequence[str | Path | Source] | None = None,
     follow_links : bool, default False
         Follow symlinks that lead out of a corpus folder.
     progress : bool or None, default None
-        Show progress bars (None: when standard error is a terminal).
+        Show one progress bar, in the cell (or terminal) that started the build (None: in
+        Jupyter, or when standard error is a terminal).
     extractor : Extractor or None, default None
         The entity model runner.
     client : distributed.Client or None, default None
@@ -336,15 +357,21 @@ def build_in_background(paths: Sequence[str | Path | Source] | None = None,
     BuildJob
         ``job.done()``, ``job.wait()`` (the :class:`BuildReport`), ``job.cancel()``.
     """
-    job = BuildJob(Path(index_dir))
+    show = _interactive() if progress is None else progress
+    job = BuildJob(Path(index_dir), bar=show)
 
     def run(cancel: threading.Event) -> BuildReport:
         return _run_build(paths, Path(index_dir), add=add, remove=remove, columns=columns,
                           outlet=outlet, entities=entities, follow_links=follow_links,
-                          progress=progress, extractor=extractor, cluster=(client, scheduler),
-                          search_first=search_first, cancel=cancel)
+                          progress=False, extractor=extractor, cluster=(client, scheduler),
+                          search_first=search_first, cancel=cancel, on_stage=job._stage)
 
     return job._start(run)
+
+
+def _interactive() -> bool:
+    """Whether progress bars would be seen: a Jupyter kernel, or a terminal."""
+    return "ipykernel" in sys.modules or sys.stderr.isatty()
 
 
 def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, *,
@@ -352,7 +379,8 @@ def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, 
                   entities: bool, follow_links: bool, progress: bool,
                   extractor: Extractor | None, cluster: tuple[Any, str | None],
                   search_first: bool | None, started: float,
-                  cancel: threading.Event | None) -> BuildReport:
+                  cancel: threading.Event | None,
+                  on_stage: Callable[[str, int, int], None] | None) -> BuildReport:
     with store.build_lock(index_dir):
         old_gen, recovered = _plan(index_dir)
         sources = _sources(old_gen, paths, add=add, remove=remove)
@@ -363,7 +391,9 @@ def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, 
                              recovered=recovered, sources=[_source_text(s) for s in sources],
                              outlets=loaded.outlet_summary(), warnings=list(loaded.warnings))
         run = _Run(index_dir, progress, extractor or Extractor(), cluster,
-                   search_first if entities else False, started, cancel)
+                   search_first if entities else False, started, cancel, on_stage=on_stage)
+        if on_stage is not None:
+            on_stage("keyword index", 0, len(loaded.articles))
         _build_generation(loaded.articles, old_gen, report, run)
         if report.keyword_generation:
             _finish_entities(loaded.articles, report, run)
@@ -457,6 +487,8 @@ class _Run:
     cancel: threading.Event | None = None
     progress_for: str = ""
     """Search first, second pass: the keyword generation whose progress is reported."""
+    on_stage: Callable[[str, int, int], None] | None = None
+    """A background job's progress bar: ``on_stage(what, done, total)``."""
 
 
 def _build_generation(articles: list[Article], old_gen: Path | None, report: BuildReport,
@@ -520,6 +552,9 @@ def _finish_entities(articles: list[Article], report: BuildReport, run: _Run) ->
     if run.progress:
         tqdm.write(f"{report.index_dir}/{report.keyword_generation} is searchable; "
                    "extracting entities (facets follow when done)", file=sys.stderr)
+    if run.on_stage is not None:
+        run.on_stage("searchable; entities", report.total - report.entities_pending,
+                     report.total)
     second = BuildReport(index_dir=report.index_dir, entities=True, sources=report.sources)
     write_progress(report.index_dir / store.ENTITY_PROGRESS, report.keyword_generation,
                    report.total, report.total - report.entities_pending)
@@ -696,6 +731,8 @@ def _progress_writer(work: _Work, report: BuildReport, run: _Run
 
     def on_progress(have: int) -> None:
         _check_cancel(run)
+        if run.on_stage is not None:
+            run.on_stage("entities", before + have, report.total)
         now = time.monotonic()
         if generation and (now - last[0] >= PROGRESS_EVERY or have == len(work.todo)):
             last[0] = now

@@ -224,3 +224,16 @@ def test_a_killed_progress_write_does_not_lock_the_user_out(tmp_path: Path) -> N
     (tmp_path / f".{store.ENTITY_PROGRESS}.tmp-123-456").write_text("{")
     report = cs.build([SEEDS], tmp_path, progress=False, extractor=GatedExtractor(gate))
     assert report.unchanged == 5
+
+
+def test_background_bar_follows_the_stages(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job's one bar goes keyword index -> searchable; entities -> entities -> done."""
+    seen: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(cs.BuildJob, "_stage", lambda self, *a: seen.append(a))
+    gate = threading.Event()
+    gate.set()
+    cs.build_in_background([SEEDS], tmp_path, progress=True,
+                           extractor=GatedExtractor(gate)).wait(60)
+    assert seen == [("keyword index", 0, 5), ("searchable; entities", 0, 5),
+                    ("entities", 0, 5), ("entities", 5, 5), ("done", 5, 5)]
