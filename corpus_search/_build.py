@@ -191,7 +191,8 @@ def build(paths: Sequence[str | Path | Source] | None = None,
         and publish them in a second generation: searching works meanwhile, and facets and
         entity queries say how far extraction has got (``Index.entity_status``). None:
         when at least :data:`SEARCH_FIRST_MIN` articles need the model. Ignored without
-        ``entities``.
+        ``entities``. The second generation re-writes the articles it adds entities to
+        (about the time of a build without entities, on top of the model's time).
 
     Returns
     -------

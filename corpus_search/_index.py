@@ -791,7 +791,7 @@ def ensure_index(corpus: str | Path | Sequence[str | Path] = "corpus",
                  path: str | Path = "index", *, columns: ColumnMap | None = None,
                  outlet: str = "", entities: bool = True, progress: bool | None = None,
                  extractor: Extractor | None = None, client: Any = None,
-                 scheduler: str | None = None) -> Index:
+                 scheduler: str | None = None, search_first: bool | None = None) -> Index:
     """Build or update the index of ``corpus`` (only new and changed articles), then open
     it: the one call a notebook needs, cheap when nothing changed.
 
@@ -815,6 +815,10 @@ def ensure_index(corpus: str | Path | Sequence[str | Path] = "corpus",
         A dask client to run the entity model on.
     scheduler : str or None, default None
         A dask scheduler address (None: ``$CORPUS_SEARCH_SCHEDULER`` or a local cluster).
+    search_first : bool or None, default None
+        Publish the keyword index before the entities (see :func:`build`); this call
+        still returns when both are done. To work while entities are extracted, use
+        :func:`build_in_background`.
 
     Returns
     -------
@@ -822,6 +826,6 @@ def ensure_index(corpus: str | Path | Sequence[str | Path] = "corpus",
     """
     paths = [corpus] if isinstance(corpus, str | Path) else list(corpus)
     build(paths, path, columns=columns, outlet=outlet, entities=entities, progress=progress,
-          extractor=extractor, client=client, scheduler=scheduler)
+          extractor=extractor, client=client, scheduler=scheduler, search_first=search_first)
     return Index(path)
 
