@@ -586,12 +586,15 @@ class Index:
         Returns
         -------
         pandas.DataFrame
-            Columns term, docnum, doc_id, position (0-1 through the corpus), date.
+            Columns term, docnum, doc_id, position (0-1 through the corpus), date;
+            ``attrs`` add ``query`` and ``count_once`` (the chart's caption states them).
         """
         snap = self.snapshot()
         mask = Selection(query, filters, dates, count_once).mask(snap)
-        return dispersion(snap, list([terms] if isinstance(terms, str) else terms),
+        hits = dispersion(snap, list([terms] if isinstance(terms, str) else terms),
                           order=order, mask=mask)
+        hits.attrs.update(query=query, count_once=count_once)
+        return hits
 
     @_budgeted
     def dispersion_measures(self, terms: str | Sequence[str], *, query: str = "*",
@@ -627,7 +630,8 @@ class Index:
     def plot_dispersion(self, terms: str | Sequence[str], *, order: str = "date",
                         query: str = "*", filters: Filters = None, dates: Dates = None,
                         count_once: bool = False, title: str | None = None) -> Chart:
-        """An AntConc-style dispersion plot: one strip per term, a tick per hit.
+        """An AntConc-style dispersion plot: one strip per term, a tick per hit (in article
+        bodies; the caption says whether near-duplicate copies were counted once).
 
         Parameters
         ----------
@@ -678,6 +682,10 @@ class Index:
         """Pairs of entities mentioned in the same article, with PMI and G2 against
         independence (names as merged by the alias table and corpus-level resolution).
 
+        Per article, not per sentence: the index stores which entities each article
+        names, not where in its text, so same-sentence pairs would need the model run
+        again over the corpus.
+
         Parameters
         ----------
         types : sequence of str, default ("person", "org", "place")
@@ -701,12 +709,15 @@ class Index:
         -------
         pandas.DataFrame
             Columns entity_a, type_a, entity_b, type_b, count, articles_a, articles_b,
-            expected, pmi, g2.
+            expected, pmi, g2; ``attrs`` hold ``articles`` in scope, ``query`` and
+            ``count_once`` (the network's caption states them).
         """
         snap = self.snapshot()
         mask = Selection(query, filters, dates, count_once).mask(snap)
-        return comentions(snap, types=tuple(types), min_count=min_count, order=order,
-                          limit=limit, mask=mask)
+        pairs = comentions(snap, types=tuple(types), min_count=min_count, order=order,
+                           limit=limit, mask=mask)
+        pairs.attrs.update(query=query, count_once=count_once)
+        return pairs
 
     @_budgeted
     def plot_comentions(self, *, top: int = 30, types: Sequence[str] = ("person", "org",
@@ -715,7 +726,8 @@ class Index:
                         filters: Filters = None, dates: Dates = None,
                         count_once: bool = False, title: str | None = None) -> Chart:
         """Who is mentioned with whom: a network of the ``top`` pairs (node size by
-        articles, edge width by co-mentions).
+        articles, edge width by co-mentions; pairs named in the same article; the caption
+        says whether near-duplicate copies were counted once).
 
         Parameters
         ----------
