@@ -31,6 +31,7 @@ from ._errors import (
     QueryError,
     UnsafeIndexError,
 )
+from ._export import to_csv
 from ._facets import FACET_COLUMNS, FACETS, Selection
 from ._index import Index, ensure_index, open_index
 from ._keyness import KEYNESS_COLUMNS
@@ -81,5 +82,6 @@ __all__ = [
     "parse_date",
     "plot_terms",
     "synthetic",
+    "to_csv",
     "trust_index",
 ]

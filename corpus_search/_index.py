@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from ._kwic import concordance
 from ._plots import Chart, plot_terms
 from ._plots_views import plot_comentions, plot_dispersion
 from ._postings import time_budget
+from ._provenance import provenance
 from ._query import resolve_entity
 from ._search import Article, SearchResult, crosstab, facets, search, show
 from ._snapshot import Snapshot, load_snapshot
@@ -99,6 +100,33 @@ class Index:
     def generation(self) -> str:
         """The name of the generation in use (``gen-000003``)."""
         return self.snapshot().generation
+
+    def provenance(self, *, query: str = "", filters: Mapping | None = None,
+                   extra: Mapping | None = None) -> dict:
+        """Where a result comes from, to keep beside an export so it can be traced and re-run.
+
+        Pass it to the exports: ``result.to_csv(path, provenance=...)``,
+        ``chart.save(path, provenance=...)``, ``comparison.save_html(path,
+        provenance=...)``; each writes ``<file>.provenance.json`` beside the file.
+
+        Parameters
+        ----------
+        query : str, default ""
+            The query the result was computed for ("" for none).
+        filters : mapping or None, default None
+            The filters (outlet, dates, entities...) as given; None for none.
+        extra : mapping or None, default None
+            Anything else that decides the result (a view's parameters: window,
+            measure, count_once...).
+
+        Returns
+        -------
+        dict
+            query, filters, extra, generation, index (its folder), fingerprint (of the
+            corpus, from the build), articles, corpus_search, spacy and model versions,
+            created (UTC, ISO 8601).
+        """
+        return provenance(self.snapshot(), query=query, filters=filters, extra=extra)
 
     def close(self) -> None:
         """Release the generation's files (queries after this raise)."""
