@@ -34,24 +34,29 @@ def _text_size(text: str, fontsize: float) -> tuple[float, float]:
 def _month_ticks(bounds: list[tuple[str, float]], axis_points: float, fontsize: float
                  ) -> list[tuple[float, str]]:
     """Month-start ticks whose labels cannot overlap: ``Mar`` under each tick, the year
-    under the first and under each January, ``undated`` for the undated tail; a month
-    starting too close to the last labelled one keeps its grey line but no label."""
-    out: list[tuple[float, str]] = []
-    last_x, last_w, last_year = -1.0, 0.0, None
-    for month, x in bounds:
+    under the first and under each January, ``undated`` for the undated tail. Where labels
+    would collide, the first month, Januaries, the undated tail and then the months
+    spanning most of the corpus are labelled; the others keep their grey line only."""
+    ends = [x for _, x in bounds[1:]] + [1.0]
+    # Each label's width as a share of the axis, the widest of its possible lines.
+    widths = [(max(_text_size(m if m == "undated" else _MONTHS[int(m[5:7]) - 1], fontsize)[0],
+                   _text_size(m[:4], fontsize)[0]) + 6) / axis_points for m, _ in bounds]
+    rank = sorted(range(len(bounds)), key=lambda i: (
+        i != 0, not (bounds[i][0].endswith("-01") or bounds[i][0] == "undated"),
+        -(ends[i] - bounds[i][1]), i))
+    kept: list[int] = []
+    for i in rank:
+        if all(abs(bounds[i][1] - bounds[j][1]) >= (widths[i] + widths[j]) / 2 for j in kept):
+            kept.append(i)
+    out, last_year = [], None
+    for i in sorted(kept):
+        month, x = bounds[i]
         if month == "undated":
-            label = "undated"
-        else:
-            year, mm = month.split("-")
-            label = _MONTHS[int(mm) - 1] + (f"\n{year}" if year != last_year else "")
-        width = max(_text_size(line, fontsize)[0] for line in label.split("\n"))
-        width = (width + 6) / axis_points  # 6 points between labels
-        if out and (x - last_x) < (width + last_w) / 2:
+            out.append((x, "undated"))
             continue
-        out.append((x, label))
-        last_x, last_w = x, width
-        if month != "undated":
-            last_year = month.split("-")[0]
+        year = month[:4]
+        out.append((x, _MONTHS[int(month[5:7]) - 1] + (f"\n{year}" if year != last_year else "")))
+        last_year = year
     return out
 
 
@@ -147,15 +152,15 @@ def _component_layouts(g: nx.Graph, seed: int) -> list[tuple[list, np.ndarray]]:
     return out
 
 
-def _pack(layouts: list[tuple[list, np.ndarray]], half: dict, unit: float,
+def _pack(layouts: list[tuple[list, np.ndarray]], half: dict, unit: tuple[float, float],
           box: tuple[float, float]) -> dict | None:
     """Components in rows, biggest first, each in a cell that holds its nodes ``unit``
-    points apart per layout unit and their label boxes (``half`` sizes); rows are centred
-    in ``box``. None if they do not fit."""
+    (x, y) points apart per layout unit and their label boxes (``half`` sizes); rows are
+    centred in ``box``. None if they do not fit."""
     cells = []
     for nodes, xy in layouts:
         h = np.array([half[n] for n in nodes])
-        pts = xy * unit
+        pts = xy * np.asarray(unit)
         lo, hi = (pts - h).min(0), (pts + h).max(0)
         cells.append((nodes, pts - lo + 2 * _LABEL_GAP, hi - lo + 4 * _LABEL_GAP))
     rows: list[list] = [[]]
@@ -224,17 +229,21 @@ def _place_labels(g: nx.Graph, seed: int, fontsize: float, radius: dict
     while True:
         label = {n: np.array(_text_size(str(n), size)) / 2 + _LABEL_PAD * size for n in nodes}
         half = {n: np.maximum(label[n], radius[n]) for n in nodes}
-        # The largest spread at which the packed components still fit (bisection).
-        lo, hi = 0.0, max(box)
-        packed = _pack(layouts, half, lo, box)
+        # The largest spread at which the packed components still fit (bisection), then
+        # as much wider as still fits (a tall layout fills the wide figure).
+        packed = _pack(layouts, half, (0.0, 0.0), box)
         if packed is not None:
-            for _ in range(30):
-                mid = (lo + hi) / 2
-                trial = _pack(layouts, half, mid, box)
-                if trial is None:
-                    hi = mid
-                else:
-                    lo, packed = mid, trial
+            unit = 0.0
+            for stretch in (False, True):
+                lo, hi = unit, max(box)
+                for _ in range(25):
+                    mid = (lo + hi) / 2
+                    trial = _pack(layouts, half, (mid, unit if stretch else mid), box)
+                    if trial is None:
+                        hi = mid
+                    else:
+                        lo, packed = mid, trial
+                unit = lo
         if packed is not None:
             start = np.array([packed[n] for n in nodes])
             placed, ok = _spread(start, np.array([label[n] for n in nodes]),
