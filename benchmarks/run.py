@@ -87,6 +87,16 @@ r = cs.build([sys.argv[1]], sys.argv[2], entities=False, progress=False)
 print(r.added, r.unchanged)
 """
 
+# The index the co-mention lines read: entities found by benchmarks.names.NameMatcher (the
+# generator's own names, by string matching), not by the model, which would take hours at
+# 100k. Its own folder: the build caches mentions under the model's version.
+CS_ENTITY_BUILD = r"""
+import sys, corpus_search as cs
+from benchmarks.names import NameMatcher
+r = cs.build([sys.argv[1]], sys.argv[2], extractor=NameMatcher(), progress=False)
+print(r.added, r.unchanged)
+"""
+
 
 class FTS5:
     """The same questions asked of SQLite FTS5."""
@@ -167,7 +177,9 @@ def pick_terms(index, count: int) -> dict[str, list[str]]:
     rare = [w for w, d in alpha if 3 <= d <= max(4, n // 2000)][:count] or [
         w for w, _ in sorted(alpha, key=lambda x: x[1])[:count]]
     mid = [w for w, d in alpha if 0.01 * n <= d < 0.05 * n][: 3 * count]
-    return {"common": common, "rare": rare, "mid": mid}
+    # The words in closest to 10% of the articles (the co-mention target's query).
+    tenth = [w for w, _ in sorted(alpha, key=lambda x: (abs(x[1] - 0.1 * n), x[0]))[:2]]
+    return {"common": common, "rare": rare, "mid": mid, "tenth": tenth}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -217,6 +229,14 @@ def main(argv: list[str] | None = None) -> dict:
     for engine, b in results["build"].items():
         print(f"build {engine}: {b['seconds']:.1f} s, peak RSS {b['peak_rss_mb']:.0f} MB, "
               f"index {b['index_mb']:.0f} MB")
+    ent_dir = work / "cs-entities"
+    if not args.no_rebuild or not (ent_dir / "CURRENT").exists():
+        shutil.rmtree(ent_dir, ignore_errors=True)
+        secs, peak, _ = _run_child(CS_ENTITY_BUILD, str(corpus), str(ent_dir))
+        results["build"]["entities_by_name_matching"] = {"seconds": round(secs, 2),
+                                                         "peak_rss_mb": peak}
+        print(f"build with entities found by name matching (for the co-mention lines): "
+              f"{secs:.1f} s")
 
     # Incremental rebuild after adding 1% (at least 10, at most 1,000) articles ----------------
     extra = max(10, min(1000, n // 100))
@@ -263,7 +283,7 @@ def main(argv: list[str] | None = None) -> dict:
     index = cs.open_index(cs_dir)
     fts = FTS5(fts_path)
     terms = pick_terms(index.snapshot(), 10)
-    common, rare, mid = terms["common"], terms["rare"], terms["mid"]
+    common, rare, mid, tenth = terms["common"], terms["rare"], terms["mid"], terms["tenth"]
     pairs = [f"{a} {b}" for a, b in zip(mid[0::2], mid[1::2], strict=False)][:10]
     triples = [f"{a} OR {b} OR {c}" for a, b, c in zip(mid[0::3], mid[1::3], mid[2::3],
                                                          strict=False)][:10]
@@ -303,6 +323,17 @@ def main(argv: list[str] | None = None) -> dict:
     # The corpus-linguistics views (issue 17's targets at 100k): FTS5 has no equivalent, so
     # their lines report corpus_search alone (FTS5 column: -).
     outlet0 = index.snapshot().outlets[0]
+    entities = cs.open_index(ent_dir)
+    # What the co-mention lines run on, so an empty network cannot pass for a fast one.
+    in_scope = [entities.search(q, limit=1, facets=False, snippets=False).total for q in tenth]
+    pairs = entities.comentions(query=tenth[0], limit=None)
+    results["comentions"] = {"queries": tenth, "articles": in_scope,
+                             "entities": len(entities.snapshot().entities),
+                             "pairs": len(pairs), "drawn": min(len(pairs), 30)}
+    if pairs.empty:
+        raise SystemExit(f"the entity index {ent_dir} gives no co-mentions; rebuild it")
+    print(f"co-mention lines: {results['comentions']['entities']:,} entities; queries "
+          f"{tenth} match {in_scope} of {n:,} articles; {len(pairs):,} pairs for the first")
     views: list[tuple[str, Callable, list]] = [
         ("collocates of a common word", lambda w: index.collocates(w), common[:3]),
         ("collocates of a rare word", lambda w: index.collocates(w), rare[:3]),
@@ -311,7 +342,8 @@ def main(argv: list[str] | None = None) -> dict:
         ("dispersion plot of 3 terms",
          lambda ts: index.plot_dispersion(ts).to_png(), [topic[:3]]),
         ("co-mention network, query of ~10% of articles",
-         lambda q: index.plot_comentions(query=q).to_png(), mid[:2]),
+         lambda q: entities.plot_comentions(query=q).to_png(), tenth),
+        ("co-mention table, every article", lambda _q: entities.comentions(), [None]),
     ]
     index.term_frequency("sanctions", by="outlet")  # warm the surface-form table
     print(f"\n{'operation':<36}{'corpus_search p50/p95 ms':>26}{'FTS5 p50/p95 ms':>22}"
@@ -330,6 +362,7 @@ def main(argv: list[str] | None = None) -> dict:
     results["serving_rss_mb"] = round((psutil.Process().memory_info().rss - rss_before) / 1e6, 1)
     fts.db.close()
     index.close()
+    entities.close()
     results["terms"] = terms
     print(f"\nmemory of an open index after all queries: +{results['serving_rss_mb']} MB RSS")
     out = args.out or HERE / "results" / f"{n}.json"

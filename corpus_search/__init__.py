@@ -32,6 +32,7 @@ from ._errors import (
     QueryError,
     UnsafeIndexError,
 )
+from ._export import to_csv
 from ._facets import FACET_COLUMNS, FACETS, Selection
 from ._index import Index, ensure_index, open_index
 from ._keyness import KEYNESS_COLUMNS
@@ -86,5 +87,6 @@ __all__ = [
     "parse_date",
     "plot_terms",
     "synthetic",
+    "to_csv",
     "trust_index",
 ]

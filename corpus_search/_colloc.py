@@ -464,6 +464,10 @@ def dispersion(ix, terms: str | list[str], *, order: str = "date",
     docnum) or by docnum (``order="article"``); each occurrence's ``position`` is the
     share of the corpus's words before it (0 = the first word, 1 = the end).
 
+    Counted in article bodies only, the token stream (titles are not in it): these are
+    the totals of ``term_frequency(..., field="body")``, not of its default ``"all"``,
+    which adds titles.
+
     Parameters
     ----------
     ix
@@ -525,6 +529,8 @@ def dispersion_measures(ix, terms: str | list[str], *,
     The parts are the articles in scope, of unequal sizes: ``s_i`` is article ``i``'s
     share of the words in scope, ``v_i`` its share of the term's occurrences, ``n`` the
     number of articles.
+
+    Counted in article bodies only (the token stream), as :func:`dispersion`.
 
     - Gries' DP (Gries 2008, "Dispersions and adjusted frequencies in corpora", IJCL
       13(4)): ``DP = 0.5 * sum(|v_i - s_i|)``: 0 = spread exactly as the text is, near 1 =

@@ -4,6 +4,11 @@ Driven by the per-article entity lists the build stores (``ent_indptr``/``ent_id
 docnum -> entity codes, after aliases are merged and types voted), never by re-reading
 the corpus. Pairs are counted per article: two entities are co-mentioned in an article
 that names both (once, however often each is named).
+
+Not per sentence: the model's mentions are kept as ``(text, label)`` with no offsets, and
+the entity arrays say which entities an article names, not where. Same-sentence pairs
+would need the model run again over the texts (searching the names' strings instead would
+count words the model did not take for that entity), so ``level="sentence"`` is refused.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from rapidfuzz import fuzz, process
 
 from . import _analysis as analysis
 from . import _render as render
+from ._provenance import write_sidecar
 from ._search import Article, show
 from ._snapshot import Snapshot
 
@@ -71,13 +73,29 @@ class Comparison:
     def _repr_html_(self) -> str:
         return render.comparison_html(self)
 
-    def save_html(self, path: str | Path) -> Path:
-        """Write a standalone HTML page of the comparison."""
+    def save_html(self, path: str | Path, *, provenance: Mapping | None = None) -> Path:
+        """Write a standalone HTML page of the comparison.
+
+        Parameters
+        ----------
+        path : str or Path
+            The HTML file.
+        provenance : mapping or None, default None
+            Where the comparison comes from (``index.provenance(...)``); written beside
+            the page as ``<file>.provenance.json`` (None: no sidecar).
+
+        Returns
+        -------
+        Path
+            The HTML file.
+        """
         path = Path(path)
         title = render.esc(f"{self.a.title} | {self.b.title}")
         body = render.comparison_html(self)
         path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}"
                         f"</title></head><body>{body}</body></html>", "utf-8")
+        if provenance is not None:
+            write_sidecar(path, dict(provenance))
         return path
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from ._kwic import concordance
 from ._plots import Chart, plot_terms
 from ._plots_views import plot_comentions, plot_dispersion
 from ._postings import time_budget
+from ._provenance import provenance
 from ._query import resolve_entity
 from ._search import Article, SearchResult, crosstab, facets, search, show
 from ._snapshot import EntityStatus, Snapshot, load_snapshot
@@ -104,6 +105,33 @@ class Index:
     def generation(self) -> str:
         """The name of the generation in use (``gen-000003``)."""
         return self.snapshot().generation
+
+    def provenance(self, *, query: str = "", filters: Mapping | None = None,
+                   extra: Mapping | None = None) -> dict:
+        """Where a result comes from, to keep beside an export so it can be traced and re-run.
+
+        Pass it to the exports: ``result.to_csv(path, provenance=...)``,
+        ``chart.save(path, provenance=...)``, ``comparison.save_html(path,
+        provenance=...)``; each writes ``<file>.provenance.json`` beside the file.
+
+        Parameters
+        ----------
+        query : str, default ""
+            The query the result was computed for ("" for none).
+        filters : mapping or None, default None
+            The filters (outlet, dates, entities...) as given; None for none.
+        extra : mapping or None, default None
+            Anything else that decides the result (a view's parameters: window,
+            measure, count_once...).
+
+        Returns
+        -------
+        dict
+            query, filters, extra, generation, index (its folder), fingerprint (of the
+            corpus, from the build), articles, corpus_search, spacy and model versions,
+            created (UTC, ISO 8601).
+        """
+        return provenance(self.snapshot(), query=query, filters=filters, extra=extra)
 
     def close(self) -> None:
         """Release the generation's files (queries after this raise)."""
@@ -591,12 +619,15 @@ class Index:
         Returns
         -------
         pandas.DataFrame
-            Columns term, docnum, doc_id, position (0-1 through the corpus), date.
+            Columns term, docnum, doc_id, position (0-1 through the corpus), date;
+            ``attrs`` add ``query`` and ``count_once`` (the chart's caption states them).
         """
         snap = self.snapshot()
         mask = Selection(query, filters, dates, count_once).mask(snap)
-        return dispersion(snap, list([terms] if isinstance(terms, str) else terms),
+        hits = dispersion(snap, list([terms] if isinstance(terms, str) else terms),
                           order=order, mask=mask)
+        hits.attrs.update(query=query, count_once=count_once)
+        return hits
 
     @_budgeted
     def dispersion_measures(self, terms: str | Sequence[str], *, query: str = "*",
@@ -632,7 +663,8 @@ class Index:
     def plot_dispersion(self, terms: str | Sequence[str], *, order: str = "date",
                         query: str = "*", filters: Filters = None, dates: Dates = None,
                         count_once: bool = False, title: str | None = None) -> Chart:
-        """An AntConc-style dispersion plot: one strip per term, a tick per hit.
+        """An AntConc-style dispersion plot: one strip per term, a tick per hit (in article
+        bodies; the caption says whether near-duplicate copies were counted once).
 
         Parameters
         ----------
@@ -683,6 +715,10 @@ class Index:
         """Pairs of entities mentioned in the same article, with PMI and G2 against
         independence (names as merged by the alias table and corpus-level resolution).
 
+        Per article, not per sentence: the index stores which entities each article
+        names, not where in its text, so same-sentence pairs would need the model run
+        again over the corpus.
+
         Parameters
         ----------
         types : sequence of str, default ("person", "org", "place")
@@ -706,12 +742,15 @@ class Index:
         -------
         pandas.DataFrame
             Columns entity_a, type_a, entity_b, type_b, count, articles_a, articles_b,
-            expected, pmi, g2.
+            expected, pmi, g2; ``attrs`` hold ``articles`` in scope, ``query`` and
+            ``count_once`` (the network's caption states them).
         """
         snap = self.snapshot()
         mask = Selection(query, filters, dates, count_once).mask(snap)
-        return comentions(snap, types=tuple(types), min_count=min_count, order=order,
-                          limit=limit, mask=mask)
+        pairs = comentions(snap, types=tuple(types), min_count=min_count, order=order,
+                           limit=limit, mask=mask)
+        pairs.attrs.update(query=query, count_once=count_once)
+        return pairs
 
     @_budgeted
     def plot_comentions(self, *, top: int = 30, types: Sequence[str] = ("person", "org",
@@ -720,7 +759,8 @@ class Index:
                         filters: Filters = None, dates: Dates = None,
                         count_once: bool = False, title: str | None = None) -> Chart:
         """Who is mentioned with whom: a network of the ``top`` pairs (node size by
-        articles, edge width by co-mentions).
+        articles, edge width by co-mentions; pairs named in the same article; the caption
+        says whether near-duplicate copies were counted once).
 
         Parameters
         ----------

@@ -11,15 +11,26 @@ it is never drawn twice, and a saved notebook holds the image, not ``<Figure ...
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["CHART_DPI", "Chart", "plot_terms"]
+from ._provenance import write_sidecar
+
+__all__ = ["CHART_DPI", "Chart", "copies_note", "plot_terms"]
 
 CHART_DPI = 100
 """Resolution of the PNG a chart shows in Jupyter."""
+
+
+def copies_note(count_once: object) -> str:
+    """What a caption says about near-duplicate copies (wire copy, republications):
+    counted once (``count_once=True``) or each copy counted."""
+    return ("near-duplicate copies counted once" if count_once else
+            "every near-duplicate copy counted")
 
 
 class Chart(Figure):
@@ -34,6 +45,31 @@ class Chart(Figure):
     def to_png(self) -> bytes:
         """The chart as PNG bytes (what Jupyter shows)."""
         return self._repr_png_()
+
+    def save(self, path: str | Path, *, provenance: Mapping | None = None,
+             dpi: int = 120) -> Path:
+        """Save the chart (PNG, SVG, PDF: by the file's suffix), cropped to its contents.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file.
+        provenance : mapping or None, default None
+            Where the chart comes from (``index.provenance(...)``); written beside it as
+            ``<file>.provenance.json`` (None: no sidecar).
+        dpi : int, default 120
+            Resolution of raster formats.
+
+        Returns
+        -------
+        Path
+            The file.
+        """
+        path = Path(path)
+        self.savefig(path, dpi=dpi, bbox_inches="tight")
+        if provenance is not None:
+            write_sidecar(path, dict(provenance))
+        return path
 
 
 def plot_terms(freq: pd.DataFrame, *, per_10k: bool = False, title: str | None = None,
@@ -99,8 +135,7 @@ def plot_terms(freq: pd.DataFrame, *, per_10k: bool = False, title: str | None =
         freq.attrs.get("field", "body"), "bodies")
     caption = (f"Counted in {counted} of {freq.attrs.get('articles', 0):,} articles, "
                f"{freq.attrs.get('tokens', 0):,} words")
-    if freq.attrs.get("count_once"):
-        caption += " (near-duplicate copies counted once)"
+    caption += f" ({copies_note(freq.attrs.get('count_once'))})"
     if freq.attrs.get("query") not in (None, "", "*"):
         caption += f" matching {freq.attrs['query']!r}"
     if by == "month":

@@ -10,7 +10,7 @@ AND across facets; each facet's counts ignore that facet's own filter, so pickin
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -92,9 +92,23 @@ class SearchResult:
                            for k, df in self.facets.items()},
                 "suggestion": self.suggestion, "entities_note": self.entities_note}
 
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the hits shown to CSV, formula-like cells neutralised for spreadsheets."""
-        return to_csv(self.hits, path)
+    def to_csv(self, path: str | Path, *, provenance: Mapping | None = None) -> Path:
+        """Write the hits shown to CSV, formula-like cells neutralised for spreadsheets.
+
+        Parameters
+        ----------
+        path : str or Path
+            The CSV file.
+        provenance : mapping or None, default None
+            Where the hits come from (``index.provenance(query=...)``); written beside
+            the file as ``<file>.provenance.json`` (None: no sidecar).
+
+        Returns
+        -------
+        Path
+            The CSV file.
+        """
+        return to_csv(self.hits, path, provenance=provenance)
 
     def _repr_html_(self) -> str:
         return render.search_result_html(self)

@@ -6,8 +6,10 @@ Every option default is read from the library function the verb calls, so ``--he
 the library never disagree. Errors print one line on stderr and exit with status 2;
 ``--json`` prints machine-readable output on stdout. Every export carries its provenance
 (query, filters, generation, corpus fingerprint, versions, time): a ``"provenance"`` key
-in ``--json`` objects, a ``<file>.provenance.json`` sidecar beside ``--csv`` tables and
-``--plot`` figures. Text printed to a terminal has control
+in every ``--json`` object (tables print as ``{"attrs", "rows", "provenance"}``), a
+``<file>.provenance.json`` sidecar beside ``--csv`` tables, ``--plot`` figures and
+``--html`` pages. ``check`` is the one exception: it reports on the index's files, and
+must work when the index cannot be opened. Text printed to a terminal has control
 characters removed (article data may hold escape sequences).
 """
 
@@ -33,7 +35,7 @@ from ._index import Index, open_index
 from ._keyness import DIRECTIONS
 from ._kwic import SORTS as KWIC_SORTS
 from ._plots import Chart
-from ._provenance import provenance, write_sidecar
+from ._provenance import provenance
 from ._search import SORTS
 from ._terms import FIELDS
 from ._trust import check_index, is_damage, trust_index
@@ -44,7 +46,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 DISPERSION_ORDERS = ("date", "article")
 COMENTION_ORDERS = ("count", "g2", "pmi")
 ANCHORS = ("left", "right")
-_NOT_PARAMETERS = frozenset({"func", "command", "index", "json", "csv", "plot", "query",
+_NOT_PARAMETERS = frozenset({"func", "command", "index", "json", "csv", "plot", "html", "query",
                              "filter", "date_from", "date_to"})
 
 
@@ -134,19 +136,25 @@ def _scalars(attrs: dict) -> dict:
 
 def _save_plot(chart: Chart, path: str, prov: dict) -> None:
     """Save a figure with its provenance sidecar."""
-    chart.savefig(path, dpi=120, bbox_inches="tight")
-    write_sidecar(path, prov)
+    chart.save(path, provenance=prov)
+
+
+def _export(df: pd.DataFrame, args: argparse.Namespace, prov: dict, digits: int = 6) -> bool:
+    """``--csv`` (with a sidecar) and ``--json`` (attrs, rows, provenance); True when JSON
+    was printed (then nothing else is)."""
+    if getattr(args, "csv", None):
+        to_csv(df, args.csv, provenance=prov)
+    if args.json:
+        _print_json({"attrs": _scalars(df.attrs), "rows": _frame_json(_rounded(df, digits)),
+                     "provenance": prov})
+    return bool(args.json)
 
 
 def _export_table(df: pd.DataFrame, args: argparse.Namespace, prov: dict, *,
                   shown: pd.DataFrame | None = None, note: str = "") -> None:
     """``--csv`` (with a sidecar), then ``--json`` (rows, attrs, provenance) or an aligned
     text table of ``shown`` (default: every column) and a note."""
-    if args.csv:
-        to_csv(df, args.csv, provenance=prov)
-    if args.json:
-        _print_json({"attrs": _scalars(df.attrs), "rows": _frame_json(_rounded(df, 6)),
-                     "provenance": prov})
+    if _export(df, args, prov):
         return
     table = df if shown is None else shown
     _print_frame(_rounded(table, 3))
@@ -166,6 +174,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
                    follow_links=args.follow_links, scheduler=args.scheduler,
                    search_first=args.search_first)
     if args.json:
+        index = open_index(report.index_dir)
+        prov = _provenance(index, args)
+        index.close()
         _print_json({
             "index": str(report.index_dir), "generation": report.generation,
             "total": report.total, "indexed": report.added, "updated": report.updated,
@@ -177,7 +188,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
                             if report.boilerplate is not None else []),
             "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
             "duplicates": [{"path": s.path, "reason": s.reason} for s in report.duplicates],
-            "notes": [{"path": s.path, "reason": s.reason} for s in report.notes]})
+            "notes": [{"path": s.path, "reason": s.reason} for s in report.notes],
+            "provenance": prov})
     else:
         _say(report)
     return 0
@@ -192,8 +204,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if res.entities_note:
         print(f"note: {res.entities_note}", file=sys.stderr)
     if args.csv:
-        res.to_csv(args.csv)
-        write_sidecar(args.csv, prov)
+        res.to_csv(args.csv, provenance=prov)
     if args.json:
         _print_json({**res.to_dict(), "provenance": prov})
         return 0
@@ -211,24 +222,22 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_facets(args: argparse.Namespace) -> int:
-    df = open_index(args.index).facets(args.field, query=args.query,
-                                       filters=_filters(args.filter), dates=_dates(args),
-                                       limit=args.limit, count_once=args.count_once)
+    index = open_index(args.index)
+    df = index.facets(args.field, query=args.query, filters=_filters(args.filter),
+                      dates=_dates(args), limit=args.limit, count_once=args.count_once)
     if df.attrs.get("note"):
         print(f"note: {df.attrs['note']}", file=sys.stderr)
-    if args.json:
-        _print_json([{"value": v, "count": int(c)} for v, c in
-                     zip(df["value"], df["count"], strict=True)])
-    else:
+    if not _export(df, args, _provenance(index, args)):
         for v, c in zip(df["value"], df["count"], strict=True):
             _say(f"{c:>7,}  {v}")
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    art = open_index(args.index).show(args.doc_id)
+    index = open_index(args.index)
+    art = index.show(args.doc_id)
     if args.json:
-        _print_json(art.to_dict())
+        _print_json({**art.to_dict(), "provenance": _provenance(index, args)})
         return 0
     _say(art.title)
     _say(" · ".join(x for x in (art.outlet, iso_date(art.date) or "", art.url, art.doc_id)
@@ -311,12 +320,10 @@ def _cmd_terms(args: argparse.Namespace) -> int:
 
 
 def _cmd_kwic(args: argparse.Namespace) -> int:
-    df = open_index(args.index).concordance(args.query, width=args.width, sort=args.sort,
-                                            limit=args.limit, filters=_filters(args.filter),
-                                            dates=_dates(args))
-    if args.json:
-        _print_json(_frame_json(df))
-    else:
+    index = open_index(args.index)
+    df = index.concordance(args.query, width=args.width, sort=args.sort, limit=args.limit,
+                           filters=_filters(args.filter), dates=_dates(args))
+    if not _export(df, args, _provenance(index, args)):
         for r in df.itertuples(index=False):
             _say(f"{r.left:>{args.width}} [{r.match}] {r.right:<{args.width}}  {r.doc_id}")
         _say(f"\n{len(df):,} hits")
@@ -324,11 +331,13 @@ def _cmd_kwic(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    cmp = open_index(args.index).compare(args.a, args.b)
+    index = open_index(args.index)
+    cmp = index.compare(args.a, args.b)
+    prov = _provenance(index, args)
     if args.html:
-        cmp.save_html(args.html)
+        cmp.save_html(args.html, provenance=prov)
     if args.json:
-        _print_json(cmp.to_dict())
+        _print_json({**cmp.to_dict(), "provenance": prov})
     else:
         d = cmp.to_dict()
         _say(f"{cmp.a.title}  |  {cmp.b.title}\nsimilarity {d['similarity']:.3f}")
@@ -343,22 +352,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_keyness(args: argparse.Namespace) -> int:
     target = Selection(args.query or "*", _filters(args.filter))
     reference = (Selection(filters=_filters(args.reference)) if args.reference else None)
-    df = open_index(args.index).keyness(target, reference, min_freq=args.min_freq,
-                                        direction=args.direction, limit=args.limit)
-    if args.json:
-        _print_json(_frame_json(df.round(4)))
-    else:
+    index = open_index(args.index)
+    df = index.keyness(target, reference, min_freq=args.min_freq, direction=args.direction,
+                       limit=args.limit)
+    if not _export(df, args, _provenance(index, args), digits=4):
         _print_frame(df.round(2))
     return 0
 
 
 def _cmd_similar(args: argparse.Namespace) -> int:
-    df = open_index(args.index).similar(args.doc_id, limit=args.limit)
-    if args.json:
-        _print_json([{"rank": int(r.rank), "doc_id": r.doc_id, "score": round(r.score, 4),
-                      "title": r.title, "outlet": r.outlet} for r in
-                     df.itertuples(index=False)])
-    else:
+    index = open_index(args.index)
+    df = index.similar(args.doc_id, limit=args.limit)
+    if not _export(df, args, _provenance(index, args), digits=4):
         _print_frame(df[["rank", "doc_id", "score", "outlet", "title"]])
     return 0
 
@@ -556,6 +561,7 @@ def _add_search_verbs(sub: argparse._SubParsersAction) -> None:
     _add_selection(p, query=False)
     p.add_argument("--limit", type=int, default=_default(Index.facets, "limit"))
     _add_count_once(p)
+    _add_csv(p)
     p.set_defaults(func=_cmd_facets)
 
     p = sub.add_parser("show", help="one article with its entities")
@@ -586,13 +592,15 @@ def _add_analysis_verbs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sort", choices=KWIC_SORTS, default=_default(Index.concordance, "sort"))
     p.add_argument("--limit", type=int, default=_default(Index.concordance, "limit"))
     _add_selection(p, query=False)
+    _add_csv(p)
     p.set_defaults(func=_cmd_kwic)
 
     p = sub.add_parser("compare", help="two articles side by side")
     p.add_argument("a")
     p.add_argument("b")
     _add_common(p)
-    p.add_argument("--html", metavar="FILE", help="save the side-by-side view")
+    p.add_argument("--html", metavar="FILE",
+                   help="save the side-by-side view (with FILE.provenance.json)")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("keyness", help="what a set of articles says more than the rest")
@@ -605,12 +613,14 @@ def _add_analysis_verbs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--direction", choices=DIRECTIONS,
                    default=_default(Index.keyness, "direction"))
     p.add_argument("--limit", type=int, default=_default(Index.keyness, "limit"))
+    _add_csv(p)
     p.set_defaults(func=_cmd_keyness)
 
     p = sub.add_parser("similar", help="articles most like one article")
     p.add_argument("doc_id")
     _add_common(p)
     p.add_argument("--limit", type=int, default=_default(Index.similar, "limit"))
+    _add_csv(p)
     p.set_defaults(func=_cmd_similar)
 
 

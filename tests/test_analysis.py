@@ -248,7 +248,7 @@ def test_cli_terms_and_kwic(
     out = json.loads(capsys.readouterr().out)
     assert len(out["rows"]) == 5 and png.stat().st_size > 5_000
     assert main(["kwic", '"more NATO"', "--index", str(seed_index_dir), "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert len(json.loads(capsys.readouterr().out)["rows"]) == 2
     html = tmp_path / "c.html"
     assert (
         main(["compare", RT, NBC, "--index", str(seed_index_dir), "--html", str(html), "--json"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import corpus_search as cs
-from corpus_search import _compare, _keyness, _kwic, _search, _terms
+from corpus_search import _compare, _keyness, _kwic, _provenance, _search, _terms
 from corpus_search.cli import make_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,7 @@ FRONT_DOOR = {
     "show": _search.show, "term_frequency": _terms.term_frequency,
     "concordance": _kwic.concordance, "compare": _compare.compare,
     "keyness": _keyness.keyness, "similar": _keyness.similar,
+    "provenance": _provenance.provenance,
 }
 
 

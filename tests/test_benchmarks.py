@@ -17,11 +17,15 @@ def test_harness_runs_tiny(tmp_path: Path) -> None:
           "--out", str(out)])
     results = json.loads(out.read_text())
     assert {"corpus_search", "fts5", "incremental"} <= set(results["build"])
-    assert len(results["queries"]) == 12 + 5  # 5 views FTS5 has no equivalent for
+    assert len(results["queries"]) == 12 + 6  # 6 views FTS5 has no equivalent for
     for name, row in results["queries"].items():
         assert row["corpus_search"]["n"] > 0, name
         assert row["fts5"] is None or row["fts5"]["n"] > 0, name
-    assert sum(row["fts5"] is None for row in results["queries"].values()) == 5
+    assert sum(row["fts5"] is None for row in results["queries"].values()) == 6
+    # The co-mention lines run on an index with entities, over a query of ~10%.
+    com = results["comentions"]
+    assert com["entities"] > 0 and com["pairs"] > 0
+    assert all(0.05 * 300 <= a <= 0.2 * 300 for a in com["articles"])
     table = render(results)
-    assert sum(1 for line in table.splitlines() if line.startswith("|")) == 2 + 8 + 2 + 17
+    assert sum(1 for line in table.splitlines() if line.startswith("|")) == 2 + 8 + 2 + 18
     assert "| build without entity extraction | 481 s |" in table

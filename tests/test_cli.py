@@ -33,7 +33,7 @@ def test_search_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_facets_and_filters(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """facets with --filter gives value/count rows."""
+    """facets with --filter gives value/count rows (and provenance)."""
     out = _json(
         capsys,
         "facets",
@@ -43,7 +43,8 @@ def test_facets_and_filters(seed_index_dir: Path, capsys: pytest.CaptureFixture[
         "--filter",
         "person=Jens Stoltenberg",
     )
-    assert out == [{"value": "NBC News", "count": 1}, {"value": "RT", "count": 1}]
+    assert out["rows"] == [{"value": "NBC News", "count": 1}, {"value": "RT", "count": 1}]
+    assert out["provenance"]["filters"] == {"person": ["Jens Stoltenberg"]}
 
 
 def test_show_json(seed_index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -322,7 +322,7 @@ def test_count_once_on_search_facets_terms(
     res = _json(capsys, "search", "story5", "--count-once", "--index", small)
     assert (res["total"], res["provenance"]["extra"]["count_once"]) == (1, True)
     assert main(["facets", "outlet", "--count-once", "--index", small, "--json"]) == 0
-    assert {f["value"]: f["count"] for f in json.loads(capsys.readouterr().out)} == {
+    assert {f["value"]: f["count"] for f in json.loads(capsys.readouterr().out)["rows"]} == {
         "X": 2,
         "Y": 1,
         "RT": 1,

@@ -9,12 +9,17 @@ PMI = 0.736966, G2 of [[2, 0], [1, 2]] = 2.911032).
 
 from __future__ import annotations
 
+import inspect
 from types import SimpleNamespace
 
+import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+import corpus_search as cs
 from corpus_search._comention import (
     COMENTION_COLUMNS,
     TIMELINE_COLUMNS,
@@ -102,3 +107,77 @@ def test_network_figure(ix: SimpleNamespace, tmp_path) -> None:
     labels = {t.get_text() for t in ax.texts}
     assert {"Vladimir Putin", "Joe Biden", "Kyiv", "Volodymyr Zelensky"} == labels
     fig.savefig(tmp_path / "net.png")
+
+
+def _label_boxes(fig: Figure) -> list:
+    """The drawn label boxes of the network (Agg renderer, display units)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [t.get_bbox_patch().get_window_extent(renderer) for t in fig.get_axes()[0].texts]
+
+
+def _overlapping(boxes: list) -> list[tuple[int, int]]:
+    """Pairs of boxes whose interiors intersect."""
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if min(boxes[i].x1, boxes[j].x1) > max(boxes[i].x0, boxes[j].x0)
+            and min(boxes[i].y1, boxes[j].y1) > max(boxes[i].y0, boxes[j].y0)]
+
+
+_SCATTERED = [("Volodymyr Zelensky", "Olaf Scholz"), ("Olaf Scholz", "Emmanuel Macron"),
+              ("Volodymyr Zelensky", "Emmanuel Macron"), ("Antony Blinken", "Sergei Lavrov"),
+              ("European Commission", "International Monetary Fund"), ("Kherson", "Mykolaiv"),
+              ("Zaporizhzhia Nuclear Power Plant", "International Atomic Energy Agency"),
+              ("Recep Tayyip Erdogan", "Istanbul"), ("United Nations", "World Food Programme"),
+              ("Black Sea Grain Initiative", "Odesa"), ("Ursula von der Leyen", "Brussels"),
+              ("Jens Stoltenberg", "NATO"), ("Andrzej Duda", "Warsaw"), ("Medyka", "Przemysl"),
+              ("Annalena Baerbock", "Bundestag")]
+
+
+def test_network_of_many_components_has_no_overlapping_labels() -> None:
+    """Fifteen pairs in eleven components (long names): every label is drawn, no two
+    label boxes overlap, and each stays inside the figure."""
+    pairs = pd.DataFrame([dict(entity_a=a, type_a="person", entity_b=b, type_b="place",
+                               count=20 - i, articles_a=30 - i, articles_b=5 + i % 4,
+                               expected=1.0, pmi=1.0, g2=1.0)
+                          for i, (a, b) in enumerate(_SCATTERED)])
+    pairs.attrs["articles"] = 100
+    fig = plot_comentions(pairs, top=15)
+    boxes = _label_boxes(fig)
+    assert len({n for pair in _SCATTERED for n in pair}) == len(boxes)
+    assert _overlapping(boxes) == []
+    width, height = fig.bbox.width, fig.bbox.height
+    assert all(b.x0 >= 0 and b.y0 >= 0 and b.x1 <= width and b.y1 <= height for b in boxes)
+    # Without the layout, the pairs drawn where the spring layout puts them do overlap:
+    # the test can fail.
+    g = nx.Graph(_SCATTERED)
+    pos = nx.spring_layout(g, seed=7)
+    naive = Figure(figsize=(9, 7))
+    ax = naive.add_subplot()
+    for n, (x, y) in pos.items():
+        ax.text(x, y, n, fontsize=8, ha="center", va="center",
+                bbox=dict(boxstyle="round,pad=0.15"))
+    assert _overlapping(_label_boxes(naive)) != []
+
+
+def test_seed_network_labels_do_not_overlap(seed_index: cs.Index) -> None:
+    """On the seeds (real NER), every pair named together once: labels stay apart."""
+    pairs = seed_index.comentions(min_count=1, limit=None)
+    assert len(pairs) >= 30
+    fig = seed_index.plot_comentions(top=30, min_count=1)
+    boxes = _label_boxes(fig)
+    assert len(set(pairs.head(30)["entity_a"]) | set(pairs.head(30)["entity_b"])) == len(boxes)
+    assert _overlapping(boxes) == []
+
+
+def test_network_caption_says_how_copies_were_counted(seed_index: cs.Index) -> None:
+    """The caption says whether near-duplicate copies were counted once, and the query."""
+    def caption(fig: Figure) -> str:
+        return " ".join(t.get_text() for t in fig.texts)
+
+    assert "every near-duplicate copy counted" in caption(seed_index.plot_comentions())
+    once = caption(seed_index.plot_comentions(count_once=True, query="NATO"))
+    assert "(near-duplicate copies counted once) matching 'NATO'" in once
+    assert "same article" in once
+    assert inspect.signature(cs.Index.plot_comentions).parameters["count_once"].default is \
+        inspect.signature(cs.Index.comentions).parameters["count_once"].default is False

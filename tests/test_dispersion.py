@@ -11,11 +11,14 @@ DP_norm = DP / (1 - 6/19) = 7/26 = 0.269231; Juilland's D on p = (1/7, 1/6, 2/6)
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import corpus_search as cs
@@ -94,3 +97,59 @@ def test_plot(tiny: cs.Index, tmp_path: Path) -> None:
     assert len(axes) == 3
     assert len(axes[0].collections[0].get_segments()) == 4
     fig.savefig(tmp_path / "d.png")
+
+
+def _tick_boxes(fig: Figure) -> list:
+    """The drawn x tick labels of the last strip (Agg renderer, display units)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in fig.get_axes()[-1].get_xticklabels()
+            if t.get_text()]
+
+
+def test_month_labels_do_not_overlap() -> None:
+    """Fifteen months, the first two and a later run squeezed into a sliver of the corpus,
+    and an undated tail: the labels shown never overlap, each month keeps its grey line."""
+    starts = [0.0, 0.004, 0.01, 0.08, 0.16, 0.24, 0.3, 0.301, 0.302, 0.303, 0.45, 0.6, 0.75,
+              0.9, 0.97]
+    months = [f"{2021 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(14)]
+    hits = pd.DataFrame({"term": ["x"] * 3, "docnum": [0, 1, 2], "doc_id": ["a", "b", "c"],
+                         "position": [0.1, 0.5, 0.9], "date": pd.to_datetime(["2022-01-01"] * 3)})
+    hits.attrs.update(terms=["x"], order="date", tokens=1000, articles=3,
+                      boundaries=list(zip([*months, "undated"], starts, strict=True)))
+    fig = plot_dispersion(hits)
+    boxes = _tick_boxes(fig)
+    assert [(i, i + 1) for i in range(len(boxes) - 1)
+                  if boxes[i].x1 > boxes[i + 1].x0] == []
+    labels = [t.get_text() for t in fig.get_axes()[-1].get_xticklabels()]
+    assert (labels[0], labels[-1]) == ("Oct\n2021", "undated")
+    assert "Jan\n2022" in labels
+    assert len(starts) - 1 == len(fig.get_axes()[-1].lines)   # grey lines, every month
+    # Every month labelled, as before, overlaps: the test can fail.
+    fig.get_axes()[-1].set_xticks(starts, [*months, "undated"], fontsize=8)
+    boxes = _tick_boxes(fig)
+    assert any(boxes[i].x1 > boxes[i + 1].x0 for i in range(len(boxes) - 1))
+
+
+def test_caption_says_bodies_and_how_copies_were_counted(tmp_path: Path) -> None:
+    """The dispersion chart says it counts bodies, and whether copies were counted once."""
+    src = tmp_path / "tiny.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "title": "fish", "text": t, "outlet": o,
+                                       "date": d}) + "\n" for i, o, d, t in ARTICLES), "utf-8")
+    cs.build([src], tmp_path / "index", entities=False, progress=False)
+    index = cs.open_index(tmp_path / "index")
+
+    def caption(fig: Figure) -> str:
+        return " ".join(t.get_text() for t in fig.texts)
+
+    assert "Counted in bodies of 3 articles, 19 words (every near-duplicate copy counted)" \
+        in caption(index.plot_dispersion("fish"))
+    once = caption(index.plot_dispersion("fish", count_once=True, query="eat"))
+    assert "(near-duplicate copies counted once) matching 'eat'" in once
+    # Titles are not counted: "fish" is in every title, yet 4 hits as in the bodies.
+    assert len(index.dispersion("fish")) == 4
+    assert index.term_frequency("fish", by=None, field="body")["count"].sum() == 4
+    assert inspect.signature(cs.Index.plot_dispersion).parameters["count_once"].default is \
+        inspect.signature(cs.Index.dispersion).parameters["count_once"].default is False
+    index.close()

@@ -57,3 +57,26 @@ def test_sidecar(tmp_path: Path) -> None:
     side = write_sidecar(tmp_path / "table.csv", {"query": "q", "n": 1})
     assert tmp_path / "table.csv.provenance.json" == side
     assert json.loads(side.read_text("utf-8")) == {"query": "q", "n": 1}
+
+
+def test_library_exports_write_sidecars(tmp_path: Path) -> None:
+    """SearchResult.to_csv, cs.to_csv, Chart.save and Comparison.save_html write
+    FILE.provenance.json when given index.provenance(...); without it, no sidecar."""
+    index = cs.open_index(_build(tmp_path, {"a": "Some words here.", "b": "Other words there."}))
+    prov = index.provenance(query="words", extra={"limit": 5})
+    assert (prov["query"], prov["extra"], prov["generation"]) == (
+        "words", {"limit": 5}, index.generation)
+    res = index.search("words")
+    outputs = [
+        res.to_csv(tmp_path / "hits.csv", provenance=prov),
+        cs.to_csv(index.collocates("words", min_freq=1), tmp_path / "c.csv", provenance=prov),
+        index.plot_dispersion("words").save(tmp_path / "d.png", provenance=prov),
+        index.compare("c.jsonl#a", "c.jsonl#b").save_html(tmp_path / "p.html", provenance=prov),
+    ]
+    for out in outputs:
+        side = out.with_name(out.name + ".provenance.json")
+        assert json.loads(side.read_text("utf-8")) == prov
+    assert (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG")
+    res.to_csv(tmp_path / "plain.csv")
+    assert not (tmp_path / "plain.csv.provenance.json").exists()
+    index.close()
