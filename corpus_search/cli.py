@@ -261,7 +261,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
                      "articles": len(index),
                      "entities": {"extracted": st.extracted, "complete": st.complete,
                                   "covered": st.covered, "done": st.done,
-                                  "running": st.running, "note": st.note}})
+                                  "running": st.running, "note": st.note},
+                     "provenance": _provenance(index, args)})
         return 0
     _say(f"{args.index}/{index.generation}: {len(index):,} articles; {st}")
     return 0

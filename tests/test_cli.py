@@ -11,7 +11,7 @@ import pytest
 
 from corpus_search.cli import main
 
-from .conftest import SEEDS
+SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def _json(capsys: pytest.CaptureFixture[str], *args: str) -> object:

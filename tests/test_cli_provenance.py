@@ -16,7 +16,7 @@ import pytest
 from corpus_search._provenance import PROVENANCE_KEYS
 from corpus_search.cli import main, make_parser
 
-from .conftest import SEEDS
+SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 
 RT, NBC = "002_6774853757ba448b", "000_681841e30ad004f4"
 
@@ -27,7 +27,7 @@ ARGS = {
     "keyness": ["--filter", "outlet=RT"], "similar": [RT],
     "collocates": ["NATO", "--min-freq", "1"], "compare-collocates": ["NATO", "--a", "outlet=RT"],
     "ngrams": [], "dispersion": ["NATO"], "duplicates": [], "comentions": ["--min-count", "1"],
-    "entity-report": [],
+    "entity-report": [], "status": [],
 }
 # verb -> why its --json output carries no provenance.
 EXEMPT = {"check": "reports on the index's files, and must run when the index cannot open",
