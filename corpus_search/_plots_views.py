@@ -294,6 +294,8 @@ def plot_comentions(pairs: pd.DataFrame, *, top: int = 30, title: str | None = N
         caption += f" matching {pairs.attrs['query']!r}"
     caption += ("; pairs are entities named in the same article.\nNode size: articles "
                 "mentioning the entity; edge width: articles mentioning both.")
+    if pairs.attrs.get("note"):  # entities still being extracted (search-first build)
+        caption += f"\nNote: {pairs.attrs['note']}"
     fig.text(0.01, _NET_AXES[1] - 0.01, caption, fontsize=8, color="#444", ha="left",
              va="top")
     ax.set_title(title or f"Who is mentioned with whom (top {len(sub)} pairs)", fontsize=11,

@@ -237,3 +237,10 @@ def test_background_bar_follows_the_stages(tmp_path: Path,
                            extractor=GatedExtractor(gate)).wait(60)
     assert seen == [("keyword index", 0, 5), ("searchable; entities", 0, 5),
                     ("entities", 0, 5), ("entities", 5, 5), ("done", 5, 5)]
+
+
+def test_network_caption_carries_the_note(running) -> None:
+    """The co-mention figure says its entities are incomplete, as the table does."""
+    path, _, _ = running
+    fig = cs.open_index(path).plot_comentions(min_count=1)
+    assert any("entities for 0% of articles so far" in t.get_text() for t in fig.texts)
