@@ -20,7 +20,7 @@ import argparse
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -33,14 +33,15 @@ from corpus_search._entities import (
     Entity,
     EntityCache,
     Extractor,
+    PhraseDocs,
     entities_for,
+    find_phrases,
     normalise,
     resolve_entities,
     vote_types,
 )
 from corpus_search._evaluate import entity_errors, load_gold, score_entities
 
-_WORD = re.compile(r"[\w'’&.-]+")
 _VOCAB = re.compile(r"\w+")
 
 
@@ -60,29 +61,13 @@ def corpus_entities(paths: list[str], index_dir: Path, outlet: str = ""
     return per_doc, {a.doc_id: t for a, t in zip(arts, texts, strict=True)}, runs
 
 
-def phrase_finder(texts: dict[str, str]) -> Callable[[str], set[str]]:
-    """``phrase -> ids of the articles whose text contains it`` (case-sensitive words).
+def phrase_finder(texts: dict[str, str]) -> PhraseDocs:
+    """``{phrase: ids to leave out} -> {phrase: ids of the other texts holding it}`` over
+    texts in memory (:func:`find_phrases`), for scoring without an index."""
 
-    The build would answer this from the index's postings; here a word-position map.
-    """
-    where: dict[str, set[str]] = {}
-    words: dict[str, list[str]] = {}
-    for d, t in texts.items():
-        ws = [w.strip(".'’-") for w in _WORD.findall(t)]
-        words[d] = ws
-        for w in set(ws):
-            where.setdefault(w, set()).add(d)
-
-    def find(phrase: str) -> set[str]:
-        parts = phrase.split()
-        if not parts:
-            return set()
-        cands = set.intersection(*(where.get(p, set()) for p in parts))
-        if len(parts) == 1:
-            return cands
-        n = len(parts)
-        return {d for d in cands
-                if any(words[d][i:i + n] == parts for i in range(len(words[d]) - n + 1))}
+    def find(wanted: Mapping[str, Collection[str]]) -> dict[str, set[str]]:
+        found = find_phrases(texts.items(), list(wanted))
+        return {p: ds - set(wanted[p]) for p, ds in found.items()}
 
     return find
 
