@@ -403,7 +403,7 @@ RESOLUTION_COLUMNS = ("rule", "name", "type", "target", "target_type", "articles
 after (empty for drops); ``articles`` how many articles the change touched.
 """
 
-RULES = ("override", "demonym", "acronym", "short_form", "surname_corpus", "variant",
+RULES = ("override", "demonym", "truncated", "acronym", "short_form", "surname_corpus", "variant",
          "retype", "stop_entity", "propagate")
 """The resolution rules, in the order they run (``override`` lines always win)."""
 
@@ -418,6 +418,17 @@ _DIRECTIONS = frozenset({"north", "south", "east", "west", "central", "northern"
                          "eastern", "western", "pan", "anti", "pro", "non", "sub", "ex"})
 _DEMONYM_SUFFIXES = ("n", "an", "ian", "ean", "ese", "i", "ish", "nish", "ic", "on")
 _MINOR_WORDS = frozenset({"of", "and", "for", "the", "&", "de", "du", "la", "le", "on", "in"})
+_COMPASS = frozenset({"north", "south", "east", "west", "northeast", "northwest", "southeast",
+                      "southwest"})
+_DANGLING = frozenset({"of", "and", "for", "the", "&", "on", "in", "to", "at", "with"})
+"""Words no name ends with: a name ending in one was cut short ("Quarterly Economic
+Commentary of")."""
+_PARTICLES = frozenset({"von", "van", "der", "den", "de", "du", "da", "di", "del", "della",
+                        "dos", "bin", "ibn", "al", "el", "le", "la", "ter", "zu"})
+"""Name particles: a person name ending in one lost its surname ("Ursula von der")."""
+JOIN_MIN_SHARE = 0.8
+"""A particle-ended name joins the one-word name found beside it in this share of its
+articles (and at least two), when that name is found beside it in this share of its own."""
 
 
 @dataclass(frozen=True)
@@ -808,6 +819,7 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
     ctx = _Context.make(aliases, overrides or {}, rules)
     per = _apply_overrides(ctx, per_article)
     per = _drop_demonyms(ctx, per)
+    per = _truncated_names(ctx, per)
     per = _within_article(ctx, per)
     votes = _votes(per)
     types = _corpus_types(votes, ctx.fixed, ctx.forced, ctx.gaz, None, ctx.on("retype"))
@@ -888,8 +900,9 @@ def _apply_overrides(ctx: _Context, per_article: dict[str, Sequence[Entity]]
 
 
 def _drop_demonyms(ctx: _Context, per: dict[str, list[Entity]]) -> dict[str, list[Entity]]:
-    """Nationality adjectives are not entities; a word that starts or ends a full person
-    name in the corpus ("Cameron") is a name, not a demonym."""
+    """Nationality adjectives are not entities, nor is a compass direction alone ("the
+    West"); a word that starts or ends a full person name in the corpus ("Cameron") is
+    a name, not a demonym."""
     if not ctx.on("demonym"):
         return per
     surnames, firsts = _name_parts(_votes(per))
@@ -898,12 +911,65 @@ def _drop_demonyms(ctx: _Context, per: dict[str, list[Entity]]) -> dict[str, lis
     for d, ents in per.items():
         keep = []
         for e in ents:
-            if (not ctx.locked(e.name) and is_demonym(e.name)
+            if (not ctx.locked(e.name)
+                    and (is_demonym(e.name) or e.name.casefold() in _COMPASS)
                     and e.name.casefold() not in person_words):
                 ctx.audit.add("demonym", e.name, e.type, "", "")
                 continue
             keep.append(e)
         out[d] = keep
+    return out
+
+
+def _truncated_names(ctx: _Context, per: dict[str, list[Entity]]) -> dict[str, list[Entity]]:
+    """Names the model cut short: a dangling last word is dropped ("Quarterly Economic
+    Commentary of" -> "Quarterly Economic Commentary"); a person name ending in a name
+    particle joins the one-word name the corpus puts beside it, and nowhere else
+    ("Ursula von der" and "Leyen", always together -> "Ursula von der Leyen")."""
+    if not ctx.on("truncated"):
+        return per
+    mapping: dict[str, str] = {}
+    for n in _votes(per):
+        words = n.split()
+        k = len(words)
+        while k > 1 and words[k - 1].casefold() in _DANGLING:
+            k -= 1
+        if k < len(words) and not ctx.locked(n):
+            mapping[n] = " ".join(words[:k])
+    votes = _votes(per)
+    for n, target in mapping.items():
+        t = _majority(votes[n])
+        ctx.audit.add("truncated", n, t, target, t, sum(votes[n].values()))
+    per = {d: _merge_into(ents, mapping) if any(e.name in mapping for e in ents) else ents
+           for d, ents in per.items()}
+    votes = _votes(per)
+    beside: dict[str, Counter[str]] = defaultdict(Counter)
+    for ents in per.values():
+        cut = [e.name for e in ents if len(e.name.split()) >= 2
+               and e.name.split()[-1].casefold() in _PARTICLES and not ctx.locked(e.name)
+               and _majority(votes[e.name]) == "person"]
+        for n in cut:
+            beside[n].update(e.name for e in ents if " " not in e.name and e.name[:1].isupper())
+    joins: dict[str, tuple[str, str]] = {}  # particle-ended name -> (its surname, full name)
+    for n, c in beside.items():
+        total = sum(votes[n].values())
+        best = [w for w, k in c.items() if k >= max(2, JOIN_MIN_SHARE * total)
+                and k >= JOIN_MIN_SHARE * sum(votes[w].values())]
+        if len(best) == 1:
+            joins[n] = (best[0], f"{n} {best[0]}")
+    joined = {full for _w, full in joins.values()}
+    out = {}
+    for d, ents in per.items():
+        names = {e.name for e in ents}
+        mapping = {}
+        for n, (w, full) in joins.items():
+            if n in names and w in names:
+                mapping.update({n: full, w: full})
+                ctx.audit.add("truncated", n, "person", full, "person")
+        if mapping:
+            ents = [Entity(e.name, "person", e.count, e.surfaces) if e.name in joined else e
+                    for e in _merge_into(ents, mapping)]
+        out[d] = ents
     return out
 
 
