@@ -155,6 +155,11 @@ def analyse(text: str) -> list[str]:
     return [t.text for t in _ANALYZER(text, mode="query")]
 
 
+def cased_words(text: str) -> list[str]:
+    """The surface tokens that the analyzer keeps, in order, as written."""
+    return [m.group() for m in _TOKEN_RE.finditer(text) if len(m.group()) >= MIN_TOKEN_CHARS]
+
+
 def surface_words(text: str) -> list[str]:
     """The lower-cased surface tokens that the analyzer keeps, in order."""
     return [

@@ -21,7 +21,8 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +46,9 @@ from ._entities import (
     Entity,
     EntityCache,
     Extractor,
+    alias_forms,
     entities_for,
+    find_phrases,
     load_overrides,
     normalise,
     overrides_version,
@@ -630,11 +633,10 @@ def _indexed_text(art: Article, bp: Boilerplate) -> str:
     return analysis.strip_furniture(art.body, bp.lines_for(art.outlet))
 
 
-def _adjust_surfaces(db: sqlite3.Connection, word_lists: Iterable[Sequence[str]],
-                     sign: int) -> None:
+def _adjust_surfaces(db: sqlite3.Connection, word_sets: Iterable[set[str]], sign: int) -> None:
     counts: dict[str, int] = {}
-    for words in word_lists:
-        for w in set(words):
+    for words in word_sets:
+        for w in words:
             counts[w] = counts.get(w, 0) + 1
     db.executemany("INSERT INTO surfaces VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET "
                    "df = df + excluded.df", ((w, sign * c) for w, c in counts.items()))
@@ -642,32 +644,75 @@ def _adjust_surfaces(db: sqlite3.Connection, word_lists: Iterable[Sequence[str]]
         db.execute("DELETE FROM surfaces WHERE df <= 0")
 
 
+class _Cases:
+    """Case evidence, counted while the words are: per lower-cased word, the articles that
+    write it with a capital first letter (``capital``), and of those the articles that
+    never write it in lower case (``only``). With the word's document frequency
+    (``surfaces``), the articles writing it in lower case are ``df - only``."""
+
+    def __init__(self) -> None:
+        self.capital: Counter[str] = Counter()
+        self.only: Counter[str] = Counter()
+
+    def add(self, words: list[str]) -> set[str]:
+        """Count one article's words (as written); returns its lower-cased word set."""
+        written = set(words)
+        lowered = set(" ".join(words).lower().split(" ")) if words else set()
+        caps = {w.lower() for w in written - lowered if w[0].isupper()}
+        self.capital.update(caps)
+        self.only.update(caps - written)
+        return lowered
+
+    def save(self, db: sqlite3.Connection, sign: int) -> None:
+        """Add (``sign`` +1) or take out (-1) these counts in the manifest."""
+        db.executemany("INSERT INTO cases VALUES (?, ?, ?) ON CONFLICT(word) DO UPDATE SET "
+                       "capital = capital + excluded.capital, only = only + excluded.only",
+                       ((w, sign * c, sign * self.only[w]) for w, c in self.capital.items()))
+        if sign < 0:
+            db.execute("DELETE FROM cases WHERE capital <= 0")
+
+
 def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
-    """Surface-word document frequencies: take out what leaves, add what comes. Creates
-    the Whoosh index on a first build (its ``pairs`` words come from these counts)."""
-    leaving = [*work.gone, *(a.doc_id for a in work.todo if a.doc_id in work.known)]
-    if leaving and work.reuse:
+    """Surface-word document frequencies and case counts: take out what leaves, add what
+    comes. Creates the Whoosh index on a first build (its ``pairs`` words come from these
+    counts)."""
+    leaving = {*work.gone, *(a.doc_id for a in work.todo if a.doc_id in work.known)}
+    # A manifest from before case counts: count the articles that stay, once.
+    backfill = (work.reuse and bool(work.known)
+                and work.db.execute("SELECT 1 FROM cases LIMIT 1").fetchone() is None)
+    if (leaving or backfill) and work.reuse:
+        old_words, old_cases, kept_cases = [], _Cases(), _Cases()
         with work.ix.searcher() as s:
-            old_texts = []
-            for d in leaving:
-                fields = s.document(doc_id=d)
-                if fields:
-                    lines = work.bp.lines_for(fields.get("outlet") or "")
-                    old_texts.append(analysis.surface_words(
-                        analysis.strip_furniture(fields.get("text", ""), lines)))
-        _adjust_surfaces(work.db, old_texts, -1)
+            for fields in s.all_stored_fields() if backfill else (
+                    s.document(doc_id=d) for d in leaving):
+                if not fields:
+                    continue
+                lines = work.bp.lines_for(fields.get("outlet") or "")
+                words = analysis.cased_words(
+                    analysis.strip_furniture(fields.get("text", ""), lines))
+                if fields.get("doc_id") in leaving:
+                    old_words.append(old_cases.add(words))
+                else:
+                    kept_cases.add(words)
+        _adjust_surfaces(work.db, old_words, -1)
+        if backfill:
+            kept_cases.save(work.db, +1)
+        else:
+            old_cases.save(work.db, -1)
     indexed = {a.doc_id: _indexed_text(a, work.bp) for a in work.todo}
     # Word lists are counted one article at a time and dropped: held together they
     # would cost ~60 bytes a token (4 GB at 100k articles).
     ntokens: dict[str, int] = {}
+    cases = _Cases()
 
-    def word_lists() -> Iterator[list[str]]:
+    def word_sets() -> Iterator[set[str]]:
         for d, t in indexed.items():
-            ws = analysis.surface_words(t)
-            ntokens[d] = len(ws)
-            yield ws
+            words = analysis.cased_words(t)
+            ntokens[d] = len(words)
+            yield cases.add(words)
 
-    _adjust_surfaces(work.db, word_lists(), +1)
+    _adjust_surfaces(work.db, word_sets(), +1)
+    cases.save(work.db, +1)
     if work.ix is None:
         common = store.common_stems(work.db.execute("SELECT word, df FROM surfaces"),
                                     len(work.todo))
@@ -767,12 +812,15 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
                       ) -> tuple[dict[str, list[Entity]], dict[str, dict[str, list[str]]],
                                  list[Article]]:
     """Corpus-level resolution (surnames, spellings, types from the corpus and a
-    gazetteer, demonyms, overrides) on the model's entity tables, no model run; unchanged
-    articles whose entity sets moved are re-indexed. The audit table is kept in the
-    generation (``entity-report.csv``)."""
+    gazetteer, demonyms, stop-entities, propagation, overrides) on the model's entity
+    tables, with the manifest's case counts and the text's phrases as evidence, no model
+    run; unchanged articles whose entity sets moved are re-indexed. The audit table is
+    kept in the generation (``entity-report.csv``)."""
     rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
     per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] for d, ents, _ in rows}
-    resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE))
+    resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE),
+                                vocabulary=_vocabulary(work.db, per_doc),
+                                phrase_docs=lambda wanted: _phrase_docs(work, wanted))
     per_doc, types = resolved.articles, resolved.types
     resolved.report.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT,
                                                            index=False)
@@ -785,6 +833,77 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
     work.db.executemany("UPDATE articles SET typed = ? WHERE doc_id = ?",
                         ((json.dumps(t, ensure_ascii=False), d) for d, t in typed_now.items()))
     return per_doc, typed_now, retyped
+
+
+def _vocabulary(db: sqlite3.Connection, per_doc: dict[str, list[Entity]]) -> dict[str, int]:
+    """Case evidence for the one-word names (and one-word aliases) resolution may ask
+    about: ``"State"`` -> the articles writing it with a capital, ``"state"`` -> those
+    writing it in lower case."""
+    names = {e.name for ents in per_doc.values() for e in ents if " " not in e.name}
+    names |= {a for forms in alias_forms().values() for a in forms if " " not in a}
+    wanted = sorted({n.lower() for n in names if n[:1].isupper()})
+    counts: dict[str, tuple[int, int]] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        counts.update((w, (lo, up)) for w, lo, up in db.execute(
+            "SELECT word, df - only, capital FROM cases JOIN surfaces USING (word) "
+            f"WHERE word IN ({','.join('?' * len(chunk))})", chunk))
+    vocab: dict[str, int] = {}
+    for n in names:
+        lo, up = counts.get(n.lower(), (0, 0))
+        vocab[n], vocab[n.lower()] = up, lo
+    return vocab
+
+
+def _phrase_docs(work: _Work, wanted: Mapping[str, Collection[str]]) -> dict[str, set[str]]:
+    """The articles whose title or text holds each phrase, except those to leave out:
+    the new and changed articles by one pass over their text (in memory for this build
+    anyway), the others from the index's postings (articles holding every word of the
+    phrase), checked case-sensitively on the stored text of only those not left out."""
+    lines = work.bp.lines_for
+    found = find_phrases(((a.doc_id, analysis.strip_furniture(f"{a.title}\n\n{a.body}",
+                                                                lines(a.outlet)))
+                          for a in work.todo), list(wanted))
+    fresh = {a.doc_id for a in work.todo} | set(work.gone)
+    if work.reuse:
+        for p, ds in _indexed_phrase_docs(work, wanted, fresh).items():
+            found.setdefault(p, set()).update(ds)
+    return {p: {d for d in ds if d not in wanted[p]} for p, ds in found.items()}
+
+
+def _indexed_phrase_docs(work: _Work, wanted: Mapping[str, Collection[str]],
+                         fresh: set[str]) -> dict[str, set[str]]:
+    """Phrases in the articles the previous generation indexed (those not in ``fresh``)."""
+    to_check: dict[int, list[str]] = defaultdict(list)
+    with work.ix.searcher() as s:
+        reader = s.reader()
+        if not reader.doc_count():
+            return {}
+        ids = [d.decode() if isinstance(d, bytes) else d
+               for d in reader.column_reader("doc_id")]
+        for p, skip in wanted.items():
+            stems = sorted(set(analysis.analyse(p)))
+            if not stems:
+                continue
+            cand = np.zeros(0, dtype=np.int64)
+            for fieldname in ("title", "body"):
+                have = None
+                for st in stems:
+                    got = _postings.postings(reader, fieldname, st.encode("utf-8"))[0]
+                    have = got if have is None else np.intersect1d(have, got)
+                cand = np.union1d(cand, have)
+            for docnum in cand.tolist():
+                d = ids[docnum]
+                if d not in fresh and d not in skip:
+                    to_check[docnum].append(p)
+        out: dict[str, set[str]] = defaultdict(set)
+        for docnum in sorted(to_check):
+            f = reader.stored_fields(docnum)
+            text = analysis.strip_furniture(f"{f.get('title') or ''}\n\n{f.get('text', '')}",
+                                            work.bp.lines_for(f.get("outlet") or ""))
+            for p in find_phrases([(f["doc_id"], text)], to_check[docnum]):
+                out[p].add(f["doc_id"])
+    return out
 
 
 # --- write index ----------------------------------------------------------------------------

@@ -32,10 +32,11 @@ import json
 import re
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,15 @@ __all__ = [
     "Entity",
     "EntityCache",
     "Extractor",
+    "PhraseDocs",
     "Resolution",
+    "find_phrases",
     "load_aliases",
     "load_overrides",
     "normalise",
     "overrides_version",
+    "phrase_words",
+    "propagation_phrases",
     "resolve_entities",
     "vote_types",
 ]
@@ -411,7 +416,7 @@ RESOLUTION_COLUMNS = ("rule", "name", "type", "target", "target_type", "articles
 after (empty for drops); ``articles`` how many articles the change touched.
 """
 
-RULES = ("override", "demonym", "acronym", "short_form", "surname_corpus", "variant",
+RULES = ("override", "demonym", "truncated", "acronym", "short_form", "surname_corpus", "variant",
          "retype", "stop_entity", "propagate")
 """The resolution rules, in the order they run (``override`` lines always win)."""
 
@@ -426,6 +431,17 @@ _DIRECTIONS = frozenset({"north", "south", "east", "west", "central", "northern"
                          "eastern", "western", "pan", "anti", "pro", "non", "sub", "ex"})
 _DEMONYM_SUFFIXES = ("n", "an", "ian", "ean", "ese", "i", "ish", "nish", "ic", "on")
 _MINOR_WORDS = frozenset({"of", "and", "for", "the", "&", "de", "du", "la", "le", "on", "in"})
+_COMPASS = frozenset({"north", "south", "east", "west", "northeast", "northwest", "southeast",
+                      "southwest"})
+_DANGLING = frozenset({"of", "and", "for", "the", "&", "on", "in", "to", "at", "with"})
+"""Words no name ends with: a name ending in one was cut short ("Quarterly Economic
+Commentary of")."""
+_PARTICLES = frozenset({"von", "van", "der", "den", "de", "du", "da", "di", "del", "della",
+                        "dos", "bin", "ibn", "al", "el", "le", "la", "ter", "zu"})
+"""Name particles: a person name ending in one lost its surname ("Ursula von der")."""
+JOIN_MIN_SHARE = 0.8
+"""A particle-ended name joins the one-word name found beside it in this share of its
+articles (and at least two), when that name is found beside it in this share of its own."""
 
 
 @dataclass(frozen=True)
@@ -759,11 +775,16 @@ def _variant_groups(names: Sequence[str], weight: dict[str, int], threshold: flo
     return out
 
 
+PhraseDocs = Callable[[Mapping[str, Collection[str]]], Mapping[str, Collection[str]]]
+"""``{phrase: article ids to leave out} -> {phrase: ids of the other articles whose text
+contains it}`` (see :func:`resolve_entities`, ``phrase_docs``)."""
+
+
 def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
                      aliases: dict[str, tuple[str, str | None]] | None = None,
                      overrides: dict[str, tuple[str, str]] | None = None,
-                     vocabulary: dict[str, int] | None = None,
-                     phrase_docs: Callable[[str], Iterable[str]] | None = None,
+                     vocabulary: Mapping[str, int] | None = None,
+                     phrase_docs: PhraseDocs | None = None,
                      min_share: float = 0.75, fuzzy_threshold: float = 88.0,
                      propagate_min_articles: int = 3,
                      rules: Iterable[str] = RULES) -> Resolution:
@@ -777,15 +798,19 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
         The alias table (default: the package's); its types always win.
     overrides : dict, optional
         From :func:`load_overrides`: lines that keep, drop, retype or merge one name.
-    vocabulary : dict, optional
-        Case-sensitive word -> count (or document frequency) over the corpus text. With
-        it, a one-word name written in lower case at least as often as capitalised
-        ("State", "Budget") is a stop-entity and dropped; without it, that rule is off.
+    vocabulary : mapping, optional
+        Case-sensitive word -> count over the corpus text ("State" -> how often written
+        with a capital, "state" -> in lower case); only one-word names and their lower-case
+        forms are looked up. With it, a one-word name written in lower case at least as
+        often as capitalised ("State", "Budget") is a stop-entity and dropped; without it,
+        that rule is off.
     phrase_docs : callable, optional
-        ``phrase -> ids of the articles whose text contains it`` (case-sensitive word
-        sequence; the build can answer it from the index's postings). With it, a
-        confident name is added to articles that contain it but where the model missed
-        it (propagation); without it, that rule is off.
+        Asked once, with every phrase propagation needs: ``{phrase: article ids to leave
+        out} -> {phrase: ids of the other articles whose text contains it}`` (a
+        case-sensitive word sequence; the build answers it from the index and the new
+        articles' text, see :func:`find_phrases`). With it, a confident name is added to
+        articles that contain it but where the model missed it (propagation); without it,
+        that rule is off.
     min_share : float
         Corpus-wide surnames: a one-word person name becomes the full name ending in it
         when that full name has at least this share of the articles of all such names.
@@ -804,202 +829,462 @@ def resolve_entities(per_article: dict[str, Sequence[Entity]], *,
     Resolution
         The resolved articles, one type per name and the audit table.
     """
-    aliases = load_aliases() if aliases is None else aliases
-    overrides = overrides or {}
-    rules = frozenset(rules)
-    unknown = rules - set(RULES)
-    if unknown:
-        raise CorpusSearchError(f"unknown resolution rules: {', '.join(sorted(unknown))}; "
-                                f"choose from {', '.join(RULES)}")
-    retype = "retype" in rules
-    fixed = {canon: typ for canon, typ in aliases.values() if typ}
-    alias_names = {canon for canon, _ in aliases.values()}
-    alias_phrases = {canon for canon, _ in aliases.values()} | {
-        a for forms in alias_forms().values() for a in forms}
-    forced = {k: v for k, (a, v) in overrides.items() if a == "type"}
-    kept = {k for k, (a, _) in overrides.items() if a == "keep"}
-    gaz = gazetteer()
-    audit = _Audit()
+    ctx = _Context.make(aliases, overrides or {}, rules)
+    per = _apply_overrides(ctx, per_article)
+    per = _drop_demonyms(ctx, per)
+    per = _truncated_names(ctx, per)
+    per = _within_article(ctx, per)
+    votes = _votes(per)
+    types = _corpus_types(votes, ctx.fixed, ctx.forced, ctx.gaz, None, ctx.on("retype"))
+    corpus_map = _corpus_surnames(ctx, votes, types, min_share)
+    corpus_map |= _corpus_acronyms(ctx, per, votes, types, min_share)
+    corpus_map |= _spelling_variants(ctx, votes, types, corpus_map, fuzzy_threshold)
+    if corpus_map:
+        per = {d: _merge_into(ents, corpus_map) for d, ents in per.items()}
+    votes = _votes(per)
+    types = _corpus_types(votes, ctx.fixed, ctx.forced, ctx.gaz, ctx.audit, ctx.on("retype"))
+    per, types, votes = _stop_entities(ctx, per, types, votes, vocabulary)
+    per = _propagate(ctx, per, types, votes, vocabulary, phrase_docs, propagate_min_articles)
+    out = {d: [Entity(e.name, types.get(e.name, e.type), e.count, e.surfaces)
+               for e in sorted(ents, key=lambda e: (-e.count, e.name))]
+           for d, ents in per.items()}
+    return Resolution(out, types, ctx.audit.frame())
 
-    def locked(name: str) -> bool:
-        return _key(name) in kept or name in alias_names
 
-    # 1. Overrides that drop or merge, then demonyms (a word that starts or ends a full
-    #    person name in the corpus, like "Cameron", is a name, not a demonym).
-    surnames, firsts = _name_parts(_votes(per_article))
-    person_words = surnames | set(firsts)
+@dataclass
+class _Context:
+    """What every rule reads: the rules asked for, the alias table and overrides, the
+    gazetteer, and the audit table they all write to."""
+
+    rules: frozenset[str]
+    overrides: dict[str, tuple[str, str]]
+    fixed: dict[str, str]          # alias canonical name -> its fixed type
+    alias_names: set[str]          # canonical names of the alias table
+    alias_phrases: set[str]        # those and every alias as written
+    forced: dict[str, str]         # override "type" lines: key -> type
+    kept: set[str]                 # override "keep" lines: keys
+    gaz: dict[str, str]
+    audit: _Audit
+
+    @classmethod
+    def make(cls, aliases: dict[str, tuple[str, str | None]] | None,
+             overrides: dict[str, tuple[str, str]], rules: Iterable[str]) -> _Context:
+        aliases = load_aliases() if aliases is None else aliases
+        rules = frozenset(rules)
+        unknown = rules - set(RULES)
+        if unknown:
+            raise CorpusSearchError(f"unknown resolution rules: {', '.join(sorted(unknown))}; "
+                                    f"choose from {', '.join(RULES)}")
+        alias_names = {canon for canon, _ in aliases.values()}
+        return cls(rules, overrides, {canon: typ for canon, typ in aliases.values() if typ},
+                   alias_names,
+                   alias_names | {a for forms in alias_forms().values() for a in forms},
+                   {k: v for k, (a, v) in overrides.items() if a == "type"},
+                   {k for k, (a, _) in overrides.items() if a == "keep"},
+                   gazetteer(), _Audit())
+
+    def on(self, rule: str) -> bool:
+        """Whether ``rule`` runs."""
+        return rule in self.rules
+
+    def locked(self, name: str) -> bool:
+        """An override keeps it, or the alias table names it: no rule may change it."""
+        return _key(name) in self.kept or name in self.alias_names
+
+
+def _apply_overrides(ctx: _Context, per_article: dict[str, Sequence[Entity]]
+                     ) -> dict[str, list[Entity]]:
+    """Override lines that drop a name or merge it into another (always applied)."""
     per: dict[str, list[Entity]] = {}
     for d, ents in per_article.items():
         keep: list[Entity] = []
         mapping: dict[str, str] = {}
         for e in ents:
-            action, value = overrides.get(_key(e.name), ("", ""))
+            action, value = ctx.overrides.get(_key(e.name), ("", ""))
             if action == "drop":
-                audit.add("override", e.name, e.type, "", "")
+                ctx.audit.add("override", e.name, e.type, "", "")
                 continue
             if action == "merge" and value:
                 mapping[e.name] = value
-                audit.add("override", e.name, e.type, value, "")
-            elif ("demonym" in rules and not locked(e.name) and is_demonym(e.name)
-                  and e.name.casefold() not in person_words):
-                audit.add("demonym", e.name, e.type, "", "")
-                continue
+                ctx.audit.add("override", e.name, e.type, value, "")
             keep.append(e)
         per[d] = _merge_into(keep, mapping) if mapping else keep
+    return per
 
-    types = _corpus_types(_votes(per), fixed, forced, gaz, None, retype)
 
-    # 2. Within each article: acronyms and short forms of a longer name of the same type.
+def _drop_demonyms(ctx: _Context, per: dict[str, list[Entity]]) -> dict[str, list[Entity]]:
+    """Nationality adjectives are not entities, nor is a compass direction alone ("the
+    West"); a word that starts or ends a full person name in the corpus ("Cameron") is
+    a name, not a demonym."""
+    if not ctx.on("demonym"):
+        return per
     surnames, firsts = _name_parts(_votes(per))
+    person_words = surnames | set(firsts)
+    out: dict[str, list[Entity]] = {}
     for d, ents in per.items():
-        names = [e.name for e in ents]
-        multi = [n for n in names if len(n.split()) >= 2]
-        mapping = {}
+        keep = []
         for e in ents:
-            n = e.name
-            if locked(n) or n in mapping:
+            if (not ctx.locked(e.name)
+                    and (is_demonym(e.name) or e.name.casefold() in _COMPASS)
+                    and e.name.casefold() not in person_words):
+                ctx.audit.add("demonym", e.name, e.type, "", "")
                 continue
-            typ = types.get(n, e.type)
-            if "acronym" in rules and typ != "person" and _is_acronym(n):
-                owners = [m for m in multi if _initials(m) == n.replace("&", "").casefold()
-                          and types.get(m) != "person"]
-                if len(owners) == 1:
-                    mapping[n] = owners[0]
-                    audit.add("acronym", n, typ, owners[0], types.get(owners[0], typ))
-                    continue
-            if (n.casefold() in gaz and typ == "place") or "short_form" not in rules:
-                continue  # "London" is not short for "London Stock Exchange"
-            words = n.split()
-            k = len(words)
-            # A person's one word may be a given name only if it is nobody's surname
-            # ("Sandra" -> "Sandra Howard"; "Howard" is left to the surname rule).
-            prefix_ok = not (typ == "person" and k == 1 and n.casefold() in surnames)
-            owners = [m for m in multi if len(m.split()) > k and types.get(m) == typ
-                      and ((prefix_ok and m.split()[:k] == words) or m.split()[-k:] == words)]
-            if len(owners) == 1:
-                mapping[n] = owners[0]
-                audit.add("short_form", n, typ, owners[0], typ)
-        if mapping:
-            per[d] = _merge_into(ents, mapping)
+            keep.append(e)
+        out[d] = keep
+    return out
 
-    # 3. Corpus-wide: a one-word person name -> the dominant full name ending in it; an
-    #    acronym -> the dominant name with those initials that it appears beside somewhere.
+
+def _truncated_names(ctx: _Context, per: dict[str, list[Entity]]) -> dict[str, list[Entity]]:
+    """Names the model cut short: a dangling last word is dropped ("Quarterly Economic
+    Commentary of" -> "Quarterly Economic Commentary"); a person name ending in a name
+    particle joins the one-word name the corpus puts beside it, and nowhere else
+    ("Ursula von der" and "Leyen", always together -> "Ursula von der Leyen")."""
+    if not ctx.on("truncated"):
+        return per
+    mapping: dict[str, str] = {}
+    for n in _votes(per):
+        words = n.split()
+        k = len(words)
+        while k > 1 and words[k - 1].casefold() in _DANGLING:
+            k -= 1
+        if k < len(words) and not ctx.locked(n):
+            mapping[n] = " ".join(words[:k])
     votes = _votes(per)
-    types = _corpus_types(votes, fixed, forced, gaz, None, retype)
+    for n, target in mapping.items():
+        t = _majority(votes[n])
+        ctx.audit.add("truncated", n, t, target, t, sum(votes[n].values()))
+    per = {d: _merge_into(ents, mapping) if any(e.name in mapping for e in ents) else ents
+           for d, ents in per.items()}
+    votes = _votes(per)
+    beside: dict[str, Counter[str]] = defaultdict(Counter)
+    for ents in per.values():
+        cut = [e.name for e in ents if len(e.name.split()) >= 2
+               and e.name.split()[-1].casefold() in _PARTICLES and not ctx.locked(e.name)
+               and _majority(votes[e.name]) == "person"]
+        for n in cut:
+            beside[n].update(e.name for e in ents if " " not in e.name and e.name[:1].isupper())
+    joins: dict[str, tuple[str, str]] = {}  # particle-ended name -> (its surname, full name)
+    for n, c in beside.items():
+        total = sum(votes[n].values())
+        best = [w for w, k in c.items() if k >= max(2, JOIN_MIN_SHARE * total)
+                and k >= JOIN_MIN_SHARE * sum(votes[w].values())]
+        if len(best) == 1:
+            joins[n] = (best[0], f"{n} {best[0]}")
+    joined = {full for _w, full in joins.values()}
+    out = {}
+    for d, ents in per.items():
+        names = {e.name for e in ents}
+        mapping = {}
+        for n, (w, full) in joins.items():
+            if n in names and w in names:
+                mapping.update({n: full, w: full})
+                ctx.audit.add("truncated", n, "person", full, "person")
+        if mapping:
+            ents = [Entity(e.name, "person", e.count, e.surfaces) if e.name in joined else e
+                    for e in _merge_into(ents, mapping)]
+        out[d] = ents
+    return out
+
+
+def _within_article(ctx: _Context, per: dict[str, list[Entity]]) -> dict[str, list[Entity]]:
+    """Within each article: acronyms, then short forms, of a longer name of the same type."""
+    types = _corpus_types(_votes(per), ctx.fixed, ctx.forced, ctx.gaz, None, ctx.on("retype"))
+    surnames, _firsts = _name_parts(_votes(per))
+    out = {}
+    for d, ents in per.items():
+        multi = [e.name for e in ents if len(e.name.split()) >= 2]
+        mapping = _article_acronyms(ctx, ents, multi, types)
+        mapping |= _article_short_forms(ctx, ents, multi, types, surnames, mapping)
+        out[d] = _merge_into(ents, mapping) if mapping else ents
+    return out
+
+
+def _article_acronyms(ctx: _Context, ents: list[Entity], multi: list[str],
+                      types: dict[str, str]) -> dict[str, str]:
+    """"LSE" beside exactly one "London Stock Exchange" (not a person) is that name."""
+    mapping: dict[str, str] = {}
+    if not ctx.on("acronym"):
+        return mapping
+    for e in ents:
+        n = e.name
+        typ = types.get(n, e.type)
+        if ctx.locked(n) or n in mapping or typ == "person" or not _is_acronym(n):
+            continue
+        owners = [m for m in multi if _initials(m) == n.replace("&", "").casefold()
+                  and types.get(m) != "person"]
+        if len(owners) == 1:
+            mapping[n] = owners[0]
+            ctx.audit.add("acronym", n, typ, owners[0], types.get(owners[0], typ))
+    return mapping
+
+
+def _article_short_forms(ctx: _Context, ents: list[Entity], multi: list[str],
+                         types: dict[str, str], surnames: set[str],
+                         taken: dict[str, str]) -> dict[str, str]:
+    """The first or last words of exactly one longer name of the same type in the article
+    are that name ("Sandra" -> "Sandra Howard", "Exchange" -> "London Stock Exchange")."""
+    mapping: dict[str, str] = {}
+    if not ctx.on("short_form"):
+        return mapping
+    for e in ents:
+        n = e.name
+        typ = types.get(n, e.type)
+        if ctx.locked(n) or n in taken or n in mapping:
+            continue
+        if n.casefold() in ctx.gaz and typ == "place":
+            continue  # "London" is not short for "London Stock Exchange"
+        words = n.split()
+        k = len(words)
+        # A person's one word may be a given name only if it is nobody's surname
+        # ("Sandra" -> "Sandra Howard"; "Howard" is left to the surname rule).
+        prefix_ok = not (typ == "person" and k == 1 and n.casefold() in surnames)
+        owners = [m for m in multi if len(m.split()) > k and types.get(m) == typ
+                  and ((prefix_ok and m.split()[:k] == words) or m.split()[-k:] == words)]
+        if len(owners) == 1:
+            mapping[n] = owners[0]
+            ctx.audit.add("short_form", n, typ, owners[0], typ)
+    return mapping
+
+
+def _corpus_surnames(ctx: _Context, votes: dict[str, Counter[str]], types: dict[str, str],
+                     min_share: float) -> dict[str, str]:
+    """A one-word person name -> the dominant full name ending in it, corpus-wide."""
+    if not ctx.on("surname_corpus"):
+        return {}
+    _surnames, firsts = _name_parts(votes)
+    art_count = {n: sum(v.values()) for n, v in votes.items()}
+    by_surname: dict[str, list[str]] = defaultdict(list)
+    for n, t in types.items():
+        parts = n.split()
+        if t == "person" and len(parts) >= 2:
+            by_surname[parts[-1].casefold()].append(n)
+    out: dict[str, str] = {}
+    for n, t in types.items():
+        if (t != "person" or " " in n or ctx.locked(n) or n.isupper()
+                or firsts[n.casefold()] >= FIRST_NAME_MIN):
+            continue  # "GB"; "John" is a given name before it is Elton John's surname
+        best = _dominant(by_surname.get(n.casefold(), []), art_count, min_share)
+        if best:
+            out[n] = best
+            ctx.audit.add("surname_corpus", n, t, best, types[best], art_count[n])
+    return out
+
+
+def _corpus_acronyms(ctx: _Context, per: dict[str, list[Entity]],
+                     votes: dict[str, Counter[str]], types: dict[str, str],
+                     min_share: float) -> dict[str, str]:
+    """An acronym -> the dominant name with those initials that it appears beside in
+    some article."""
+    if not ctx.on("acronym"):
+        return {}
     art_count = {n: sum(v.values()) for n, v in votes.items()}
     docs_of: dict[str, set[str]] = defaultdict(set)
     for d, ents in per.items():
         for e in ents:
             docs_of[e.name].add(d)
-    by_surname: dict[str, list[str]] = defaultdict(list)
     by_initials: dict[str, list[str]] = defaultdict(list)
     for n, t in types.items():
-        parts = n.split()
-        if t == "person" and len(parts) >= 2:
-            by_surname[parts[-1].casefold()].append(n)
-        elif t != "person" and len(parts) >= 2:
+        if t != "person" and len(n.split()) >= 2:
             by_initials[_initials(n)].append(n)
-    corpus_map: dict[str, str] = {}
+    out: dict[str, str] = {}
     for n, t in types.items():
-        if " " in n or locked(n):
+        if t == "person" or " " in n or ctx.locked(n) or not _is_acronym(n):
             continue
-        if t == "person":
-            if ("surname_corpus" not in rules or n.isupper()
-                    or firsts[n.casefold()] >= FIRST_NAME_MIN):
-                continue  # "GB"; "John" is a given name before it is Elton John's surname
-            owners, rule = by_surname.get(n.casefold(), []), "surname_corpus"
-        elif "acronym" in rules and _is_acronym(n):
-            owners = [o for o in by_initials.get(n.replace("&", "").casefold(), [])
-                      if docs_of[o] & docs_of[n]]
-            rule = "acronym"
-        else:
-            continue
-        total = sum(art_count[o] for o in owners)
-        if owners:
-            best = max(owners, key=lambda o: art_count[o])
-            if art_count[best] >= min_share * total and art_count[best] >= 2:
-                corpus_map[n] = best
-                audit.add(rule, n, t, best, types[best], art_count[n])
+        owners = [o for o in by_initials.get(n.replace("&", "").casefold(), [])
+                  if docs_of[o] & docs_of[n]]
+        best = _dominant(owners, art_count, min_share)
+        if best:
+            out[n] = best
+            ctx.audit.add("acronym", n, t, best, types[best], art_count[n])
+    return out
 
-    # 4. Spelling variants within each type, into the most frequent form.
+
+def _dominant(owners: list[str], art_count: dict[str, int], min_share: float) -> str:
+    """The owner with at least ``min_share`` of all owners' articles (and two), or ""."""
+    if not owners:
+        return ""
+    best = max(owners, key=lambda o: art_count[o])
+    total = sum(art_count[o] for o in owners)
+    return best if art_count[best] >= min_share * total and art_count[best] >= 2 else ""
+
+
+def _spelling_variants(ctx: _Context, votes: dict[str, Counter[str]], types: dict[str, str],
+                       taken: dict[str, str], threshold: float) -> dict[str, str]:
+    """Spelling variants within each type, into the most frequent form (one-word people
+    are left to the surname rules)."""
+    if not ctx.on("variant"):
+        return {}
+    art_count = {n: sum(v.values()) for n, v in votes.items()}
     by_type: dict[str, list[str]] = defaultdict(list)
     for n, t in types.items():
-        if n not in corpus_map and _key(n) not in kept:
+        if n not in taken and _key(n) not in ctx.kept and not (t == "person" and " " not in n):
             by_type[t].append(n)
-    for t, names in (by_type.items() if "variant" in rules else ()):
-        names = [n for n in names if not (t == "person" and " " not in n)]
-        for src, dst in _variant_groups(names, art_count, fuzzy_threshold,
-                                        t == "person").items():
-            if src in alias_names and dst not in alias_names:
+    out: dict[str, str] = {}
+    for t, names in by_type.items():
+        for src, dst in _variant_groups(names, art_count, threshold, t == "person").items():
+            if src in ctx.alias_names and dst not in ctx.alias_names:
                 continue
-            corpus_map[src] = dst
-            audit.add("variant", src, t, dst, t, art_count[src])
-    if corpus_map:
-        per = {d: _merge_into(ents, corpus_map) for d, ents in per.items()}
+            out[src] = dst
+            ctx.audit.add("variant", src, t, dst, t, art_count[src])
+    return out
 
-    # 5. Final types (audited), then stop-entities.
-    votes = _votes(per)
-    types = _corpus_types(votes, fixed, forced, gaz, audit, retype)
-    if vocabulary is not None and "stop_entity" in rules:
-        stops = set()
-        for n, t in types.items():
-            if " " in n or locked(n) or n.casefold() in gaz or not n[:1].isupper():
-                continue
-            lower, upper = vocabulary.get(n.lower(), 0), vocabulary.get(n, 0)
-            v = votes[n]
-            agree = max(v.values()) / sum(v.values())
-            # Written in lower case as often as not, and either labelled inconsistently
-            # by the model or mostly a common word ("State", "Budget", "Government").
-            if upper and lower >= upper and (agree < 0.9 or lower >= 3 * upper):
-                stops.add(n)
-                audit.add("stop_entity", n, t, "", "", sum(votes[n].values()))
-        if stops:
-            per = {d: [e for e in ents if e.name not in stops] for d, ents in per.items()}
-            types = {n: t for n, t in types.items() if n not in stops}
-            votes = {n: v for n, v in votes.items() if n not in stops}
 
-    # 6. Propagation: a confident name counts where its text occurs untagged. Phrases are
-    #    the name and its aliases of two or more words; one-word names only from the alias
-    #    table and with the vocabulary, when they are rarely written in lower case
-    #    ("Tories"), and never one-word people (surnames are shared).
-    if phrase_docs is not None and "propagate" in rules:
-        phrases_of = alias_forms()
+def _stop_entities(ctx: _Context, per: dict[str, list[Entity]], types: dict[str, str],
+                   votes: dict[str, Counter[str]], vocabulary: Mapping[str, int] | None
+                   ) -> tuple[dict[str, list[Entity]], dict[str, str], dict[str, Counter[str]]]:
+    """Capitalised common words dropped: a one-word name written in lower case as often
+    as not, and either labelled inconsistently by the model or mostly a common word
+    ("State", "Budget", "Government")."""
+    if vocabulary is None or not ctx.on("stop_entity"):
+        return per, types, votes
+    stops = set()
+    for n, t in types.items():
+        if " " in n or ctx.locked(n) or n.casefold() in ctx.gaz or not n[:1].isupper():
+            continue
+        lower, upper = vocabulary.get(n.lower(), 0), vocabulary.get(n, 0)
+        v = votes[n]
+        agree = max(v.values()) / sum(v.values())
+        if upper and lower >= upper and (agree < 0.9 or lower >= 3 * upper):
+            stops.add(n)
+            ctx.audit.add("stop_entity", n, t, "", "", sum(v.values()))
+    if not stops:
+        return per, types, votes
+    return ({d: [e for e in ents if e.name not in stops] for d, ents in per.items()},
+            {n: t for n, t in types.items() if n not in stops},
+            {n: v for n, v in votes.items() if n not in stops})
 
-        def safe(phrase: str, typ: str) -> bool:
-            if len(phrase.split()) >= 2:
-                return True
-            if typ == "person" or vocabulary is None or not phrase[:1].isupper():
-                return False
-            return vocabulary.get(phrase.lower(), 0) * 10 <= vocabulary.get(phrase, 0)
 
-        added: dict[str, list[Entity]] = defaultdict(list)
-        for n, v in votes.items():
-            t = types[n]
-            total = sum(v.values())
-            sure = n in fixed or _key(n) in forced  # the alias table or an override says so
-            if total < propagate_min_articles or (v.get(t, 0) < 0.9 * total and not sure):
-                continue
-            phrases = {p for p in {n} | phrases_of.get(n, frozenset())
-                       if safe(p, t) and (" " in p or p in alias_phrases)}
-            docs: set[str] = set()
-            for p in phrases:
-                docs.update(phrase_docs(p))
-            hits = 0
-            low = n.casefold()
-            for d in docs:
-                ents = per.get(d)
-                if ents is None or any(e.name == n for e in ents):
-                    continue
-                if any(low in e.name.casefold() for e in ents):
-                    continue  # inside a longer name ("London" in "London Stock Exchange")
-                added[d].append(Entity(n, t, 1, ()))
-                hits += 1
-            if hits:
-                audit.add("propagate", n, t, n, t, hits)
-        for d, extra in added.items():
-            per[d] = per[d] + extra
+def propagation_phrases(name: str, typ: str, vocabulary: Mapping[str, int] | None = None,
+                        aliases: Collection[str] = ()) -> set[str]:
+    """The phrases whose occurrence counts as a mention of a confident name.
 
-    out = {d: [Entity(e.name, types.get(e.name, e.type), e.count, e.surfaces)
-               for e in sorted(ents, key=lambda e: (-e.count, e.name))]
-           for d, ents in per.items()}
-    return Resolution(out, types, audit.frame())
+    The name and its aliases of two or more words; one-word ones only from the alias
+    table (``aliases``: the name's aliases, or the name itself when the table holds it)
+    and with the vocabulary, when they are rarely written in lower case ("Tories"); never
+    one-word people (surnames are shared).
+    """
+    def safe(phrase: str) -> bool:
+        if len(phrase.split()) >= 2:
+            return True
+        if (typ == "person" or vocabulary is None or not phrase[:1].isupper()
+                or phrase not in aliases):
+            return False
+        return vocabulary.get(phrase.lower(), 0) * 10 <= vocabulary.get(phrase, 0)
+
+    return {p for p in {name, *aliases} if safe(p)}
+
+
+def _propagate(ctx: _Context, per: dict[str, list[Entity]], types: dict[str, str],
+               votes: dict[str, Counter[str]], vocabulary: Mapping[str, int] | None,
+               phrase_docs: PhraseDocs | None, min_articles: int) -> dict[str, list[Entity]]:
+    """A confident name (in at least ``min_articles`` articles with one type in 90% of
+    them, or typed by the alias table or an override) counts where its text occurs
+    untagged; not inside a longer name of the article ("London" in "London Stock
+    Exchange")."""
+    if phrase_docs is None or not ctx.on("propagate"):
+        return per
+    docs_of: dict[str, set[str]] = defaultdict(set)
+    for d, ents in per.items():
+        for e in ents:
+            docs_of[e.name].add(d)
+    forms = alias_forms()
+    wanted: dict[str, set[str]] = {}  # phrase -> its names
+    for n, v in votes.items():
+        t = types[n]
+        total = sum(v.values())
+        sure = n in ctx.fixed or _key(n) in ctx.forced  # the alias table or an override
+        if total < min_articles or (v.get(t, 0) < 0.9 * total and not sure):
+            continue
+        table = forms.get(n, frozenset()) | ({n} if n in ctx.alias_phrases else set())
+        for p in propagation_phrases(n, t, vocabulary, table):
+            wanted.setdefault(p, set()).add(n)
+    if not wanted:
+        return per
+    # Ask once for all phrases, leaving out the articles that already hold the name.
+    skip = {p: set().union(*(docs_of[n] for n in names)) for p, names in wanted.items()}
+    found = phrase_docs(skip)
+    hits: dict[str, set[str]] = defaultdict(set)
+    for p, names in wanted.items():
+        for n in names:
+            hits[n].update(d for d in found.get(p, ()) if d not in docs_of[n])
+    added: dict[str, list[Entity]] = defaultdict(list)
+    for n in sorted(hits):
+        low, t, count = n.casefold(), types[n], 0
+        for d in sorted(hits[n]):
+            ents = per.get(d)
+            if ents is None or any(low in e.name.casefold() for e in ents):
+                continue  # inside a longer name ("London" in "London Stock Exchange")
+            added[d].append(Entity(n, t, 1, ()))
+            count += 1
+        if count:
+            ctx.audit.add("propagate", n, t, n, t, count)
+    return {d: ents + added[d] if d in added else ents for d, ents in per.items()}
+
+
+# --- finding phrases in text (for propagation) --------------------------------------------
+
+_PHRASE_WORD = re.compile(r"[\w&][\w'’&.-]*")
+_WORD_EDGE = ".'’-"
+
+
+def phrase_words(text: str) -> list[str]:
+    """Case-sensitive words for phrase matching: possessives and edge punctuation off
+    ("Blair's" -> "Blair", "St." -> "St"), "&" a word of its own."""
+    out = []
+    for w in _PHRASE_WORD.findall(text):
+        w = w.strip(_WORD_EDGE)
+        if w[-2:] in ("'s", "’s"):
+            w = w[:-2]
+        if w:
+            out.append(w)
+    return out
+
+
+def find_phrases(texts: Iterable[tuple[str, str]], phrases: Collection[str]
+                 ) -> dict[str, set[str]]:
+    """The ids of the texts that contain each phrase (its words in order, as written or
+    all in capitals, as a headline writes them), in one pass over the texts.
+
+    Parameters
+    ----------
+    texts : iterable of (id, text)
+        The texts to search (read once; each text's word list is dropped after use).
+    phrases : collection of str
+        The phrases.
+
+    Returns
+    -------
+    dict
+        Phrase -> ids of the texts that contain it (phrases found nowhere are left out).
+    """
+    # Each phrase is found by its first two words (one-word phrases by their word): a set
+    # intersection per text, then a check of the few places that start a longer phrase.
+    singles: dict[str, set[str]] = defaultdict(set)
+    starts: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+    for p in phrases:
+        for form in {p, p.upper()}:
+            words = tuple(phrase_words(form))
+            if len(words) == 1:
+                singles[words[0]].add(p)
+            elif words:
+                starts[words[:2]].append((words, p))
+    out: dict[str, set[str]] = defaultdict(set)
+    for d, text in texts:
+        ws = phrase_words(text)
+        for w in singles.keys() & set(ws):
+            for p in singles[w]:
+                out[p].add(d)
+        pairs = starts.keys() & set(pairwise(ws))
+        for pair in pairs:
+            longer = []
+            for words, p in starts[pair]:
+                if len(words) == 2:
+                    out[p].add(d)
+                else:
+                    longer.append((words, p))
+            if longer:
+                at = [i for i in range(len(ws) - 1) if ws[i] == pair[0] and ws[i + 1] == pair[1]]
+                for words, p in longer:
+                    if any(tuple(ws[i:i + len(words)]) == words for i in at):
+                        out[p].add(d)
+    return dict(out)

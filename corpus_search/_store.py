@@ -325,7 +325,13 @@ CREATE TABLE IF NOT EXISTS articles (
     date TEXT, url TEXT, tokens INTEGER NOT NULL, entities TEXT NOT NULL, typed TEXT
 );
 CREATE TABLE IF NOT EXISTS surfaces (word TEXT PRIMARY KEY, df INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (word TEXT PRIMARY KEY, capital INTEGER NOT NULL,
+                                  only INTEGER NOT NULL);
 """
+"""``surfaces``: lower-cased surface word -> how many articles hold it; ``cases``: such a
+word -> how many articles write it with a capital first letter, and how many of those
+never write it in lower case (so ``df - only`` write it in lower case): the entity
+resolution's evidence for stop-entities."""
 
 
 def open_manifest(path: Path) -> sqlite3.Connection:
