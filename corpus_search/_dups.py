@@ -225,6 +225,8 @@ def update_duplicates(stream: TokenStream, day: np.ndarray | None,
     pairs between carried articles are kept: the clusters are those of a full run
     (candidate pairs are the same, see :func:`_candidates`).
     """
+    if previous["sig"].ndim != 2 or previous["sig"].shape[1] != NUM_PERM:
+        raise ValueError("the previous signatures have another number of hashes")
     n_old = int(max(previous["sig_docs"].max(initial=-1),
                     previous["pairs"].max(initial=-1), carry.max(initial=-1))) + 1
     old2new = np.full(n_old, -1, dtype=np.int64)
@@ -342,8 +344,14 @@ def write_duplicates(gen_dir: str | Path, stream: TokenStream, *,
                     np.load(prev / DUPS_FILE, allow_pickle=False) as g:
                 old = {"sig_docs": f["sig_docs"], "sig": f["sig"], "pairs": g["pairs"],
                        "pair_similarity": g["pair_similarity"]}
-    found = (update_duplicates(stream, day, old, carry, threshold=threshold)
-             if old is not None else find_duplicates(stream, day, threshold=threshold))
+    found = None
+    if old is not None:
+        try:
+            found = update_duplicates(stream, day, old, carry, threshold=threshold)
+        except ValueError:  # signatures of another shape or set: hashed again in full
+            found = None
+    if found is None:
+        found = find_duplicates(stream, day, threshold=threshold)
     np.savez(gen_dir / SIG_FILE, **{k: found.pop(k) for k in _SIG_KEYS})
     np.savez(gen_dir / DUPS_FILE, **found)
     return int((found["cluster"] >= 0).sum())

@@ -146,3 +146,33 @@ def test_candidates_match_datasketch() -> None:
     new = np.zeros(len(sig), dtype=bool)
     new[::5] = True
     assert _dups._candidates(sig, new) == [p for p in expected if new[p[0]] or new[p[1]]]
+
+
+def test_previous_signatures_of_another_shape_are_hashed_again(tmp_path: Path,
+                                                                corpora) -> None:
+    """Signatures the previous generation kept in another shape are not used: the
+    clusters are found in full (same result)."""
+    first, _, more = corpora
+    inc = tmp_path / "inc"
+    cs.build([first, more], inc, entities=False, progress=False)
+    gen = cs.open_index(inc).snapshot()
+    gen_path = gen.gen_path
+    gen.close()
+    stream = load_stream(gen_path)
+    with np.load(gen_path / _dups.SIG_FILE) as f, np.load(gen_path / _dups.DUPS_FILE) as g:
+        old = {"sig_docs": f["sig_docs"], "sig": f["sig"][:, :10], "pairs": g["pairs"],
+               "pair_similarity": g["pair_similarity"]}
+        want = g["cluster"]
+    carry = np.arange(len(stream.indptr) - 1)
+    with pytest.raises(ValueError, match="number of hashes"):
+        _dups.update_duplicates(stream, None, old, carry)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "columns.npz").write_bytes((gen_path / "columns.npz").read_bytes())
+    prev = tmp_path / "prev"
+    prev.mkdir()
+    np.savez(prev / _dups.SIG_FILE, **{k: old[k] for k in ("sig_docs", "sig")})
+    np.savez(prev / _dups.DUPS_FILE, pairs=old["pairs"], pair_similarity=old["pair_similarity"])
+    _dups.write_duplicates(out, stream, previous=prev, carry=carry)
+    with np.load(out / _dups.DUPS_FILE) as g:
+        assert np.array_equal(g["cluster"], want)
