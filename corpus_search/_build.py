@@ -774,9 +774,15 @@ def _write_stream_and_duplicates(work: _Work, layout: _Layout) -> None:
     finally:
         if reader is not None:
             reader.close()
-    _dups.write_duplicates(work.tmp, _stream.build_stream(work.tmp),
-                           previous=work.old if layout.carry is not None else None,
-                           carry=layout.carry)
+        if previous is not None:
+            previous.ids.close()
+    written = _stream.build_stream(work.tmp)
+    try:
+        _dups.write_duplicates(work.tmp, written,
+                               previous=work.old if layout.carry is not None else None,
+                               carry=layout.carry)
+    finally:
+        written.ids.close()
 
 
 # --- publish ----------------------------------------------------------------------------------

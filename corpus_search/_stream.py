@@ -34,7 +34,7 @@ import numpy as np
 from . import _analysis as analysis
 from ._errors import IndexProblem, QueryError
 
-__all__ = ["TokenStream", "in_scope", "load_stream", "stream_of", "write_stream"]
+__all__ = ["TokenStream", "build_stream", "in_scope", "load_stream", "stream_of", "write_stream"]
 
 STREAM_FILE = "stream.npy"
 META_FILE = "stream_meta.npz"
@@ -337,11 +337,14 @@ class _FileIds:
             left -= done
 
     def close(self) -> None:
-        os.close(self.fd)
+        """Close the file (once; later calls do nothing)."""
+        fd, self.fd = getattr(self, "fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
 
     def __del__(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            os.close(self.fd)
+        with contextlib.suppress(OSError):
+            self.close()
 
 
 def build_stream(gen_dir: str | Path) -> TokenStream:
