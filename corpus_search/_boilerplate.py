@@ -63,6 +63,8 @@ def _lines(body: str, min_chars: int, max_chars: int) -> dict[int, str]:
     """The countable lines of one body, by hash (each once)."""
     out: dict[int, str] = {}
     for raw in body.split("\n"):
+        if len(raw) < min_chars:  # collapsing whitespace never lengthens a line
+            continue
         line = norm_line(raw)
         if min_chars <= len(line) <= max_chars:
             out.setdefault(_hash(line), line)

@@ -475,6 +475,8 @@ class _Work:
     gone: list[str]
     known: dict[str, tuple[str, str]]
     by_id: dict[str, Article]
+    old: Path | None = None
+    """The previous generation, reused (its arrays are carried over too)."""
 
 
 @dataclass
@@ -531,8 +533,9 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
         per_doc, typed_now, retyped = _resolve_entities(work, report, index_dir)
         _write_index(work, indexed, per_doc, typed_now, retyped, run.progress)
         work.db.commit()
-        _write_columns(work.ix, work.db, tmp)
-        _write_stream_and_duplicates(work)
+        layout = _layout(work, retyped)
+        _write_columns(work, layout)
+        _write_stream_and_duplicates(work, layout)
         work.db.close()
         bp.table.to_csv(tmp / store.BOILERPLATE, index=False)
         _check_cancel(run)
@@ -618,7 +621,8 @@ def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article]
     by_id = {a.doc_id: a for a in articles}
     todo = [a for a in articles if known.get(a.doc_id) != (keys[a.doc_id], a.source)]
     gone = [d for d in known if d not in by_id]
-    return _Work(tmp, final, db, ix, keys, bp, old_gen is not None, todo, gone, known, by_id)
+    return _Work(tmp, final, db, ix, keys, bp, old_gen is not None, todo, gone, known, by_id,
+                 old_gen)
 
 
 def _count(work: _Work, report: BuildReport, total: int) -> None:
@@ -925,96 +929,281 @@ def _write_index(work: _Work, indexed: dict[str, str], per_doc: dict[str, list[E
                  typed_now: dict[str, dict[str, list[str]]], retyped: list[Article],
                  progress: bool) -> None:
     """New Whoosh segments, written in bulk from sorted arrays (see ``_segwriter``), for
-    new, changed and re-typed articles; deletions for the rest of what changed."""
+    new, changed and re-typed articles; deletions for the rest of what changed.
+
+    Each document is made when the segment writer reaches it (see :class:`_Documents`)
+    and its indexed text taken out of ``indexed`` then: the documents are never all held
+    at once, and ``indexed`` is empty when this returns."""
     writer = work.ix.writer(limitmb=256, compound=False)
     _postings.record(writer)  # flat postings for a segment Whoosh's merge policy writes
     try:
         for d in work.gone:
             writer.delete_by_term("doc_id", d)
-        docs = []
-        for art in work.todo + retyped:
+        arts = work.todo + retyped
+        for art in arts:
             if art.doc_id in work.known:
                 writer.delete_by_term("doc_id", art.doc_id)
-            body = indexed.get(art.doc_id) or _indexed_text(art, work.bp)
-            docs.append(_document(art, body, per_doc[art.doc_id], typed_now[art.doc_id]))
     except BaseException:
         writer.cancel()
         raise
-    _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
-                      and (os.cpu_count() or 1) > 1)
+
+    def make(art: Article) -> dict:
+        body = indexed.pop(art.doc_id, None) or _indexed_text(art, work.bp)
+        return _document(art, body, per_doc[art.doc_id], typed_now[art.doc_id])
+
+    docs = _Documents(arts, make)
+    try:
+        _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
+                          and (os.cpu_count() or 1) > 1)
+    finally:
+        indexed.clear()
+
+
+class _Documents(Sequence):
+    """The documents of ``arts`` for the segment writer, each made (by ``make``) when it
+    is read; slices are views, so halves and segment-sized runs stay lazy too."""
+
+    def __init__(self, arts: list[Article], make: Any, start: int = 0,
+                 stop: int | None = None) -> None:
+        self.arts, self.make = arts, make
+        self.start, self.stop = start, len(arts) if stop is None else stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            a, b, step = key.indices(len(self))
+            if step != 1:
+                raise ValueError("only contiguous slices")
+            return _Documents(self.arts, self.make, self.start + a,
+                              self.start + max(a, b))
+        if not -len(self) <= key < len(self):
+            raise IndexError(key)
+        return self.make(self.arts[self.start + key % len(self)])
 
 
 # --- write columns ----------------------------------------------------------------------------
 
 
-def _write_columns(ix, db: sqlite3.Connection, gen: Path) -> None:
-    """Per-document arrays, indexed by Whoosh docnum, for facets, filters and counts."""
-    with ix.reader() as reader:
+@dataclass
+class _Layout:
+    """The new generation's docnums, and which of them keep the previous generation's
+    per-article data."""
+
+    doc_ids: list[str]
+    live: np.ndarray
+    carry: np.ndarray | None
+    """Per docnum, the docnum in ``work.old`` whose arrays it keeps (-1: computed anew);
+    None when there is no previous generation to carry from (all computed anew)."""
+    fresh: np.ndarray
+    """Live docnums computed anew, ascending."""
+
+
+_CARRIED_FILES = ("columns.npz", "vocab.json", *_stream.STREAM_FILES)
+
+
+def _layout(work: _Work, retyped: list[Article]) -> _Layout:
+    """Docnums of the written index, mapped by doc_id to the previous generation's (an
+    unchanged article keeps its data there even when Whoosh merged or renumbered it)."""
+    with work.ix.reader() as reader:
         n = reader.doc_count_all()
         col = reader.column_reader("doc_id") if n else []
         doc_ids = [d.decode() if isinstance(d, bytes) else d for d in col]
         live = np.zeros(n, dtype=bool)
-        for d in reader.all_doc_ids():
-            live[d] = True
-    rows = {r[0]: r for r in db.execute(
-        "SELECT doc_id, outlet, date, tokens, typed, title FROM articles")}
-    title_analyzer = ix.schema["title"].analyzer
-    title_terms: dict[str, int] = {}
-    title_ptr = np.zeros(n + 1, dtype=np.int64)
-    title_ids: list[int] = []
-    title_pos: list[int] = []
+        live[list(reader.all_doc_ids())] = True
+    carry = None
+    old = work.old
+    if old is not None and all((old / f).is_file() for f in _CARRIED_FILES):
+        old_ids = json.loads((old / "vocab.json").read_text("utf-8"))["doc_ids"]
+        with np.load(old / "columns.npz", allow_pickle=False) as cols:
+            old_live = cols["live"]
+        if len(old_live) == len(old_ids):
+            at = {d: i for i, d in enumerate(old_ids) if old_live[i]}
+            redone = {a.doc_id for a in work.todo} | {a.doc_id for a in retyped}
+            carry = np.full(n, -1, dtype=np.int64)
+            for i, d in enumerate(doc_ids):
+                if live[i] and d not in redone:
+                    carry[i] = at.get(d, -1)
+    fresh = np.flatnonzero(live if carry is None else live & (carry < 0))
+    return _Layout(doc_ids, live, carry, fresh)
+
+
+def _title_and_codes(rows: Iterable[tuple], title_analyzer: Any, outlets: dict[str, int],
+                     months: dict[str, int], names: dict[tuple[str, str], int]
+                     ) -> Iterator[tuple[int, tuple]]:
+    """Per ``(docnum, manifest row)``, the docnum and its column values: outlet code,
+    month code, day, tokens, entity ids, title term texts and positions (codes numbered
+    in ``outlets``, ``months``, ``names`` as they come)."""
+    for docnum, (_, outlet, date, ntok, typed, title) in rows:
+        toks = [(t.text, t.pos) for t in title_analyzer(title or "", positions=True,
+                                                          mode="index")]
+        oc = outlets.setdefault(outlet, len(outlets)) if outlet else -1
+        mc, dy = -1, np.iinfo(np.int32).min
+        if date:
+            mc = months.setdefault(date[:7], len(months))
+            dy = int((np.datetime64(date[:10], "D") - np.datetime64("1970-01-01", "D")
+                      ).astype(np.int32))
+        ents = [names.setdefault((v, t), len(names))
+                for t, vals in json.loads(typed).items() for v in vals]
+        yield docnum, (oc, mc, dy, ntok, ents, toks)
+
+
+def _rows(db: sqlite3.Connection, doc_ids: list[str], docnums: np.ndarray
+          ) -> Iterator[tuple[int, tuple]]:
+    """``(docnum, manifest row)`` for the columns, in ``docnums`` order (read 500 at a
+    time; docnums without a row are left out)."""
+    sql = "SELECT doc_id, outlet, date, tokens, typed, title FROM articles WHERE doc_id IN "
+    nums = docnums.tolist()
+    for i in range(0, len(nums), 500):
+        part = nums[i:i + 500]
+        ids = [doc_ids[d] for d in part]
+        rows = {r[0]: r for r in db.execute(f"{sql}({','.join('?' * len(ids))})", ids)}
+        for d, doc_id in zip(part, ids, strict=True):
+            if doc_id in rows:
+                yield d, rows[doc_id]
+
+
+def _ragged(indptr: np.ndarray, dtype: Any, carried: np.ndarray, src: np.ndarray,
+            old_indptr: np.ndarray, old_values: list[np.ndarray],
+            fresh: dict[int, list[list[int]]]) -> list[np.ndarray]:
+    """Per-docnum lists (``indptr``) filled from the previous generation's arrays for the
+    ``carried`` docnums (``src``: their old docnums) and from ``fresh`` for the rest."""
+    outs = [np.zeros(int(indptr[-1]), dtype=dtype) for _ in old_values]
+    lens = indptr[carried + 1] - indptr[carried]
+    total = int(lens.sum())
+    if total:
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+        dst = np.repeat(indptr[carried], lens) + within
+        srcpos = np.repeat(old_indptr[src], lens) + within
+        for out, old in zip(outs, old_values, strict=True):
+            out[dst] = old[srcpos]
+    for d, lists in fresh.items():
+        for out, vals in zip(outs, lists, strict=True):
+            out[indptr[d]:indptr[d + 1]] = vals
+    return outs
+
+
+def _compact(codes: np.ndarray, labels: list) -> tuple[np.ndarray, list]:
+    """Codes renumbered and labels narrowed to the labels still used (order kept)."""
+    used = np.zeros(len(labels), dtype=bool)
+    used[codes[codes >= 0]] = True
+    if used.all():
+        return codes, labels
+    remap = np.cumsum(used) - 1
+    return (np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(codes.dtype),
+            [lab for lab, u in zip(labels, used.tolist(), strict=True) if u])
+
+
+def _write_columns(work: _Work, layout: _Layout) -> None:
+    """Per-document arrays, indexed by Whoosh docnum, for facets, filters and counts:
+    carried over from the previous generation for unchanged articles, computed from the
+    manifest for the rest."""
+    gen, n, carry = work.tmp, len(layout.doc_ids), layout.carry
     outlets: dict[str, int] = {}
     months: dict[str, int] = {}
     names: dict[tuple[str, str], int] = {}
+    title_terms: dict[str, int] = {}
     outlet_code = np.full(n, -1, dtype=np.int32)
     month_code = np.full(n, -1, dtype=np.int32)
     day = np.full(n, np.iinfo(np.int32).min, dtype=np.int32)
     tokens = np.zeros(n, dtype=np.int64)
+    ent_len = np.zeros(n, dtype=np.int64)
+    title_len = np.zeros(n, dtype=np.int64)
+    carried = np.zeros(0, dtype=np.int64)
+    src = carried
+    old: dict[str, np.ndarray] = {
+        k: np.zeros(1 if k.endswith("indptr") else 0, dtype=np.int64)
+        for k in ("ent_indptr", "ent_ids", "title_indptr", "title_ids", "title_pos")}
+    if carry is not None:
+        with np.load(work.old / "columns.npz", allow_pickle=False) as cols:
+            old = {k: cols[k] for k in cols.files}
+        vocab = json.loads((work.old / "vocab.json").read_text("utf-8"))
+        outlets = {o: i for i, o in enumerate(vocab["outlets"])}
+        months = {m: i for i, m in enumerate(vocab["months"])}
+        names = {(nm, t): i for i, (nm, t) in enumerate(vocab["entities"])}
+        title_terms = {t: i for i, t in enumerate(vocab["title_terms"])}
+        carried = np.flatnonzero(carry >= 0)
+        src = carry[carried]
+        for new, key in ((outlet_code, "outlet"), (month_code, "month"), (day, "day"),
+                         (tokens, "tokens")):
+            new[carried] = old[key][src]
+        ent_len[carried] = np.diff(old["ent_indptr"])[src]
+        title_len[carried] = np.diff(old["title_indptr"])[src]
+    fresh_ents: dict[int, list[list[int]]] = {}
+    fresh_titles: dict[int, list[list[int]]] = {}
+    analyzer = work.ix.schema["title"].analyzer
+    for i, (oc, mc, dy, ntok, ents, toks) in _title_and_codes(
+            _rows(work.db, layout.doc_ids, layout.fresh), analyzer, outlets, months, names):
+        outlet_code[i], month_code[i], day[i], tokens[i] = oc, mc, dy, ntok
+        ent_len[i] = len(ents)
+        title_len[i] = len(toks)
+        fresh_ents[i] = [ents]
+        fresh_titles[i] = [[title_terms.setdefault(t, len(title_terms)) for t, _ in toks],
+                           [p for _, p in toks]]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    ent_ids: list[int] = []
-    for i, d in enumerate(doc_ids):
-        row = rows.get(d) if live[i] else None
-        if row is not None:
-            _, outlet, date, ntok, typed, title = row
-            for tok in title_analyzer(title or "", positions=True, mode="index"):
-                title_ids.append(title_terms.setdefault(tok.text, len(title_terms)))
-                title_pos.append(tok.pos)
-            if outlet:
-                outlet_code[i] = outlets.setdefault(outlet, len(outlets))
-            if date:
-                month_code[i] = months.setdefault(date[:7], len(months))
-                day[i] = (np.datetime64(date[:10], "D") - np.datetime64("1970-01-01", "D")
-                          ).astype(np.int32)
-            tokens[i] = ntok
-            for t, vals in json.loads(typed).items():
-                ent_ids.extend(names.setdefault((v, t), len(names)) for v in vals)
-        indptr[i + 1] = len(ent_ids)
-        title_ptr[i + 1] = len(title_ids)
+    np.cumsum(ent_len, out=indptr[1:])
+    title_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(title_len, out=title_ptr[1:])
+    (ent_ids,) = _ragged(indptr, np.int32, carried, src, old["ent_indptr"],
+                         [old["ent_ids"]], fresh_ents)
+    title_ids, title_pos = _ragged(title_ptr, np.int32, carried, src, old["title_indptr"],
+                                   [old["title_ids"], old["title_pos"]], fresh_titles)
     # Months are numbered in calendar order so that codes sort like dates.
     month_list = sorted(months)
     remap = np.array([month_list.index(m) for m in months] or [0], dtype=np.int32)
     month_code = np.where(month_code >= 0, remap[np.maximum(month_code, 0)], -1).astype(np.int32)
-    np.savez(gen / "columns.npz", live=live, outlet=outlet_code, month=month_code, day=day,
-             tokens=tokens, ent_indptr=indptr, ent_ids=np.asarray(ent_ids, dtype=np.int32),
-             title_indptr=title_ptr, title_ids=np.asarray(title_ids, dtype=np.int32),
-             title_pos=np.asarray(title_pos, dtype=np.int32))
-    vocab = {"doc_ids": doc_ids, "outlets": list(outlets), "months": month_list,
-             "entities": [[name, t] for (name, t) in names], "title_terms": list(title_terms)}
-    (gen / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
+    outlet_list, name_list, term_list = list(outlets), list(names), list(title_terms)
+    if carry is not None:  # labels no article has any more are dropped, as a full build
+        month_code, month_list = _compact(month_code, month_list)
+        outlet_code, outlet_list = _compact(outlet_code, outlet_list)
+        ent_ids, name_list = _compact(ent_ids, name_list)
+        title_ids, term_list = _compact(title_ids, term_list)
+    np.savez(gen / "columns.npz", live=layout.live, outlet=outlet_code, month=month_code,
+             day=day, tokens=tokens, ent_indptr=indptr, ent_ids=ent_ids,
+             title_indptr=title_ptr, title_ids=title_ids, title_pos=title_pos)
+    vocab_out = {"doc_ids": layout.doc_ids, "outlets": outlet_list, "months": month_list,
+                 "entities": [[name, t] for (name, t) in name_list],
+                 "title_terms": term_list}
+    (gen / "vocab.json").write_text(json.dumps(vocab_out, ensure_ascii=False), "utf-8")
 
 
-def _write_stream_and_duplicates(work: _Work) -> None:
+def _write_stream_and_duplicates(work: _Work, layout: _Layout) -> None:
     """The forward index (each article's words in order, for collocates, n-grams and
-    dispersion) and the near-duplicate clusters found from it (see ``_stream``, ``_dups``)."""
-    with work.ix.reader() as reader:
-        def texts() -> Iterator[tuple[int, str]]:
-            for docnum in reader.all_doc_ids():
-                f = reader.stored_fields(docnum)
-                yield docnum, analysis.strip_furniture(
-                    f.get("text", ""), work.bp.lines_for(f.get("outlet") or ""))
+    dispersion) and the near-duplicate clusters found from it (see ``_stream``, ``_dups``):
+    unchanged articles' tokens, signatures and verified pairs are carried over; only new
+    and changed articles are tokenised and hashed."""
+    previous = _stream.build_stream(work.old) if layout.carry is not None else None
+    reader = None
 
-        _stream.write_stream(work.tmp, texts(), n_docs=reader.doc_count_all())
-    _dups.write_duplicates(work.tmp, _stream.load_stream(work.tmp))
+    def texts() -> Iterator[tuple[int, str]]:
+        nonlocal reader
+        for docnum in layout.fresh.tolist():
+            art = work.by_id.get(layout.doc_ids[docnum])
+            if art is not None:
+                yield docnum, _indexed_text(art, work.bp)
+                continue
+            if reader is None:  # not among the articles: its stored text
+                reader = work.ix.reader()
+            f = reader.stored_fields(docnum)
+            yield docnum, analysis.strip_furniture(
+                f.get("text", ""), work.bp.lines_for(f.get("outlet") or ""))
+
+    try:
+        _stream.write_stream(work.tmp, texts(), n_docs=len(layout.doc_ids),
+                             previous=previous, carry=layout.carry)
+    finally:
+        if reader is not None:
+            reader.close()
+        if previous is not None:
+            previous.ids.close()
+    written = _stream.build_stream(work.tmp)
+    try:
+        _dups.write_duplicates(work.tmp, written,
+                               previous=work.old if layout.carry is not None else None,
+                               carry=layout.carry)
+    finally:
+        written.ids.close()
 
 
 # --- publish ----------------------------------------------------------------------------------

@@ -208,12 +208,20 @@ class _Context:
     outlet_from: str = "given"
     """where ``outlet`` came from: ``"given"`` or ``"sources file"``"""
 
+    _last: tuple[Path, str] | None = field(default=None, init=False, repr=False)
+
     def source(self, path: Path) -> str:
         """Where an article came from, the same whatever the working directory: the
-        path below the corpus folder, led by that folder's own name."""
+        path below the corpus folder, led by that folder's own name. (Kept for the
+        last path: the articles of one CSV or JSONL file share it, and resolving the
+        folder costs a system call per path component.)"""
+        if self._last is not None and self._last[0] == path:
+            return self._last[1]
         name = self.root.resolve().name
         rel = _rel(path, self.root)
-        return f"{name}/{rel}" if name else rel
+        out = f"{name}/{rel}" if name else rel
+        self._last = (path, out)
+        return out
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -779,7 +787,8 @@ def _dedupe(report: LoadReport) -> None:
     seen_id: dict[str, int] = {}
     kept: list[Article] = []
     for art in report.articles:
-        first = seen_text.get(art.text_hash)
+        text_hash = art.text_hash  # a property that hashes the whole text: once
+        first = seen_text.get(text_hash)
         if first is not None:
             report.duplicates.append(Skipped(report._given.get(art.source, art.source),
                                              f"exact duplicate of {first}"))
@@ -793,6 +802,6 @@ def _dedupe(report: LoadReport) -> None:
                                                     f"given {doc_id!r}"))
             art = dataclasses.replace(art, doc_id=doc_id)
         seen_id.setdefault(doc_id, 1)
-        seen_text[art.text_hash] = art.doc_id
+        seen_text[text_hash] = art.doc_id
         kept.append(art)
     report.articles = kept

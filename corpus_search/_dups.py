@@ -8,10 +8,12 @@ versions of one story; counted naively, each doubles the counts. At build time
    to 64 bits. Articles shorter than ``MIN_TOKENS`` words are left out (too short to tell
    a copy from a stock phrase).
 2. **MinHash** signatures (``NUM_PERM`` = 96 min-wise hashes, multiply-shift hashing of
-   the shingle hashes, computed with numpy over the whole stream), indexed with
-   datasketch's ``MinHashLSH`` in ``BANDS`` = 32 bands of 3 rows: a pair becomes a
-   candidate with probability ``1 - (1 - J**3)**32``: 0.99 at Jaccard J = 0.5, 0.75 at
-   0.35, 0.0003 at 0.02.
+   the shingle hashes, computed with numpy over the whole stream), banded as an LSH
+   index (datasketch's ``MinHashLSH`` with ``params=(32, 3)`` finds the same pairs) in
+   ``BANDS`` = 32 bands of 3 rows: a pair becomes a candidate when all 3 values of a
+   band agree, with probability ``1 - (1 - J**3)**32``: 0.99 at Jaccard J = 0.5, 0.75 at
+   0.35, 0.0003 at 0.02. The signatures are kept (``minhash.npz``) so that the next
+   build hashes only new and changed articles and keeps the verified pairs of the rest.
 3. **Verification**: each candidate pair's *exact* Jaccard similarity of its shingle sets
    is computed; pairs at or above ``threshold`` (default ``THRESHOLD`` = 0.5) are kept.
 4. **Clusters**: connected components of the kept pairs (union-find). A cluster's
@@ -28,14 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from datasketch import LeanMinHash, MinHashLSH
 
 from ._stream import TokenStream, in_scope
 
 __all__ = ["CLUSTER_COLUMNS", "count_once", "duplicate_clusters", "find_duplicates",
-           "write_duplicates"]
+           "update_duplicates", "write_duplicates"]
 
 DUPS_FILE = "duplicates.npz"
+SIG_FILE = "minhash.npz"
 SHINGLE = 5
 MIN_TOKENS = 30
 NUM_PERM = 96
@@ -90,9 +92,9 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _signatures(stream: TokenStream, docs: np.ndarray) -> np.ndarray:
-    """MinHash signatures (``len(docs)`` x ``NUM_PERM``, uint32 values as uint64) of the
-    articles ``docs`` (increasing docnums, each at least ``SHINGLE`` tokens long)."""
-    sig = np.empty((len(docs), NUM_PERM), dtype=np.uint64)
+    """MinHash signatures (``len(docs)`` x ``NUM_PERM``, uint32) of the articles ``docs``
+    (increasing docnums, each at least ``SHINGLE`` tokens long)."""
+    sig = np.empty((len(docs), NUM_PERM), dtype=np.uint32)
     lengths = stream.lengths[docs]
     start = 0
     while start < len(docs):
@@ -102,9 +104,13 @@ def _signatures(stream: TokenStream, docs: np.ndarray) -> np.ndarray:
             total += int(lengths[stop])
             stop += 1
         chunk = docs[start:stop]
-        parts = [_shingles(np.asarray(stream.doc(int(d)))) for d in chunk]
+        base = int(stream.indptr[chunk[0]])
+        ids = np.asarray(stream.ids[base:int(stream.indptr[chunk[-1] + 1])])
+        parts = [_shingles(ids[stream.indptr[d] - base:stream.indptr[d + 1] - base])
+                 for d in chunk.tolist()]
         counts = np.array([len(p) for p in parts])
         h = np.concatenate(parts)
+        del ids, parts
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
         with np.errstate(over="ignore"):
             for i in range(NUM_PERM):
@@ -112,6 +118,69 @@ def _signatures(stream: TokenStream, docs: np.ndarray) -> np.ndarray:
                 sig[start:stop, i] = np.minimum.reduceat(v, offsets)
         start = stop
     return sig
+
+
+_ROWS = NUM_PERM // BANDS
+_BAND_MULT = (_rng.integers(1, 2**63, _ROWS, dtype=np.uint64) * np.uint64(2) + np.uint64(1))
+
+
+def _candidates(sig: np.ndarray, new: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Pairs of rows ``(i, j)``, ``i < j``, whose signatures agree on every value of at
+    least one band (``BANDS`` bands of ``NUM_PERM // BANDS`` rows): the candidate pairs of
+    an LSH index of these signatures (datasketch's ``MinHashLSH`` with
+    ``params=(BANDS, NUM_PERM // BANDS)`` finds the same). With ``new`` (bool per row),
+    only pairs with at least one new row."""
+    found: set[tuple[int, int]] = set()
+    n = len(sig)
+    if n < 2 or (new is not None and not new.any()):
+        return []
+    for b in range(BANDS):
+        rows = sig[:, b * _ROWS:(b + 1) * _ROWS].astype(np.uint64)
+        with np.errstate(over="ignore"):
+            key = _mix((rows * _BAND_MULT).sum(axis=1, dtype=np.uint64))
+        sel = (np.flatnonzero(np.isin(key, key[new])) if new is not None
+               else np.arange(n))
+        order = np.argsort(key[sel], kind="stable")
+        sel, k = sel[order], key[sel][order]
+        edge = np.flatnonzero(k[1:] != k[:-1]) + 1
+        starts = np.concatenate([[0], edge])
+        stops = np.concatenate([edge, [len(k)]])
+        for a, z in zip(starts[stops - starts > 1].tolist(),
+                        stops[stops - starts > 1].tolist(), strict=True):
+            members = sel[a:z].tolist()
+            for x, i in enumerate(members):
+                for j in members[x + 1:]:
+                    if new is not None and not (new[i] or new[j]):
+                        continue
+                    pair = (i, j) if i < j else (j, i)
+                    if pair not in found and (rows[i] == rows[j]).all():
+                        found.add(pair)
+    return sorted(found)
+
+
+def _verified(stream: TokenStream, docs: np.ndarray, cands: list[tuple[int, int]],
+              threshold: float) -> list[tuple[int, int, float]]:
+    """The candidate pairs (rows of ``docs``) whose exact Jaccard similarity is at least
+    ``threshold``, as (docnum, docnum, similarity)."""
+    cache: dict[int, np.ndarray] = {}
+
+    def shingles(i: int) -> np.ndarray:
+        if i not in cache:
+            cache[i] = doc_shingles(stream, int(docs[i]))
+        return cache[i]
+
+    pairs = []
+    for i, j in cands:
+        sim = jaccard(shingles(i), shingles(j))
+        if sim >= threshold:
+            a, b = int(docs[i]), int(docs[j])
+            pairs.append((min(a, b), max(a, b), sim))
+    return pairs
+
+
+def _eligible(stream: TokenStream) -> np.ndarray:
+    """Docnums long enough to be judged, ascending."""
+    return np.flatnonzero(stream.lengths >= max(MIN_TOKENS, SHINGLE))
 
 
 def find_duplicates(stream: TokenStream, day: np.ndarray | None = None, *,
@@ -133,36 +202,70 @@ def find_duplicates(stream: TokenStream, day: np.ndarray | None = None, *,
     dict
         ``cluster`` (int32 per docnum, -1 for none, clusters numbered by their first
         article's docnum), ``similarity`` (float32 per docnum, to the cluster's first;
-        NaN outside clusters), ``pairs`` (int32, k x 2 docnums) and ``pair_similarity``.
+        NaN outside clusters), ``pairs`` (int32, k x 2 docnums), ``pair_similarity``,
+        ``candidates`` (candidate pairs checked), and the MinHash signatures
+        ``sig_docs`` / ``sig`` of the judged articles (kept for the next build).
     """
+    docs = _eligible(stream)
+    sig = _signatures(stream, docs)
+    cands = _candidates(sig)
+    return _result(stream, day, threshold, _verified(stream, docs, cands, threshold),
+                   len(cands), docs, sig)
+
+
+def update_duplicates(stream: TokenStream, day: np.ndarray | None,
+                      previous: dict[str, np.ndarray], carry: np.ndarray, *,
+                      threshold: float = THRESHOLD) -> dict[str, np.ndarray]:
+    """:func:`find_duplicates` for a stream whose articles are partly carried over from
+    the previous generation's (``carry``: per docnum, its docnum there or -1).
+
+    ``previous`` holds the previous generation's ``pairs``, ``pair_similarity``,
+    ``sig_docs`` and ``sig``. Only the articles that are not carried get signatures; they
+    are compared with every article through the LSH bands, and the previous verified
+    pairs between carried articles are kept: the clusters are those of a full run
+    (candidate pairs are the same, see :func:`_candidates`).
+    """
+    if previous["sig"].ndim != 2 or previous["sig"].shape[1] != NUM_PERM:
+        raise ValueError("the previous signatures have another number of hashes")
+    n_old = int(max(previous["sig_docs"].max(initial=-1),
+                    previous["pairs"].max(initial=-1), carry.max(initial=-1))) + 1
+    old2new = np.full(n_old, -1, dtype=np.int64)
+    has = np.flatnonzero(carry >= 0)
+    old2new[carry[has]] = has
+    docs = _eligible(stream)
+    kept_sig = old2new[previous["sig_docs"]] if len(previous["sig_docs"]) else \
+        np.zeros(0, np.int64)
+    ok = kept_sig >= 0
+    fresh = docs[carry[docs] < 0] if len(carry) else docs
+    all_docs = np.concatenate([kept_sig[ok], fresh]).astype(np.int64)
+    sig = np.concatenate([previous["sig"][ok].astype(np.uint32),
+                          _signatures(stream, fresh)])
+    order = np.argsort(all_docs, kind="stable")
+    all_docs, sig = all_docs[order], sig[order]
+    if not np.array_equal(all_docs, docs):
+        raise ValueError("carried signatures do not match the stream's judged articles")
+    new = np.zeros(len(docs), dtype=bool)
+    new[np.searchsorted(docs, fresh)] = True
+    cands = _candidates(sig, new)
+    pairs = _verified(stream, docs, cands, threshold)
+    old_pairs = previous["pairs"].astype(np.int64).reshape(-1, 2)
+    if len(old_pairs):
+        a, b = old2new[old_pairs[:, 0]], old2new[old_pairs[:, 1]]
+        both = (a >= 0) & (b >= 0)
+        pairs += [(min(x, y), max(x, y), s) for x, y, s in zip(
+            a[both].tolist(), b[both].tolist(),
+            previous["pair_similarity"][both].astype(float).tolist(), strict=True)]
+    pairs.sort()
+    return _result(stream, day, threshold, pairs, len(cands), docs, sig)
+
+
+def _result(stream: TokenStream, day: np.ndarray | None, threshold: float,
+            pairs: list[tuple[int, int, float]], candidates: int, sig_docs: np.ndarray,
+            sig: np.ndarray) -> dict[str, np.ndarray]:
     n = len(stream.indptr) - 1
-    docs = np.flatnonzero(stream.lengths >= max(MIN_TOKENS, SHINGLE))
     cluster = np.full(n, -1, dtype=np.int32)
     similarity = np.full(n, np.nan, dtype=np.float32)
-    pairs: list[tuple[int, int, float]] = []
-    if len(docs) > 1:
-        sig = _signatures(stream, docs)
-        lsh = MinHashLSH(num_perm=NUM_PERM, params=(BANDS, NUM_PERM // BANDS))
-        hashes = [LeanMinHash(seed=1, hashvalues=sig[i], scheme="affine32")
-                  for i in range(len(docs))]
-        for i, mh in enumerate(hashes):
-            lsh.insert(i, mh, check_duplication=False)
-        cache: dict[int, np.ndarray] = {}
-
-        def shingles(i: int) -> np.ndarray:
-            if i not in cache:
-                cache[i] = doc_shingles(stream, int(docs[i]))
-            return cache[i]
-
-        candidates = 0
-        for i, mh in enumerate(hashes):
-            for j in lsh.query(mh):
-                candidates += j > i
-                if j <= i:
-                    continue
-                sim = jaccard(shingles(i), shingles(j))
-                if sim >= threshold:
-                    pairs.append((int(docs[i]), int(docs[j]), sim))
+    pairs = sorted(pairs)
     # Union-find over the kept pairs; then every member must itself be at least
     # ``threshold`` like its cluster's first (earliest) article: single linkage alone
     # chains different stories through a third (A~B, B~C, A!~C). Members that are not
@@ -201,7 +304,8 @@ def find_duplicates(stream: TokenStream, day: np.ndarray | None = None, *,
     arr = np.array([(a, b) for a, b, _ in pairs], dtype=np.int32).reshape(-1, 2)
     return {"cluster": cluster, "similarity": similarity, "pairs": arr,
             "pair_similarity": np.array([s for *_, s in pairs], dtype=np.float32),
-            "candidates": np.array(candidates if len(docs) > 1 else 0)}
+            "candidates": np.array(candidates), "sig_docs": sig_docs.astype(np.int32),
+            "sig": sig.astype(np.uint32)}
 
 
 def _root(parent: dict[int, int], x: int) -> int:
@@ -212,11 +316,19 @@ def _root(parent: dict[int, int], x: int) -> int:
     return x
 
 
-def write_duplicates(gen_dir: str | Path, stream: TokenStream, *,
-                     threshold: float = THRESHOLD) -> int:
-    """Find near-duplicate clusters and store them as ``duplicates.npz`` in ``gen_dir``.
+_SIG_KEYS = ("sig_docs", "sig")
 
-    Dates come from the generation's ``columns.npz`` (``day``) when it is there.
+
+def write_duplicates(gen_dir: str | Path, stream: TokenStream, *,
+                     threshold: float = THRESHOLD, previous: str | Path | None = None,
+                     carry: np.ndarray | None = None) -> int:
+    """Find near-duplicate clusters and store them as ``duplicates.npz`` in ``gen_dir``
+    (the MinHash signatures go to ``minhash.npz``, read only by the next build).
+
+    Dates come from the generation's ``columns.npz`` (``day``) when it is there. With
+    ``previous`` (the previous generation's folder) and ``carry`` (per docnum, its docnum
+    there or -1), only articles not carried over are hashed (see
+    :func:`update_duplicates`); a previous generation without signatures is ignored.
     Returns the number of articles in clusters.
     """
     gen_dir = Path(gen_dir)
@@ -224,7 +336,23 @@ def write_duplicates(gen_dir: str | Path, stream: TokenStream, *,
     if (gen_dir / "columns.npz").is_file():
         with np.load(gen_dir / "columns.npz", allow_pickle=False) as cols:
             day = cols["day"] if "day" in cols.files else None
-    found = find_duplicates(stream, day, threshold=threshold)
+    old = None
+    if previous is not None and carry is not None:
+        prev = Path(previous)
+        if (prev / SIG_FILE).is_file() and (prev / DUPS_FILE).is_file():
+            with np.load(prev / SIG_FILE, allow_pickle=False) as f, \
+                    np.load(prev / DUPS_FILE, allow_pickle=False) as g:
+                old = {"sig_docs": f["sig_docs"], "sig": f["sig"], "pairs": g["pairs"],
+                       "pair_similarity": g["pair_similarity"]}
+    found = None
+    if old is not None:
+        try:
+            found = update_duplicates(stream, day, old, carry, threshold=threshold)
+        except ValueError:  # signatures of another shape or set: hashed again in full
+            found = None
+    if found is None:
+        found = find_duplicates(stream, day, threshold=threshold)
+    np.savez(gen_dir / SIG_FILE, **{k: found.pop(k) for k in _SIG_KEYS})
     np.savez(gen_dir / DUPS_FILE, **found)
     return int((found["cluster"] >= 0).sum())
 

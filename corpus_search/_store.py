@@ -92,7 +92,8 @@ _OWN_NAMES = {CURRENT, LOCK, CACHE, OVERRIDE_FILE, ENTITY_PROGRESS, "README.md",
               ".gitkeep"}
 GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE,
                        ENTITY_REPORT,
-                       _trust.SIGNATURE, *_stream.STREAM_FILES, _dups.DUPS_FILE})
+                       _trust.SIGNATURE, *_stream.STREAM_FILES, _dups.DUPS_FILE,
+                       _dups.SIG_FILE})
 """Files of a generation that a build writes anew (the Whoosh files are hard-linked)."""
 _GEN_RE = re.compile(r"gen-(\d{6})")
 _OWN_TEMP = re.compile(r"\.(CURRENT|entities-progress\.json)\.tmp-\d+-\d+")

@@ -20,6 +20,7 @@ have an empty range. Cost: 4 bytes a token on disk, plus the vocabulary.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from array import array
@@ -33,7 +34,7 @@ import numpy as np
 from . import _analysis as analysis
 from ._errors import IndexProblem, QueryError
 
-__all__ = ["TokenStream", "in_scope", "load_stream", "stream_of", "write_stream"]
+__all__ = ["TokenStream", "build_stream", "in_scope", "load_stream", "stream_of", "write_stream"]
 
 STREAM_FILE = "stream.npy"
 META_FILE = "stream_meta.npz"
@@ -65,7 +66,8 @@ def _tokens(text: str) -> Iterator[str]:
 
 
 def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
-                 n_docs: int | None = None) -> int:
+                 n_docs: int | None = None, previous: TokenStream | None = None,
+                 carry: np.ndarray | None = None) -> int:
     """Write the token stream of ``docs`` into the generation folder ``gen_dir``.
 
     Parameters
@@ -77,48 +79,284 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
         field: furniture is left out here, as the index does). Missing docnums (deleted
         articles) get an empty range.
     n_docs
-        Number of docnums (Whoosh's ``doc_count_all()``); default the last docnum + 1.
+        Number of docnums (Whoosh's ``doc_count_all()``); default the last docnum + 1
+        (``len(carry)`` when ``carry`` is given).
+    previous
+        The previous generation's stream (see :func:`build_stream`), whose articles
+        ``carry`` copies instead of tokenising them again.
+    carry
+        Per docnum, the docnum in ``previous`` whose tokens it gets (-1: from ``docs`` or
+        empty). Its word ids are kept; words no article holds any more are dropped.
 
     Returns
     -------
     int
         The number of tokens written.
+
+    Tokens go to the file in chunks as they are made: the memory held is the
+    vocabulary and the per-docnum offsets, not the stream.
     """
     gen_dir = Path(gen_dir)
+    if carry is not None and previous is None:
+        raise ValueError("carry needs the previous stream")
+    vocab: dict[str, int] = dict(previous.word_index) if previous is not None else {}
+    out = _NpyWriter(gen_dir / STREAM_FILE, "<i4")
     ids = array("i")
-    ends: list[tuple[int, int]] = []
-    vocab: dict[str, int] = {}
+    freq_new = np.zeros(0, dtype=np.int64)
+    docnums: list[int] = []
+    lens: list[int] = []
+    carried = carry if carry is not None else np.zeros(0, dtype=np.int64)
+    runs = _runs(previous, carried)  # (first docnum, old start, old stop), in docnum order
+    run_at = 0
     last = -1
+
+    def flush() -> None:
+        nonlocal ids, freq_new
+        if len(ids):
+            chunk = np.frombuffer(ids, dtype=np.int32)
+            freq_new = _padded(freq_new, len(vocab)) + np.bincount(chunk, minlength=len(vocab))
+            out.write(chunk)
+            ids = array("i")
+
+    def copy_until(docnum: int) -> None:
+        nonlocal run_at
+        while run_at < len(runs) and runs[run_at][0] < docnum:
+            flush()
+            _, a, b = runs[run_at]
+            out.copy_from(previous, a, b)
+            run_at += 1
+
     for docnum, text in docs:
         if docnum <= last:
             raise ValueError(f"docnums must increase (got {docnum} after {last})")
+        if docnum < len(carried) and carried[docnum] >= 0:
+            raise ValueError(f"docnum {docnum} is both carried over and given")
         last = docnum
+        copy_until(docnum)
         setdefault = vocab.setdefault
+        before = len(ids)
         ids.extend(setdefault(w, len(vocab)) for w in _tokens(text or ""))
-        ends.append((docnum, len(ids)))
-    n = (last + 1) if n_docs is None else n_docs
-    if n <= last:
-        raise ValueError(f"n_docs={n} but docnum {last} was given")
+        docnums.append(docnum)
+        lens.append(len(ids) - before)
+        if len(ids) >= _WRITE_TOKENS:
+            flush()
+    copy_until(1 << 62)
+    flush()
+    total = out.close()
+    n = max(last + 1, len(carried)) if n_docs is None else n_docs
+    if n <= last or n < len(carried):
+        raise ValueError(f"n_docs={n} but docnum {max(last, len(carried) - 1)} was given")
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[np.asarray(docnums, dtype=np.int64)] = np.asarray(lens, dtype=np.int64)
+    if previous is not None:
+        has = np.flatnonzero(carried >= 0)
+        lengths[has] = np.diff(previous.indptr)[carried[has]]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    prev_doc, prev_end = -1, 0
-    for docnum, end in ends:
-        indptr[prev_doc + 1 : docnum + 1] = prev_end  # empty ranges for skipped docnums
-        indptr[docnum + 1] = end
-        prev_doc, prev_end = docnum, end
-    indptr[prev_doc + 1 :] = prev_end
+    np.cumsum(lengths, out=indptr[1:])
     words = list(vocab)
-    stems: dict[str, int] = {}
-    word_stem = np.array([stems.setdefault(analysis.stem(w), len(stems)) for w in words],
-                         dtype=np.int32)
-    stream = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
-    word_freq = np.bincount(stream, minlength=len(words)).astype(np.int64)
-    np.save(gen_dir / STREAM_FILE, stream)
-    np.savez(gen_dir / META_FILE, indptr=indptr, word_stem=word_stem, word_freq=word_freq)
+    freq = _padded(freq_new, len(words))
+    if previous is not None:
+        stems = dict(previous.stem_index)
+        word_stem = previous.word_stem.tolist()
+        freq += _padded(previous.word_freq, len(words))
+        freq -= _padded(_dropped_freq(previous, carried), len(words))
+    else:
+        stems, word_stem = {}, []
+    for w in words[len(word_stem):]:
+        word_stem.append(stems.setdefault(analysis.stem(w), len(stems)))
+    stem_list = list(stems)
+    word_stem_arr = np.asarray(word_stem, dtype=np.int32)
+    if previous is not None and (freq <= 0).any():
+        words, stem_list, word_stem_arr, freq = _compact(gen_dir / STREAM_FILE, words,
+                                                         stem_list, word_stem_arr, freq)
+    np.savez(gen_dir / META_FILE, indptr=indptr, word_stem=word_stem_arr, word_freq=freq)
     tmp = gen_dir / f".{VOCAB_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps({"words": words, "stems": list(stems)}, ensure_ascii=False),
+    tmp.write_text(json.dumps({"words": words, "stems": stem_list}, ensure_ascii=False),
                    "utf-8")
     os.replace(tmp, gen_dir / VOCAB_FILE)
-    return len(ids)
+    return total
+
+
+_WRITE_TOKENS = 1 << 20  # tokens buffered, copied or renumbered at a time
+
+
+def _padded(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` as int64, zero-padded to at least ``n`` entries."""
+    out = np.zeros(max(n, len(a)), dtype=np.int64)
+    out[:len(a)] = a
+    return out
+
+
+def _runs(previous: TokenStream | None, carry: np.ndarray) -> list[tuple[int, int, int]]:
+    """Carried docnums as runs copied in one piece: (first new docnum, old token start,
+    old token stop), where consecutive new docnums take consecutive old ones."""
+    if previous is None or not len(carry):
+        return []
+    new = np.flatnonzero(carry >= 0)
+    if not len(new):
+        return []
+    old = carry[new]
+    cut = np.flatnonzero((np.diff(new) != 1) | (np.diff(old) != 1)) + 1
+    firsts = np.concatenate([[0], cut])
+    lasts = np.concatenate([cut - 1, [len(new) - 1]])
+    starts = previous.indptr[old[firsts]]
+    stops = previous.indptr[old[lasts] + 1]
+    return list(zip(new[firsts].tolist(), starts.tolist(), stops.tolist(), strict=True))
+
+
+def _dropped_freq(previous: TokenStream, carry: np.ndarray) -> np.ndarray:
+    """Tokens per word id of the previous stream's articles that are not carried over."""
+    kept = np.zeros(len(previous.indptr) - 1, dtype=bool)
+    kept[carry[carry >= 0]] = True
+    out = np.zeros(len(previous.words), dtype=np.int64)
+    parts: list[np.ndarray] = []
+    size = 0
+    for d in np.flatnonzero(~kept & (np.diff(previous.indptr) > 0)).tolist():
+        parts.append(np.asarray(previous.doc(d)))
+        size += len(parts[-1])
+        if size >= _WRITE_TOKENS:
+            out += np.bincount(np.concatenate(parts), minlength=len(out))
+            parts, size = [], 0
+    if parts:
+        out += np.bincount(np.concatenate(parts), minlength=len(out))
+    return out
+
+
+def _compact(path: Path, words: list[str], stems: list[str], word_stem: np.ndarray,
+             freq: np.ndarray) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Drop words no article holds (and stems no word has): renumber the stream file in
+    place, chunk by chunk."""
+    keep = freq > 0
+    remap = np.cumsum(keep, dtype=np.int64) - 1
+    with open(path, "r+b") as fh:
+        header = _header_size(fh)
+        fh.seek(0, os.SEEK_END)
+        count = (fh.tell() - header) // 4
+        for a in range(0, count, _WRITE_TOKENS):
+            b = min(count, a + _WRITE_TOKENS)
+            fh.seek(header + 4 * a)
+            chunk = np.frombuffer(fh.read(4 * (b - a)), dtype="<i4")
+            fh.seek(header + 4 * a)
+            fh.write(remap[chunk].astype("<i4").tobytes())
+    kept_stems = np.unique(word_stem[keep])
+    stem_remap = np.full(len(stems), -1, dtype=np.int64)
+    stem_remap[kept_stems] = np.arange(len(kept_stems))
+    return ([w for w, k in zip(words, keep.tolist(), strict=True) if k],
+            [stems[s] for s in kept_stems.tolist()],
+            stem_remap[word_stem[keep]].astype(np.int32), freq[keep])
+
+
+def _header_size(fh) -> int:
+    fh.seek(0)
+    np.lib.format.read_magic(fh)
+    np.lib.format.read_array_header_1_0(fh)
+    return fh.tell()
+
+
+class _NpyWriter:
+    """A 1-D ``.npy`` file written in chunks: the header is rewritten with the final
+    length at :meth:`close` (numpy pads it to the same size whatever the length)."""
+
+    def __init__(self, path: Path, dtype: str) -> None:
+        self.path = path
+        self.dtype = dtype
+        self.fh = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._header(0)
+        self.start = self.fh.tell()
+        self.count = 0
+
+    def _header(self, n: int) -> None:
+        np.lib.format.write_array_header_1_0(
+            self.fh, {"descr": self.dtype, "fortran_order": False, "shape": (n,)})
+
+    def write(self, values: np.ndarray) -> None:
+        self.fh.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+        self.count += len(values)
+
+    def copy_from(self, previous: TokenStream, a: int, b: int) -> None:
+        """Append tokens ``a:b`` of ``previous`` (read from its file when it has one)."""
+        src = getattr(previous.ids, "copy_to", None)
+        if src is None:
+            for x in range(a, b, _WRITE_TOKENS):
+                self.write(np.asarray(previous.ids[x:min(b, x + _WRITE_TOKENS)]))
+            return
+        self.fh.flush()
+        src(self.fh, a, b)
+        self.count += b - a
+
+    def close(self) -> int:
+        self.fh.flush()
+        end = self.fh.tell()
+        self.fh.seek(0)
+        self._header(self.count)
+        if self.fh.tell() != self.start:
+            raise AssertionError("npy header changed size")
+        self.fh.seek(end)
+        self.fh.close()
+        return self.count
+
+
+class _FileIds:
+    """The word ids of a stream file read on demand (``os.pread``), not memory-mapped:
+    a build reads the whole stream once and should not keep it resident."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as fh:
+            self.header = _header_size(fh)
+            fh.seek(0, os.SEEK_END)
+            self.n = (fh.tell() - self.header) // 4
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("only contiguous slices are read")
+        a, b, _ = key.indices(self.n)
+        if b <= a:
+            return np.zeros(0, dtype=np.int32)
+        data = os.pread(self.fd, 4 * (b - a), self.header + 4 * a)
+        return np.frombuffer(data, dtype="<i4").astype(np.int32, copy=False)
+
+    def copy_to(self, fh, a: int, b: int) -> None:
+        """Append tokens ``a:b`` to the open file ``fh`` (kernel-side copy if possible)."""
+        offset, left = self.header + 4 * a, 4 * (b - a)
+        out = fh.fileno()
+        while left > 0:
+            try:
+                done = os.copy_file_range(self.fd, out, min(left, 1 << 28), offset)
+            except (AttributeError, OSError):
+                done = 0
+            if done <= 0:  # not supported here: through user space
+                data = os.pread(self.fd, min(left, 1 << 24), offset)
+                os.write(out, data)
+                done = len(data)
+            offset += done
+            left -= done
+
+    def close(self) -> None:
+        """Close the file (once; later calls do nothing)."""
+        fd, self.fd = getattr(self, "fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            self.close()
+
+
+def build_stream(gen_dir: str | Path) -> TokenStream:
+    """A generation's stream for the build: like :func:`load_stream`, but its ids are read
+    from the file on demand (see :class:`_FileIds`) instead of memory-mapped."""
+    gen_dir = Path(gen_dir)
+    with np.load(gen_dir / META_FILE, allow_pickle=False) as meta:
+        indptr, word_stem, word_freq = meta["indptr"], meta["word_stem"], meta["word_freq"]
+    vocab = json.loads((gen_dir / VOCAB_FILE).read_text("utf-8"))
+    return TokenStream(ids=_FileIds(gen_dir / STREAM_FILE), indptr=indptr,
+                       words=vocab["words"], stems=vocab["stems"], word_stem=word_stem,
+                       word_freq=word_freq)
 
 
 @dataclass(eq=False)

@@ -9,7 +9,7 @@ import numpy as np
 
 import corpus_search as cs
 from corpus_search import _analysis
-from corpus_search._stream import load_stream, write_stream
+from corpus_search._stream import build_stream, load_stream, write_stream
 
 FURNITURE = (
     "Sanctions were imposed on Monday.\nShare this article\n"
@@ -95,3 +95,29 @@ def test_write_stream_gaps(tmp_path: Path) -> None:
     assert stream.indptr.tolist() == [0, 0, 5, 5, 6, 6]
     assert stream.word_freq[stream.word_index["hat"]] == 2
     assert np.int32 == stream.ids.dtype
+
+
+def test_write_stream_carries_previous(tmp_path: Path) -> None:
+    """Articles carried from a previous stream (read from its file, or memory-mapped)
+    keep their words; words only dropped articles held leave the vocabulary."""
+    old_dir, new_dir, want_dir = tmp_path / "old", tmp_path / "new", tmp_path / "want"
+    for d in (old_dir, new_dir, want_dir):
+        d.mkdir()
+    texts = ["the cat sat", "a lone zebra here", "the hat", "cat and hat"]
+    write_stream(old_dir, enumerate(texts))
+    # new docnums: 0 <- old 2, 1 <- old 0, 2 new, 3 <- old 3 (old 1, the zebra, dropped)
+    carry = np.array([2, 0, -1, 3])
+    final = [texts[2], texts[0], "new words here", texts[3]]
+    write_stream(want_dir, enumerate(final))
+    want = load_stream(want_dir)
+    for previous in (build_stream(old_dir), load_stream(old_dir)):
+        n = write_stream(new_dir, [(2, "new words here")], previous=previous, carry=carry)
+        got = load_stream(new_dir)
+        assert n == len(want)
+        assert got.indptr.tolist() == want.indptr.tolist()
+        assert [[got.words[w] for w in got.doc(i)] for i in range(4)] == \
+            [[want.words[w] for w in want.doc(i)] for i in range(4)]
+        assert "zebra" not in got.words
+        assert sorted(zip(got.words, got.word_freq.tolist(), strict=True)) == \
+            sorted(zip(want.words, want.word_freq.tolist(), strict=True))
+        assert sorted(got.stems) == sorted(want.stems)

@@ -1,0 +1,178 @@
+"""An update carries the previous generation's arrays over: columns, token stream and
+near-duplicate clusters equal those of a full build of the same final corpus, and only
+new and changed articles are tokenised and hashed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasketch import LeanMinHash, MinHashLSH
+
+import corpus_search as cs
+from corpus_search import _dups, _stream, synthetic
+from corpus_search._stream import load_stream
+
+N_BASE = 40
+
+
+def _records() -> list[dict]:
+    """Synthetic articles, some republished (a few words changed) under other ids."""
+    recs = list(synthetic.generate(N_BASE + 12, seed=7))
+    for r in recs:
+        r["text"] = " ".join(r["text"].split()[:150])  # short: a quick build
+    for k, (src, dst) in enumerate([(5, 6), (0, 42), (1, 43), (2, 44), (42, 45), (46, 47)]):
+        words = recs[src]["text"].split()
+        words[10 + k] = "changedword"
+        recs[dst]["text"] = " ".join(words)
+    return recs
+
+
+def _write(path: Path, recs: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs), "utf-8")
+    return path
+
+
+def _by_doc(index_dir: Path) -> dict:
+    """Everything the carried arrays hold, keyed by doc_id (docnums differ by build)."""
+    ix = cs.open_index(index_dir).snapshot()
+    try:
+        stream = load_stream(ix.gen_path)
+        dups = _dups._load(ix)
+        with np.load(ix.gen_path / "columns.npz") as cols:
+            tptr, tids, tpos = cols["title_indptr"], cols["title_ids"], cols["title_pos"]
+        terms = json.loads((ix.gen_path / "vocab.json").read_text("utf-8"))["title_terms"]
+        out: dict = {}
+        for d, i in ix.docnum.items():
+            a, b = ix.ent_indptr[i], ix.ent_indptr[i + 1]
+            t0, t1 = tptr[i], tptr[i + 1]
+            c = int(dups["cluster"][i])
+            out[d] = {
+                "outlet": ix.outlets[ix.outlet_code[i]] if ix.outlet_code[i] >= 0 else None,
+                "month": ix.months[ix.month_code[i]] if ix.month_code[i] >= 0 else None,
+                "day": int(ix.day[i]), "tokens": int(ix.tokens[i]),
+                "entities": sorted(tuple(ix.entities[e]) for e in ix.ent_ids[a:b]),
+                "title": [(terms[t], int(p)) for t, p in
+                          zip(tids[t0:t1], tpos[t0:t1], strict=True)],
+                "words": [stream.words[w] for w in stream.doc(i)],
+                "cluster_first": ix.doc_ids[c] if c >= 0 else None,
+                "similarity": round(float(dups["similarity"][i]), 6) if c >= 0 else None}
+        freq = dict(zip(stream.words, stream.word_freq.tolist(), strict=True))
+        stems = {w: stream.stems[s] for w, s in zip(stream.words, stream.word_stem.tolist(),
+                                                    strict=True)}
+        vocab = {"outlets": sorted(ix.outlets), "months": sorted(ix.months),
+                 "title_terms": sorted(terms), "words": sorted(stream.words),
+                 "stems": sorted(stream.stems)}
+        pairs = {tuple(sorted((ix.doc_ids[a], ix.doc_ids[b]))): round(float(s), 6)
+                 for (a, b), s in zip(dups["pairs"].tolist(),
+                                      dups["pair_similarity"].tolist(), strict=True)}
+        return {"docs": out, "freq": freq, "stems": stems, "vocab": vocab, "pairs": pairs}
+    finally:
+        ix.close()
+
+
+@pytest.fixture
+def corpora(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A first corpus, the same corpus with one article changed and one removed, and a
+    second file of new articles (some near-copies of the first corpus's)."""
+    recs = _records()
+    first = _write(tmp_path / "a.jsonl", recs[:N_BASE])
+    later = [dict(r) for r in recs[:N_BASE]]
+    later[3]["text"] = later[3]["text"].replace(" ", " extra ", 5)
+    del later[-1]  # (a line removed mid-file shifts the source lines after it)
+    return first, later, _write(tmp_path / "b.jsonl", recs[N_BASE:])
+
+
+def test_update_equals_full_build(tmp_path: Path, corpora, monkeypatch) -> None:
+    """Columns, stream and clusters after an update equal a full build's, and only the
+    new and changed articles were tokenised and hashed."""
+    first, later, more = corpora
+    inc = tmp_path / "inc"
+    cs.build([first], inc, entities=False, progress=False)
+    _write(first, later)
+    tokenised: list[int] = []
+    hashed: list[int] = []
+    real_tokens, real_sigs = _stream._tokens, _dups._signatures
+    monkeypatch.setattr(_stream, "_tokens", lambda t: tokenised.append(1) or real_tokens(t))
+    monkeypatch.setattr(_dups, "_signatures",
+                        lambda s, d: hashed.append(len(d)) or real_sigs(s, d))
+    report = cs.build([first, more], inc, entities=False, progress=False)
+    monkeypatch.undo()
+    assert (report.added, report.updated, report.removed) == (12, 1, 1)
+    assert len(tokenised) == 13
+    assert sum(hashed) == 13
+    full = tmp_path / "full"
+    cs.build([first, more], full, entities=False, progress=False)
+    got, want = _by_doc(inc), _by_doc(full)
+    assert got["docs"] == want["docs"]
+    assert got == want
+    assert any(v["cluster_first"] for v in got["docs"].values())
+
+
+def test_update_after_merges_and_removals(tmp_path: Path, corpora) -> None:
+    """Several updates in a row (Whoosh merges small segments and renumbers docnums)
+    still equal a full build."""
+    first, later, more = corpora
+    inc = tmp_path / "inc"
+    recs = [json.loads(line) for line in first.read_text("utf-8").splitlines()]
+    for k in range(4):
+        _write(first, recs[:N_BASE - 4 + k])
+        cs.build([first], inc, entities=False, progress=False)
+    _write(first, later)
+    cs.build([first, more], inc, entities=False, progress=False)
+    full = tmp_path / "full"
+    cs.build([first, more], full, entities=False, progress=False)
+    assert _by_doc(inc) == _by_doc(full)
+
+
+def test_candidates_match_datasketch() -> None:
+    """The numpy LSH bands give the candidate pairs of datasketch's MinHashLSH."""
+    rng = np.random.default_rng(3)
+    sig = rng.integers(0, 2**32, (300, _dups.NUM_PERM), dtype=np.uint64).astype(np.uint32)
+    for i in range(0, 300, 7):  # plant shared bands
+        j = int(rng.integers(0, 300))
+        b = int(rng.integers(0, _dups.BANDS)) * 3
+        sig[j, b:b + 3] = sig[i, b:b + 3]
+    lsh = MinHashLSH(num_perm=_dups.NUM_PERM, params=(_dups.BANDS, _dups.NUM_PERM //
+                                                      _dups.BANDS))
+    hashes = [LeanMinHash(seed=1, hashvalues=sig[i].astype(np.uint64), scheme="affine32")
+              for i in range(len(sig))]
+    for i, mh in enumerate(hashes):
+        lsh.insert(i, mh, check_duplication=False)
+    expected = sorted({(i, j) for i, mh in enumerate(hashes) for j in lsh.query(mh) if j > i})
+    assert _dups._candidates(sig) == expected
+    new = np.zeros(len(sig), dtype=bool)
+    new[::5] = True
+    assert _dups._candidates(sig, new) == [p for p in expected if new[p[0]] or new[p[1]]]
+
+
+def test_previous_signatures_of_another_shape_are_hashed_again(tmp_path: Path,
+                                                                corpora) -> None:
+    """Signatures the previous generation kept in another shape are not used: the
+    clusters are found in full (same result)."""
+    first, _, more = corpora
+    inc = tmp_path / "inc"
+    cs.build([first, more], inc, entities=False, progress=False)
+    gen = cs.open_index(inc).snapshot()
+    gen_path = gen.gen_path
+    gen.close()
+    stream = load_stream(gen_path)
+    with np.load(gen_path / _dups.SIG_FILE) as f, np.load(gen_path / _dups.DUPS_FILE) as g:
+        old = {"sig_docs": f["sig_docs"], "sig": f["sig"][:, :10], "pairs": g["pairs"],
+               "pair_similarity": g["pair_similarity"]}
+        want = g["cluster"]
+    carry = np.arange(len(stream.indptr) - 1)
+    with pytest.raises(ValueError, match="number of hashes"):
+        _dups.update_duplicates(stream, None, old, carry)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "columns.npz").write_bytes((gen_path / "columns.npz").read_bytes())
+    prev = tmp_path / "prev"
+    prev.mkdir()
+    np.savez(prev / _dups.SIG_FILE, **{k: old[k] for k in ("sig_docs", "sig")})
+    np.savez(prev / _dups.DUPS_FILE, pairs=old["pairs"], pair_similarity=old["pair_similarity"])
+    _dups.write_duplicates(out, stream, previous=prev, carry=carry)
+    with np.load(out / _dups.DUPS_FILE) as g:
+        assert np.array_equal(g["cluster"], want)
