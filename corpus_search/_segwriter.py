@@ -596,6 +596,13 @@ def _write_part(settings: tuple[tuple[str, str, object], ...], folder: str,
     return write_segments(FileStorage(folder), schema, indexname, docs)
 
 
+_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (glibc returns freed
+memory to the system at once), which makes this writer's many short-lived numpy arrays
+25% slower (half of 10,000 synthetic articles: 18.4 s of CPU -> 23.1 s); the worker lives
+for one task, so it keeps glibc's default."""
+
+
 def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]) -> list:
     """The segments of ``docs`` in two fixed halves: the second half on a dask worker of a
     new one-process ``LocalCluster`` while this process writes the first; in docnum order.
@@ -604,9 +611,11 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
     writes the segment files into the index folder, so it needs this machine's
     filesystem. The cluster is started and closed here, with ``_enrich``'s kill safety
     (the worker dies with this process; its scratch folder is removed by a janitor)."""
+    import dask  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
+
     half = (len(docs) + 1) // 2
     first: list = []
-    with _enrich._quiet_dask():
+    with _enrich._quiet_dask(), dask.config.set(_WORKER_CONFIG):
         try:
             with _enrich._open_client(None, None, 1) as client:
                 fut = client.submit(_write_part, _settings(), storage.folder, schema,
