@@ -9,8 +9,8 @@ incremental line does.
 
 Uses the benchmark's synthetic corpus (``benchmarks/data/<size>/corpus.jsonl``, written
 if missing). Only this process is profiled: when the build writes the second half of the
-articles in a forked worker (batches of 1,000 or more), that half's time shows as the
-parent waiting (``posix.waitpid``), not as the worker's functions.
+articles on a dask worker (batches of 1,000 or more), that half's time shows as the
+parent waiting for the worker's result, not as the worker's functions.
 """
 
 from __future__ import annotations

@@ -168,6 +168,12 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
         return
     scratch = tempfile.mkdtemp(prefix="cs-dask-")
     janitor = _Janitor(scratch)
+    # A nanny sets its workers' "pre-spawn" variables (OMP_NUM_THREADS=1,
+    # MALLOC_TRIM_THRESHOLD_...) in this process's os.environ to pass them on: put them back
+    # on the way out, so that they do not reach later children (a notebook's, the segment
+    # writer's worker) nor this process's own subprocesses.
+    environ = {k: os.environ.get(k) for k in dask.config.get(
+        "distributed.nanny.pre-spawn-environ", default={})}
     try:
         with dask.config.set({"temporary-directory": scratch,
                               "distributed.worker.memory.spill": False,
@@ -185,6 +191,11 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
         finally:
             cluster.close()
     finally:
+        for k, v in environ.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         janitor.done()
 
 

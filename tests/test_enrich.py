@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -61,6 +62,22 @@ def test_one_and_two_workers_find_the_same_mentions(scratch: Path) -> None:
     assert sum(map(len, one)) > 500  # real NER output, not empty lists compared
     assert set() == _children() - before  # the cluster's processes are gone
     assert list(scratch.iterdir()) == []  # and its scratch folder
+
+
+def _worker_env() -> str | None:
+    """Run on a worker: its OMP_NUM_THREADS."""
+    return os.environ.get("OMP_NUM_THREADS")
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The variables dask sets for its workers (here OMP_NUM_THREADS=1) reach the worker
+    but are not left in this process's environment once the cluster is closed."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with _enrich._quiet_dask(), _enrich._open_client(None, None, 1) as client:
+        on_worker = client.submit(_worker_env, pure=False).result()
+    assert (on_worker, os.environ.get("OMP_NUM_THREADS")) == ("1", None)
 
 
 def test_existing_client_is_used_and_left_running() -> None:

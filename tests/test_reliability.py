@@ -337,9 +337,22 @@ def test_index_from_elsewhere_is_refused(tmp_path: Path) -> None:
     assert os.listdir(tmp_path)  # nothing was deleted
 
 
-def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
-    """A killed two-core build leaves no worker, no temporary file (the forked writer's
-    result file used to stay in $TMPDIR) and the previous index intact."""
+def _writing_worker(pid: int, index_dir: Path) -> psutil.Process | None:
+    """A dask worker process under ``pid`` with a file of ``index_dir`` open."""
+    for p in _descendants(pid):
+        if "spawn_main" in _cmdline(p):
+            try:
+                if any(f.path.startswith(str(index_dir)) for f in p.open_files()):
+                    return p
+            except psutil.Error:  # gone meanwhile
+                continue
+    return None
+
+
+def test_sigkill_while_segments_are_written_on_dask(tmp_path: Path) -> None:
+    """A build killed while a dask worker writes half of the new segments leaves no
+    process, no temporary file (dask's scratch folder; the forked writer's result file
+    used to stay in $TMPDIR) and the previous index intact."""
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(private_tmp)}
@@ -350,20 +363,25 @@ def test_sigkill_during_parallel_build(tmp_path: Path) -> None:
     cs.build([corpus], index_dir, progress=False, entities=False)
     before = _answers(index_dir)
     _write_jsonl(corpus / "b.jsonl", PARALLEL_MIN_ARTICLES + 200, seed=4)
-    for delay in (2.0, 3.5, 5.0):
+    for delay in (0.0, 0.4):  # after the worker is seen writing into the index folder
         proc = subprocess.Popen(_build_cmd(corpus, index_dir), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=env)
+        deadline, worker = time.monotonic() + 90, None
+        while worker is None and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            worker = _writing_worker(proc.pid, index_dir)
         time.sleep(delay)
+        family = _descendants(proc.pid)  # the worker, dask's janitor, anything started since
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        time.sleep(0.5)
+        _, alive = psutil.wait_procs(family, timeout=10)
+        deadline = time.monotonic() + 10
+        while list(private_tmp.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
         leftovers = _processes(f"--index {index_dir}")
-        assert leftovers == []
+        assert (worker is not None, alive, leftovers) == (True, [], [])
         assert [p.name for p in private_tmp.iterdir()] == []
-        got = _answers(index_dir)
-        if got != before:  # it finished: the new index must be complete
-            assert len(cs.open_index(index_dir)) == 1250
-            return
+        assert _answers(index_dir) == before
     report = cs.build([corpus], index_dir, progress=False, entities=False)
     assert (report.added, len(cs.open_index(index_dir))) == (PARALLEL_MIN_ARTICLES + 200, 1250)
 

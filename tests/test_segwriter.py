@@ -349,3 +349,36 @@ def test_small_commits_merged_by_whoosh_lose_nothing(tmp_path: Path) -> None:
         )
         assert all(_postings._flat(leaf) is not None for leaf, _ in b.reader().leaf_readers())
     assert pickle.dumps(sorted(bulk.schema.names())) == pickle.dumps(sorted(schema.names()))
+
+
+def test_halves_written_on_a_dask_worker_equal_halves_written_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``commit(two_processes=True)``: the segments the dask worker writes for the second
+    half have the bytes this process writes for it, with this process's settings (flat
+    postings threshold, segment size), in docnum order."""
+    monkeypatch.setattr(_postings, "FLAT_MIN_DF", 5)  # not the worker's default
+    monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 60)  # three segments per half
+    docs = [_doc(a, i) for i, a in enumerate(_articles(tmp_path, 300, seed=10) + ODD)]
+    schema = make_schema(common_stems(_surface_dfs(docs), len(docs)))
+
+    def write(folder: Path) -> Path:
+        folder.mkdir()
+        writer = whoosh_index.create_in(str(folder), schema).writer(compound=False)
+        _segwriter.commit(writer, docs, two_processes=True)
+        return folder
+
+    on_dask = _segment_files(write(tmp_path / "dask"))
+
+    def here(storage, schema, indexname, docs):
+        half = (len(docs) + 1) // 2
+        return [*_segwriter.write_segments(storage, schema, indexname, docs[:half]),
+                *_segwriter.write_segments(storage, schema, indexname, docs[half:])]
+
+    monkeypatch.setattr(_segwriter, "_write_on_dask", here)
+    expected = _segment_files(write(tmp_path / "here"))
+    assert len(on_dask) == 6
+    assert [[e for e, _ in seg] for seg in expected] == [[e for e, _ in seg] for seg in on_dask]
+    for exp_seg, got_seg in zip(expected, on_dask, strict=True):
+        for (ext, exp_bytes), (_, got_bytes) in zip(exp_seg, got_seg, strict=True):
+            assert exp_bytes == got_bytes, ext
