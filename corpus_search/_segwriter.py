@@ -628,7 +628,10 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
     filesystem. The cluster is started and closed here, with ``_enrich``'s kill safety
     (the worker dies with this process; its scratch folder is removed by a janitor)."""
     import dask  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
+    import distributed  # noqa: F401, PLC0415 - its config defaults must be loaded first
 
+    # (Set before distributed is imported, ``dask.config.set`` would make the whole
+    # "distributed" section its own and delete it on the way out, defaults and all.)
     half = (len(docs) + 1) // 2
     first: list = []
     with _enrich._quiet_dask(), dask.config.set(_WORKER_CONFIG):
@@ -670,7 +673,10 @@ def commit(writer, docs: Sequence[dict], *, two_processes: bool = False) -> None
         whichever process writes a half.
     """
     try:
-        segments = writer._merge_segments(None, False, True)
+        # A segment whose every document was deleted (an update that replaced them all,
+        # e.g. a search-first build adding entities) is dropped, not carried: Whoosh
+        # would keep it, its files and its share of the term statistics for ever.
+        segments = [s for s in writer._merge_segments(None, False, True) if s.doc_count()]
         if writer._added:
             segments.append(writer._finalize_segment())
         else:

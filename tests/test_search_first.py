@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from whoosh import index as whoosh_index
 
 import corpus_search as cs
 from corpus_search import _store as store
@@ -244,3 +245,16 @@ def test_network_caption_carries_the_note(running) -> None:
     path, _, _ = running
     fig = cs.open_index(path).plot_comentions(min_count=1)
     assert any("entities for 0% of articles so far" in t.get_text() for t in fig.texts)
+
+
+def test_second_generation_drops_the_replaced_segments(tmp_path: Path) -> None:
+    """Adding entities replaces every document: no wholly deleted segment is kept."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in cs.synthetic.generate(1200, seed=4)))
+    gate = threading.Event()
+    gate.set()
+    report = cs.build([corpus], tmp_path / "ix", progress=False,
+                      extractor=GatedExtractor(gate), search_first=True)
+    ix = whoosh_index.open_dir(str(tmp_path / "ix" / report.generation))
+    counts = [(s.doc_count_all(), s.doc_count()) for s in ix._segments()]
+    assert (sum(a for a, _ in counts), all(a == d for a, d in counts)) == (1200, True)
