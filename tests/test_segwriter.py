@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import pickle
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from whoosh import formats
 from whoosh import index as whoosh_index
@@ -382,3 +384,29 @@ def test_halves_written_on_a_dask_worker_equal_halves_written_here(
     for exp_seg, got_seg in zip(expected, on_dask, strict=True):
         for (ext, exp_bytes), (_, got_bytes) in zip(exp_seg, got_seg, strict=True):
             assert exp_bytes == got_bytes, ext
+
+
+def test_ctrl_c_while_halves_are_written_stops_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KeyboardInterrupt while this process writes its half: a one-line message, the
+    writer is released, and no dask process or scratch folder is left."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    docs = [_doc(a, i) for i, a in enumerate(_articles(tmp_path, 20, seed=11))]
+    (tmp_path / "ix").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "ix"), make_schema(frozenset({"the"})))
+
+    def interrupted(*args: object) -> list:
+        raise KeyboardInterrupt
+
+    before = set(psutil.Process().children(recursive=True))
+    monkeypatch.setattr(_segwriter, "write_segments", interrupted)  # here, not on the worker
+    writer = ix.writer(compound=False)
+    with pytest.raises(KeyboardInterrupt, match=r"^writing the index segments was interrupted"):
+        _segwriter.commit(writer, docs, two_processes=True)
+    left = {p for p in set(psutil.Process().children(recursive=True)) - before
+            if "resource_tracker" not in " ".join(p.cmdline())}
+    assert (writer.is_closed, left, list(scratch.iterdir())) == (True, set(), [])
+    ix.writer().cancel()  # the lock was released
