@@ -145,9 +145,13 @@ def _quiet_dask() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _open_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator[Any]:
+def _open_client(client: Any, scheduler: str | None, n_workers: int,
+                 config: dict[str, Any] | None = None) -> Iterator[Any]:
     """The client to use: the one given, one connected to ``scheduler``, or one of a new
-    LocalCluster (closed, with its scratch folder, on the way out)."""
+    LocalCluster (closed, with its scratch folder, on the way out), started with the dask
+    settings ``config`` on top of ours. (Settings are set here, after ``distributed`` is
+    imported: a ``dask.config.set`` of a ``distributed.*`` key made before would, on exit,
+    drop the defaults that the import added.)"""
     # heavy (~0.8 s to import), needed only when a cluster runs
     import dask  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
     from distributed import Client, LocalCluster  # noqa: PLC0415 - heavy: only when a cluster runs
@@ -177,7 +181,8 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
     try:
         with dask.config.set({"temporary-directory": scratch,
                               "distributed.worker.memory.spill": False,
-                              "distributed.worker.memory.target": False}):
+                              "distributed.worker.memory.target": False,
+                              **(config or {})}):
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                    processes=True, dashboard_address=":0",
                                    local_directory=scratch, memory_limit=0,

@@ -627,16 +627,11 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
     writes the segment files into the index folder, so it needs this machine's
     filesystem. The cluster is started and closed here, with ``_enrich``'s kill safety
     (the worker dies with this process; its scratch folder is removed by a janitor)."""
-    import dask  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
-    import distributed  # noqa: F401, PLC0415 - its config defaults must be loaded first
-
-    # (Set before distributed is imported, ``dask.config.set`` would make the whole
-    # "distributed" section its own and delete it on the way out, defaults and all.)
     half = (len(docs) + 1) // 2
     first: list = []
-    with _enrich._quiet_dask(), dask.config.set(_WORKER_CONFIG):
+    with _enrich._quiet_dask():
         try:
-            with _enrich._open_client(None, None, 1) as client:
+            with _enrich._open_client(None, None, 1, config=_WORKER_CONFIG) as client:
                 fut = client.submit(_write_part, _settings(), storage.folder, schema,
                                     indexname, list(docs[half:]), pure=False,
                                     key=f"corpus-search-segments-{uuid.uuid4().hex[:12]}")

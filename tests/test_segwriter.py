@@ -8,6 +8,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import dask
 import numpy as np
 import psutil
 import pytest
@@ -371,6 +372,7 @@ def test_halves_written_on_a_dask_worker_equal_halves_written_here(
         return folder
 
     on_dask = _segment_files(write(tmp_path / "dask"))
+    assert "comm" in dask.config.get("distributed")  # dask's defaults survive the cluster
 
     def here(storage, schema, indexname, docs):
         half = (len(docs) + 1) // 2
