@@ -343,6 +343,40 @@ def _ngram_keys(ids: np.ndarray, starts: np.ndarray, n: int, vocab: int) -> np.n
     return key
 
 
+_BUCKETS = 1 << 22
+
+
+def _top_candidates(starts: np.ndarray, keys: np.ndarray, limit: int, min_freq: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The n-gram occurrences that can be among the ``limit`` most frequent (ties at the
+    cut included), found without counting every distinct n-gram exactly.
+
+    Occurrences are counted per hash bucket (one ``bincount``): a bucket's count bounds
+    the count of every n-gram in it from above. Only occurrences in buckets counting at
+    least a threshold ``t`` are kept and counted exactly; if the ``limit``-th largest exact
+    count among them is at least ``t``, every n-gram left out (count < t) ranks below
+    the cut, so the top ``limit`` is exact. Otherwise ``t`` is lowered and tried again
+    (down to ``min_freq``, where nothing that could qualify is left out).
+    """
+    if len(keys) <= 4 * _BUCKETS:
+        bucket = (keys % np.uint64(_BUCKETS)).astype(np.int64)
+    else:  # pragma: no cover - very large scopes: the same with more buckets
+        bucket = (keys % np.uint64(4 * _BUCKETS)).astype(np.int64)
+    per_bucket = np.bincount(bucket)
+    occupied = np.sort(per_bucket[per_bucket >= min_freq])[::-1]
+    rank = 4 * limit
+    while rank < len(occupied):
+        t = max(int(occupied[rank]), min_freq)
+        keep = per_bucket[bucket] >= t
+        sub = keys[keep]
+        _, counts = np.unique(sub, return_counts=True)
+        top = np.sort(counts)[::-1]
+        if len(top) >= limit and top[limit - 1] >= t and t > min_freq:
+            return starts[keep], sub
+        rank *= 4
+    return starts, keys
+
+
 def ngrams(ix, *, n: int | tuple[int, ...] = (2, 3), contains: str | None = None,
            anchor: str | None = None, min_freq: int = 2, limit: int | None = 50,
            mask: np.ndarray | None = None) -> pd.DataFrame:
@@ -410,6 +444,8 @@ def ngrams(ix, *, n: int | tuple[int, ...] = (2, 3), contains: str | None = None
         if not len(starts):
             continue
         keys = _ngram_keys(ids, starts, k, len(stream.words))
+        if limit is not None:
+            starts, keys = _top_candidates(starts, keys, limit, min_freq)
         codes, uniq = pd.factorize(keys, sort=False)  # hash table: no sort of all n-grams
         counts = np.bincount(codes, minlength=len(uniq))
         # factorize numbers codes in order of first appearance: where the running maximum

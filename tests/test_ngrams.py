@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import corpus_search as cs
-from corpus_search._colloc import NGRAM_COLUMNS, ngrams
+from corpus_search._colloc import NGRAM_COLUMNS, _top_candidates, ngrams
 from corpus_search._errors import QueryError
 
 ARTICLES = [
@@ -90,3 +90,20 @@ def test_bad_input(tiny: cs.Index) -> None:
         ngrams(tiny, n=6)
     with pytest.raises(QueryError, match="contains"):
         ngrams(tiny, anchor="left")
+
+
+
+def test_top_candidates_keep_every_ngram_of_the_top() -> None:
+    """The bucket pre-filter keeps every occurrence of the top-50 n-grams, ties included."""
+    rng = np.random.default_rng(5)
+    common = rng.zipf(1.3, 100_000).astype(np.uint64) * np.uint64(2_654_435_761)
+    rare = rng.integers(1 << 40, 1 << 60, 300_000, dtype=np.uint64)  # mostly once each
+    keys = rng.permutation(np.concatenate([common, rare]))
+    kept_starts, kept = _top_candidates(np.arange(len(keys)), keys, 50, 2)
+    uniq, counts = np.unique(keys, return_counts=True)
+    cut = np.sort(counts)[::-1][49]
+    kept_uniq, kept_counts = np.unique(kept, return_counts=True)
+    got = dict(zip(kept_uniq.tolist(), kept_counts.tolist(), strict=True))
+    want = dict(zip(uniq[counts >= cut].tolist(), counts[counts >= cut].tolist(), strict=True))
+    assert ({k: got.get(k) for k in want}, len(kept) < len(keys) // 2,
+            bool((keys[kept_starts] == kept).all())) == (want, True, True)
