@@ -164,6 +164,12 @@ def canonical_key(name: str,
     return _key(aliases.get(_key(cleaned), (cleaned, None))[0])
 
 
+RESOLUTION_VERSION = "2"
+"""Bumped whenever the corpus-level resolution rules change what they produce: it is
+part of the index configuration, so an index resolved by older rules is re-resolved (and
+re-indexed; the model's output stays cached) instead of keeping stale entity types."""
+
+
 def aliases_version() -> str:
     """A hash of the alias table, part of the index configuration."""
     text = resources.files("corpus_search").joinpath("data/aliases.csv").read_text("utf-8")

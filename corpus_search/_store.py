@@ -46,7 +46,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
 from . import _dups, _stream, _trust
-from ._entities import OVERRIDE_FILE, aliases_version, model_version
+from ._entities import OVERRIDE_FILE, RESOLUTION_VERSION, aliases_version, model_version
 from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
 __all__ = [
@@ -150,7 +150,8 @@ def make_schema(common: frozenset[str] = frozenset()) -> Schema:
 def config() -> dict[str, str]:
     """What, when changed, makes a build re-index every article."""
     return {"format": str(FORMAT), "analysis": analysis.ANALYSIS_VERSION,
-            "aliases": aliases_version(), "model": model_version()}
+            "aliases": aliases_version(), "model": model_version(),
+            "resolution": RESOLUTION_VERSION}
 
 
 
