@@ -47,6 +47,14 @@ def _wait_for(condition, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+def _cancel(job: cs.BuildJob, gate: threading.Event) -> None:
+    """Cancel a gated build, let it reach its check, and see it stop."""
+    job.cancel()
+    gate.set()
+    with pytest.raises(cs.BuildCancelled):
+        job.wait(60)
+
+
 @pytest.fixture
 def running(tmp_path: Path):
     """A background search-first build held at its entity extraction."""
@@ -113,10 +121,7 @@ def test_facets_appear_when_the_build_finishes(running) -> None:
 def test_cancel_keeps_the_keyword_index(running) -> None:
     """A cancelled build stops; the keyword generation stays and says 'interrupted'."""
     path, gate, job = running
-    job.cancel()
-    gate.set()
-    with pytest.raises(cs.BuildCancelled):
-        job.wait(60)
+    _cancel(job, gate)
     index = cs.open_index(path)
     note = index.facets("person").attrs["note"]
     assert (index.search("Stoltenberg").total, "interrupted" in note,
@@ -126,10 +131,7 @@ def test_cancel_keeps_the_keyword_index(running) -> None:
 def test_next_build_finishes_an_interrupted_extraction(running) -> None:
     """After a cancel, a plain build extracts only the pending articles and publishes."""
     path, gate, job = running
-    job.cancel()
-    gate.set()
-    with pytest.raises(cs.BuildCancelled):
-        job.wait(60)
+    _cancel(job, gate)
     extractor = GatedExtractor(gate)
     report = cs.build(None, path, progress=False, extractor=extractor)
     index = cs.open_index(path)
