@@ -7,6 +7,7 @@ for the test session, never the user's own (``CORPUS_SEARCH_SECRET_FILE``).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -26,6 +27,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if "CORPUS_SEARCH_SECRET_FILE" not in os.environ:
         folder = tempfile.mkdtemp(prefix="cs-test-key-")
         os.environ["CORPUS_SEARCH_SECRET_FILE"] = str(Path(folder) / "secret")
+
+
+@pytest.fixture(scope="session")
+def build_rows():
+    """A function that writes ``(id, outlet, date, text)`` rows as the JSONL file ``name``
+    in a folder, builds it there without the entity model, and returns the index folder.
+    Titles are ``title.format(id=...)``; doc ids are ``name#id``."""
+    def build(rows, folder: Path, name: str, title: str = "Headline {id}") -> Path:
+        src = folder / name
+        src.write_text("".join(json.dumps({"id": i, "title": title.format(id=i), "text": t,
+                                           "outlet": o, "date": d}) + "\n"
+                               for i, o, d, t in rows), "utf-8")
+        cs.build([src], folder / "index", entities=False, progress=False)
+        return folder / "index"
+    return build
 
 
 @pytest.fixture(scope="session")

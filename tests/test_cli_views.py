@@ -47,20 +47,9 @@ ARTICLES = [
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> str:
+def small(tmp_path_factory: pytest.TempPathFactory, build_rows) -> str:
     """The five-article corpus above, built without entities; returns the index folder."""
-    root = tmp_path_factory.mktemp("cli-views")
-    src = root / "c.jsonl"
-    src.write_text(
-        "".join(
-            json.dumps({"id": i, "title": f"Headline {i}", "text": t, "outlet": o, "date": d})
-            + "\n"
-            for i, o, d, t in ARTICLES
-        ),
-        "utf-8",
-    )
-    cs.build([src], root / "ix", entities=False, progress=False)
-    return str(root / "ix")
+    return str(build_rows(ARTICLES, tmp_path_factory.mktemp("cli-views"), "c.jsonl"))
 
 
 def _json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:

@@ -14,7 +14,6 @@ t = (2-E)/sqrt(2) = 0.818755; G2 over [[2, 6], [0, 11]] = 3.789476.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +31,9 @@ ARTICLES = [
 
 
 @pytest.fixture
-def tiny(tmp_path: Path) -> cs.Snapshot:
+def tiny(tmp_path: Path, build_rows) -> cs.Snapshot:
     """The three-article corpus, built without entities and opened."""
-    src = tmp_path / "tiny.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "title": f"Headline {i}", "text": t,
-                                       "outlet": o, "date": d}) + "\n"
-                           for i, o, d, t in ARTICLES), "utf-8")
-    cs.build([src], tmp_path / "index", entities=False, progress=False)
-    ix = cs.open_index(tmp_path / "index").snapshot()
+    ix = cs.open_index(build_rows(ARTICLES, tmp_path, "tiny.jsonl")).snapshot()
     yield ix
     ix.close()
 

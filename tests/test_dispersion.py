@@ -12,7 +12,6 @@ DP_norm = DP / (1 - 6/19) = 7/26 = 0.269231; Juilland's D on p = (1/7, 1/6, 2/6)
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +37,9 @@ ARTICLES = [
 
 
 @pytest.fixture
-def tiny(tmp_path: Path) -> cs.Snapshot:
+def tiny(tmp_path: Path, build_rows) -> cs.Snapshot:
     """The three-article corpus (a3 before a2 in the file), built and opened."""
-    src = tmp_path / "tiny.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "title": f"Headline {i}", "text": t,
-                                       "outlet": o, "date": d}) + "\n"
-                           for i, o, d, t in ARTICLES), "utf-8")
-    cs.build([src], tmp_path / "index", entities=False, progress=False)
-    ix = cs.open_index(tmp_path / "index").snapshot()
+    ix = cs.open_index(build_rows(ARTICLES, tmp_path, "tiny.jsonl")).snapshot()
     yield ix
     ix.close()
 
@@ -132,13 +126,9 @@ def test_month_labels_do_not_overlap() -> None:
     assert any(boxes[i].x1 > boxes[i + 1].x0 for i in range(len(boxes) - 1))
 
 
-def test_caption_says_bodies_and_how_copies_were_counted(tmp_path: Path) -> None:
+def test_caption_says_bodies_and_how_copies_were_counted(tmp_path: Path, build_rows) -> None:
     """The dispersion chart says it counts bodies, and whether copies were counted once."""
-    src = tmp_path / "tiny.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "title": "fish", "text": t, "outlet": o,
-                                       "date": d}) + "\n" for i, o, d, t in ARTICLES), "utf-8")
-    cs.build([src], tmp_path / "index", entities=False, progress=False)
-    index = cs.open_index(tmp_path / "index")
+    index = cs.open_index(build_rows(ARTICLES, tmp_path, "tiny.jsonl", title="fish"))
 
     def caption(fig: Figure) -> str:
         return " ".join(t.get_text() for t in fig.texts)

@@ -9,7 +9,6 @@ S is too short (under 30 words) to be judged.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +30,9 @@ ARTICLES = [("a", "AP", "2022-01-02", A), ("a1", "RT", "2022-01-01", A1),
 
 
 @pytest.fixture
-def ix(tmp_path: Path) -> cs.Snapshot:
+def ix(tmp_path: Path, build_rows) -> cs.Snapshot:
     """The five articles, built without entities and opened."""
-    src = tmp_path / "d.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "title": f"Title {i}", "text": t,
-                                       "outlet": o, "date": d}) + "\n"
-                           for i, o, d, t in ARTICLES), "utf-8")
-    cs.build([src], tmp_path / "index", entities=False, progress=False)
-    index = cs.open_index(tmp_path / "index").snapshot()
+    index = cs.open_index(build_rows(ARTICLES, tmp_path, "d.jsonl", title="Title {id}")).snapshot()
     yield index
     index.close()
 

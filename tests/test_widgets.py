@@ -201,22 +201,11 @@ SMALL = [
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> cs.Index:
+def small(tmp_path_factory: pytest.TempPathFactory, build_rows) -> cs.Index:
     """Three articles (cats, dogs, fish) and a story with a near-duplicate copy, built
     without entities: node "cat" with window 1/1 has chase (2 of 2), eat (2 of 3), cats
     (2 of 4); logDice(chase) = 13.415037."""
-    root = tmp_path_factory.mktemp("widgets-small")
-    src = root / "s.jsonl"
-    src.write_text(
-        "".join(
-            json.dumps({"id": i, "title": f"Headline {i}", "text": t, "outlet": o, "date": d})
-            + "\n"
-            for i, o, d, t in SMALL
-        ),
-        "utf-8",
-    )
-    cs.build([src], root / "ix", entities=False, progress=False)
-    return cs.open_index(root / "ix")
+    return cs.open_index(build_rows(SMALL, tmp_path_factory.mktemp("widgets-small"), "s.jsonl"))
 
 
 def _same(expected: pd.DataFrame, shown: pd.DataFrame) -> None:
