@@ -37,7 +37,7 @@ from . import _analysis as analysis
 from . import _dups, _postings, _segwriter, _stream, _trust
 from . import _store as store
 from ._boilerplate import Boilerplate, find_boilerplate
-from ._corpus import Article, ColumnMap, Skipped, load_corpus
+from ._corpus import Article, ColumnMap, Skipped, _Spill, _Spilled, load_corpus
 from ._dates import to_iso
 from ._entities import (
     ENTITY_TYPES,
@@ -477,6 +477,9 @@ class _Work:
     by_id: dict[str, Article]
     old: Path | None = None
     """The previous generation, reused (its arrays are carried over too)."""
+    spill: _Spill = dataclasses.field(default_factory=_Spill)
+    indexed: dict[str, _Spilled] = dataclasses.field(default_factory=dict)
+    """doc_id -> the indexed text of a new or changed article, kept in ``spill``."""
 
 
 @dataclass
@@ -526,12 +529,12 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
     try:
         work = _start(tmp, final, old_gen if reuse else None, articles, keys, bp)
         _count(work, report, len(articles))
-        ntokens, indexed = _surfaces(work)
+        ntokens = _surfaces(work)
         _check_cancel(run)
         pending = _enrich(work, report, run, ntokens)
         _check_cancel(run)
         per_doc, typed_now, retyped = _resolve_entities(work, report, index_dir)
-        _write_index(work, indexed, per_doc, typed_now, retyped, run.progress)
+        _write_index(work, per_doc, typed_now, retyped, run.progress)
         work.db.commit()
         layout = _layout(work, retyped)
         _write_columns(work, layout)
@@ -637,6 +640,13 @@ def _indexed_text(art: Article, bp: Boilerplate) -> str:
     return analysis.strip_furniture(art.body, bp.lines_for(art.outlet))
 
 
+def _indexed(work: _Work, art: Article) -> str:
+    """The indexed text of ``art``: as :func:`_surfaces` kept it, or made now (articles
+    re-indexed for their entities only)."""
+    kept = work.indexed.get(art.doc_id)
+    return kept.read() if kept is not None else _indexed_text(art, work.bp)
+
+
 def _adjust_surfaces(db: sqlite3.Connection, word_sets: Iterable[set[str]], sign: int) -> None:
     counts: dict[str, int] = {}
     for words in word_sets:
@@ -676,7 +686,7 @@ class _Cases:
             db.execute("DELETE FROM cases WHERE capital <= 0")
 
 
-def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
+def _surfaces(work: _Work) -> dict[str, int]:
     """Surface-word document frequencies and case counts: take out what leaves, add what
     comes. Creates the Whoosh index on a first build (its ``pairs`` words come from these
     counts)."""
@@ -703,14 +713,18 @@ def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
             kept_cases.save(work.db, +1)
         else:
             old_cases.save(work.db, -1)
-    indexed = {a.doc_id: _indexed_text(a, work.bp) for a in work.todo}
+    # The indexed texts are made once here and kept on disk (``work.indexed``) for the
+    # segment writer and the token stream: held in memory they would cost the corpus's
+    # size again.
     # Word lists are counted one article at a time and dropped: held together they
     # would cost ~60 bytes a token (4 GB at 100k articles).
     ntokens: dict[str, int] = {}
     cases = _Cases()
 
     def word_sets() -> Iterator[set[str]]:
-        for d, t in indexed.items():
+        for a in work.todo:
+            d, t = a.doc_id, _indexed_text(a, work.bp)
+            work.indexed[d] = work.spill.put(t)
             words = analysis.cased_words(t)
             ntokens[d] = len(words)
             yield cases.add(words)
@@ -721,7 +735,7 @@ def _surfaces(work: _Work) -> tuple[dict[str, int], dict[str, str]]:
         common = store.common_stems(work.db.execute("SELECT word, df FROM surfaces"),
                                     len(work.todo))
         work.ix = whoosh_index.create_in(str(work.tmp), store.make_schema(common))
-    return ntokens, indexed
+    return ntokens
 
 
 # --- enrich -------------------------------------------------------------------------------
@@ -925,15 +939,14 @@ def _document(art: Article, body: str, entities: list[Entity],
     return doc
 
 
-def _write_index(work: _Work, indexed: dict[str, str], per_doc: dict[str, list[Entity]],
+def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
                  typed_now: dict[str, dict[str, list[str]]], retyped: list[Article],
                  progress: bool) -> None:
     """New Whoosh segments, written in bulk from sorted arrays (see ``_segwriter``), for
     new, changed and re-typed articles; deletions for the rest of what changed.
 
-    Each document is made when the segment writer reaches it (see :class:`_Documents`)
-    and its indexed text taken out of ``indexed`` then: the documents are never all held
-    at once, and ``indexed`` is empty when this returns."""
+    Each document is made when the segment writer reaches it (see :class:`_Documents`),
+    its texts read from disk then: the documents are never all held at once."""
     writer = work.ix.writer(limitmb=256, compound=False)
     _postings.record(writer)  # flat postings for a segment Whoosh's merge policy writes
     try:
@@ -948,15 +961,12 @@ def _write_index(work: _Work, indexed: dict[str, str], per_doc: dict[str, list[E
         raise
 
     def make(art: Article) -> dict:
-        body = indexed.pop(art.doc_id, None) or _indexed_text(art, work.bp)
+        body = _indexed(work, art)
         return _document(art, body, per_doc[art.doc_id], typed_now[art.doc_id])
 
     docs = _Documents(arts, make)
-    try:
-        _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
-                          and (os.cpu_count() or 1) > 1)
-    finally:
-        indexed.clear()
+    _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
+                      and (os.cpu_count() or 1) > 1)
 
 
 class _Documents(Sequence):
@@ -1181,7 +1191,7 @@ def _write_stream_and_duplicates(work: _Work, layout: _Layout) -> None:
         for docnum in layout.fresh.tolist():
             art = work.by_id.get(layout.doc_ids[docnum])
             if art is not None:
-                yield docnum, _indexed_text(art, work.bp)
+                yield docnum, _indexed(work, art)
                 continue
             if reader is None:  # not among the articles: its stored text
                 reader = work.ix.reader()

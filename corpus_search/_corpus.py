@@ -26,6 +26,7 @@ anything is read whole: ``.txt`` files over :data:`MAX_FILE_BYTES`, tables over
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -34,6 +35,8 @@ import json
 import os
 import re
 import stat
+import tempfile
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -76,13 +79,81 @@ MAX_RECORD_CHARS = 5_000_000
 MAX_TITLE_CHARS = 300
 """A first line longer than this is not a title: the article is loaded untitled."""
 
+class _Spill:
+    """Article texts of one load, written to an unnamed temporary file as they are read
+    and read back when asked: a load holds the articles' metadata, not their text, so a
+    build's memory does not grow with the corpus's size. The file has no name on disk (it
+    goes when the load's articles do, or with the process, however it ends)."""
+
+    def __init__(self) -> None:
+        fd, name = tempfile.mkstemp(prefix="corpus-search-texts-")
+        try:
+            os.unlink(name)  # nameless from now on (POSIX)
+            weakref.finalize(self, os.close, fd)
+        except OSError:  # a system that cannot unlink an open file: at close, then
+            weakref.finalize(self, _close_and_remove, fd, name)
+        self._fd = fd
+        self._end = 0
+
+    def put(self, text: str) -> _Spilled:
+        """Write ``text``; returns what reads it back."""
+        data = text.encode("utf-8", "surrogatepass")
+        os.pwrite(self._fd, data, self._end)
+        ref = _Spilled(self, self._end, len(data))
+        self._end += len(data)
+        return ref
+
+    def get(self, offset: int, size: int) -> str:
+        """The text written at ``offset`` (``size`` bytes)."""
+        return os.pread(self._fd, size, offset).decode("utf-8", "surrogatepass")
+
+
+def _close_and_remove(fd: int, name: str) -> None:
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+
+
+class _Spilled:
+    """Where one article's text is in its load's :class:`_Spill`. Pickled as the text."""
+
+    __slots__ = ("offset", "size", "spill")
+
+    def __init__(self, spill: _Spill, offset: int, size: int) -> None:
+        self.spill, self.offset, self.size = spill, offset, size
+
+    def read(self) -> str:
+        """The text."""
+        return self.spill.get(self.offset, self.size)
+
+
+class _Text:
+    """A field holding a ``str`` or a :class:`_Spilled` text, read as a ``str`` (a
+    dataclass field with a descriptor default: no default value)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}"
+
+    def __get__(self, obj: object, owner: type | None = None) -> str:
+        if obj is None:
+            raise AttributeError("no default")  # the field is required
+        value = obj.__dict__[self._slot]
+        return value if type(value) is str else value.read()
+
+    def __set__(self, obj: object, value: str | _Spilled) -> None:
+        obj.__dict__[self._slot] = value
+
+
 @dataclass(frozen=True)
 class Article:
-    """One article as read from the corpus."""
+    """One article as read from the corpus.
+
+    A loaded article's ``body`` is kept on disk until read (see ``_Spill``); it reads as a
+    ``str`` like any other field."""
 
     doc_id: str
     title: str
-    body: str
+    body: _Text = _Text()  # type: ignore[assignment]  # a str, read when asked
     outlet: str = ""
     date: datetime | None = None
     url: str = ""
@@ -95,6 +166,10 @@ class Article:
     def __post_init__(self) -> None:
         if not self.outlet_from:
             object.__setattr__(self, "outlet_from", "given" if self.outlet else "none")
+
+    def __reduce__(self) -> tuple:
+        """Pickled with its text (a spilled text belongs to this process's load)."""
+        return (Article, tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
 
     @property
     def content_hash(self) -> str:
@@ -136,6 +211,8 @@ class LoadReport:
     """One line each: things the user should act on (articles without an outlet)."""
     _given: dict[str, str] = field(default_factory=dict, repr=False)
     """article source -> the path as the caller spelt it, for reports"""
+    _spill: _Spill | None = field(default=None, repr=False, compare=False)
+    """where the loaded articles' texts are kept (None: in memory)"""
 
     def outlet_summary(self) -> pd.DataFrame:
         """Articles per outlet and where that outlet came from.
@@ -398,8 +475,9 @@ def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: st
         outlet, origin = next(((" ".join(str(c).split()), f) for c, f in candidates
                                if c and str(c).strip()), ("", "none"))
     ctx.report._given[source] = where
-    return Article(doc_id=doc_id, title=title, body=body, outlet=outlet, date=date, url=url,
-                   source=source, outlet_from=origin)
+    spill = ctx.report._spill
+    return Article(doc_id=doc_id, title=title, body=body if spill is None else spill.put(body),
+                   outlet=outlet, date=date, url=url, source=source, outlet_from=origin)
 
 
 def _read_sidecar(folder: Path, ctx: _Context) -> dict[str, dict[str, str]]:
@@ -725,7 +803,7 @@ def load_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None 
         duplicate; :meth:`LoadReport.outlet_summary` and :attr:`LoadReport.warnings`
         say where outlets came from. Exact duplicate texts are loaded once.
     """
-    report = LoadReport()
+    report = LoadReport(_spill=_Spill())
     columns = columns or ColumnMap()
     if not paths:
         raise CorpusError("no corpus path given")

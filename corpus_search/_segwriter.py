@@ -616,7 +616,7 @@ _WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 
 """Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (glibc returns freed
 memory to the system at once), which makes this writer's many short-lived numpy arrays
 25% slower (half of 10,000 synthetic articles: 18.4 s of CPU -> 23.1 s); the worker lives
-for one task, so it keeps glibc's default."""
+for one commit, so it keeps glibc's default."""
 
 
 def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]) -> list:
@@ -628,19 +628,40 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
     filesystem. The cluster is started and closed here, with ``_enrich``'s kill safety
     (the worker dies with this process; its scratch folder is removed by a janitor)."""
     half = (len(docs) + 1) // 2
+    step = max(1, SEGMENT_MAX_DOCS)
+    mine = [docs[i:min(i + step, half)] for i in range(0, half, step)]
+    theirs = [docs[i:i + step] for i in range(half, len(docs), step)]
     first: list = []
+    futures: list = []
+    settings, key = _settings(), f"corpus-search-segments-{uuid.uuid4().hex[:12]}"
     with _enrich._quiet_dask():
         try:
             with _enrich._open_client(None, None, 1, config=_WORKER_CONFIG) as client:
-                fut = client.submit(_write_part, _settings(), storage.folder, schema,
-                                    indexname, list(docs[half:]), pure=False,
-                                    key=f"corpus-search-segments-{uuid.uuid4().hex[:12]}")
+
+                def feed(upto: int) -> None:
+                    # The worker's runs are sent one or two ahead of it, not all at once:
+                    # a run's documents are made (texts read) only when it is sent, so
+                    # this process holds at most two runs for it (memory bounded by the
+                    # run size, not by the corpus).
+                    while len(futures) < min(upto, len(theirs)):
+                        k = len(futures)
+                        futures.append(client.submit(
+                            _write_part, settings, storage.folder, schema, indexname,
+                            list(theirs[k]), pure=False, key=f"{key}-{k}"))
+
                 try:
-                    first = write_segments(storage, schema, indexname, docs[:half])
-                    second = fut.result()
+                    feed(2)
+                    for run in mine:
+                        first.append(write_segment(storage, schema, indexname, run))
+                        feed(sum(1 for f in futures if f.done()) + 2)
+                    second = []
+                    for k in range(len(theirs)):
+                        feed(k + 2)
+                        second += futures[k].result()
                 except BaseException:
-                    with contextlib.suppress(Exception):
-                        fut.cancel()
+                    for fut in futures:
+                        with contextlib.suppress(Exception):
+                            fut.cancel()
                     raise
         except KeyboardInterrupt:
             raise KeyboardInterrupt("writing the index segments was interrupted; "

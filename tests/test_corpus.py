@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import tempfile
 import threading
 import tracemalloc
 from datetime import datetime
@@ -419,3 +421,28 @@ def test_sidecar_is_read_line_by_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [
         (Path(s.path).name, s.reason.startswith("over-long record")) for s in report.skipped
     ] == [("metadata.csv:3", True)]
+
+
+def test_loaded_texts_are_kept_on_disk_and_read_back_whole(tmp_path: Path) -> None:
+    """A load keeps its articles' texts in a nameless temporary file: memory holds the
+    metadata only, the body reads back exactly (non-ASCII too), and pickles as text."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    bodies = [f"Zürich – naïve café {i}\n\nsecond paragraph {'x' * 5000}" for i in range(200)]
+    (tmp_path / "c.jsonl").write_text("".join(
+        json.dumps({"id": str(i), "title": f"t{i}", "text": b}) + "\n"
+        for i, b in enumerate(bodies)), "utf-8")
+    old, tempfile.tempdir = tempfile.tempdir, str(scratch)
+    try:
+        tracemalloc.start()
+        report = load_corpus([tmp_path / "c.jsonl"])
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+    finally:
+        tempfile.tempdir = old
+    assert [a.body for a in report.articles] == bodies
+    assert held < sum(map(len, bodies)) // 4  # ~1 MB of text, not held
+    assert list(scratch.iterdir()) == []  # the file has no name
+    copy = pickle.loads(pickle.dumps(report.articles[3]))
+    assert (copy.body, copy) == (bodies[3], report.articles[3])
+    assert type(copy.__dict__["_body"]) is str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -404,7 +405,7 @@ def test_ctrl_c_while_halves_are_written_stops_the_worker(
         raise KeyboardInterrupt
 
     before = set(psutil.Process().children(recursive=True))
-    monkeypatch.setattr(_segwriter, "write_segments", interrupted)  # here, not on the worker
+    monkeypatch.setattr(_segwriter, "write_segment", interrupted)  # here, not on the worker
     writer = ix.writer(compound=False)
     with pytest.raises(KeyboardInterrupt, match=r"^writing the index segments was interrupted"):
         _segwriter.commit(writer, docs, two_processes=True)
@@ -412,3 +413,49 @@ def test_ctrl_c_while_halves_are_written_stops_the_worker(
             if "resource_tracker" not in " ".join(p.cmdline())}
     assert (writer.is_closed, left, list(scratch.iterdir())) == (True, set(), [])
     ix.writer().cancel()  # the lock was released
+
+
+class _Counted(Sequence):
+    """Documents made when read (as the build's are), counting how many were made."""
+
+    def __init__(self, docs: list[dict], made: list[int], start: int = 0,
+                 stop: int | None = None) -> None:
+        self.docs, self.made = docs, made
+        self.start, self.stop = start, len(docs) if stop is None else stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, key: int | slice) -> object:
+        if isinstance(key, slice):
+            a, b, _ = key.indices(len(self))
+            return _Counted(self.docs, self.made, self.start + a, self.start + max(a, b))
+        if not 0 <= key < len(self):
+            raise IndexError(key)
+        self.made[0] += 1
+        return self.docs[self.start + key]
+
+
+def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``commit(two_processes=True)`` makes the worker's documents a run at a time, two
+    ahead of it: not the whole second half before this process starts writing."""
+    monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 20)  # eight runs per half
+    docs = [_doc(a, i) for i, a in enumerate(_articles(tmp_path, 320, seed=12))]
+    schema = make_schema(common_stems(_surface_dfs(docs), len(docs)))
+    made = [0]
+    seen: list[int] = []
+    real = _segwriter.write_segment
+
+    def mine(storage, schema, indexname, run):  # this process's runs
+        seen.append(made[0] - 20 * len(seen))  # made for the worker so far
+        return real(storage, schema, indexname, run)
+
+    monkeypatch.setattr(_segwriter, "write_segment", mine)
+    (tmp_path / "ix").mkdir()
+    writer = whoosh_index.create_in(str(tmp_path / "ix"), schema).writer(compound=False)
+    _segwriter.commit(writer, _Counted(docs, made), two_processes=True)
+    assert len(seen) == 8
+    assert seen[0] == 40  # two runs sent before this process starts its first, not 160
+    assert whoosh_index.open_dir(str(tmp_path / "ix")).doc_count() == 320
