@@ -72,6 +72,17 @@ def _zipf(n: int, s: float, shift: float) -> np.ndarray:
     return p / p.sum()
 
 
+def _cdf(p: np.ndarray) -> np.ndarray:
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
+def _draw(rng: np.random.Generator, cdf: np.ndarray, size: int | None = None):
+    """``rng.choice(len(cdf), size, p=p)`` for ``cdf = _cdf(p)``: the same values."""
+    return cdf.searchsorted(rng.random(size), side="right")
+
+
 def generate(n: int, seed: int = 20221) -> Iterator[dict]:
     """Yield ``n`` article records (id, title, text, outlet, date, url)."""
     rng = np.random.default_rng(seed)
@@ -85,19 +96,24 @@ def generate(n: int, seed: int = 20221) -> Iterator[dict]:
     days = (END - START).days + 1
     # Outlets start at staggered dates, so early outlet-months are empty.
     outlet_start = rng.integers(0, 200, len(OUTLETS)) * (np.arange(len(OUTLETS)) % 3 == 2)
+    # ``Generator.choice(k, size, p=p)`` is ``cdf(p).searchsorted(random(size), "right")``
+    # with the cumulative sum made anew on every call (60,000 words): made once here, the
+    # same draws from the same random stream, ~5x faster.
+    c_word, c_people, c_place, c_org, c_outlet = (
+        _cdf(p) for p in (p_word, p_people, p_place, p_org, p_outlet))
     for i in range(n):
-        o = int(rng.choice(len(OUTLETS), p=p_outlet))
+        o = int(_draw(rng, c_outlet))
         d = START + timedelta(days=int(rng.integers(outlet_start[o], days)))
         length = int(np.clip(rng.lognormal(np.log(560), 0.45), 80, 4000))
-        words = vocab[rng.choice(len(vocab), size=length, p=p_word)].tolist()
+        words = vocab[_draw(rng, c_word, length)].tolist()
         month_index = (d.year - START.year) * 12 + d.month - START.month
         for t, topic in enumerate(TOPICS):
             rate = 0.002 * (1 + np.sin((month_index + 3 * t) / 2.5))
             for pos in rng.integers(0, length, rng.poisson(rate * length)):
                 words[pos] = topic
-        names = [*people[rng.choice(len(people), 3, p=p_people)],
-                 *np.array(PLACES)[rng.choice(len(PLACES), 3, p=p_place)],
-                 *np.array(ORGS)[rng.choice(len(ORGS), 2, p=p_org)]]
+        names = [*people[_draw(rng, c_people, 3)],
+                 *np.array(PLACES)[_draw(rng, c_place, 3)],
+                 *np.array(ORGS)[_draw(rng, c_org, 2)]]
         for name in names:
             words[int(rng.integers(0, length))] = str(name)
         sentences, pos = [], 0
@@ -107,7 +123,7 @@ def generate(n: int, seed: int = 20221) -> Iterator[dict]:
             sentences.append(" ".join(chunk)[:1].upper() + " ".join(chunk)[1:] + ".")
             pos += k
         paras = [" ".join(sentences[j : j + 4]) for j in range(0, len(sentences), 4)]
-        title = " ".join(vocab[rng.choice(len(vocab), 7, p=p_word)].tolist()).capitalize()
+        title = " ".join(vocab[_draw(rng, c_word, 7)].tolist()).capitalize()
         yield {"id": f"a{i:07d}", "title": f"{title} {names[0]}",
                "text": "\n\n".join(paras), "outlet": OUTLETS[o],
                "date": f"{d.isoformat()}T{int(rng.integers(0, 24)):02d}:00:00Z",
