@@ -36,16 +36,25 @@ def _du(path: Path) -> int:
 
 
 _PEAK = ("\nimport resource as _r\n"
-         "print('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)\n")
+         "print('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss,"
+         " _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+WORKER_PEAKS: dict[int, float] = {}
+"""The last child's largest descendant's peak RSS in MB (the build's dask worker), by id
+of the code run."""
 
 
 def _run_child(code: str, *args: str) -> tuple[float, float, str]:
-    """Run Python code in a fresh process; returns (seconds, its peak RSS in MB, stdout)."""
+    """Run Python code in a fresh process; returns (seconds, its peak RSS in MB, stdout).
+    The peak of its largest child process (a dask worker writing segments) goes to
+    ``WORKER_PEAKS[id(code)]``."""
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code + _PEAK, *args], check=True,
                           capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - started
-    out, _, peak = proc.stdout.rpartition("PEAK_RSS_KB ")
+    out, _, peaks = proc.stdout.rpartition("PEAK_RSS_KB ")
+    peak, children = peaks.split()
+    WORKER_PEAKS[id(code)] = round(int(children) / 1024, 1)
     return seconds, round(int(peak) / 1024, 1), out
 
 
@@ -192,6 +201,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ner-sample", type=int, default=200,
                    help="articles for the entity extraction rate (0 to skip)")
     p.add_argument("--no-rebuild", action="store_true", help="reuse built indexes if present")
+    p.add_argument("--skip-entity-lines", action="store_true",
+                   help="no co-mention lines (their name-matched entity build takes ~8x the "
+                        "keyword build: hours at 1M)")
     args = p.parse_args(argv)
 
     import corpus_search as cs
@@ -220,6 +232,7 @@ def main(argv: list[str] | None = None) -> dict:
         shutil.rmtree(cs_dir, ignore_errors=True)
         secs, peak, _ = _run_child(CS_BUILD, str(corpus), str(cs_dir))
         results["build"]["corpus_search"] = {"seconds": round(secs, 2), "peak_rss_mb": peak,
+                                             "worker_peak_rss_mb": WORKER_PEAKS[id(CS_BUILD)],
                                              "index_mb": round(_du(cs_dir) / 1e6, 1)}
     if not args.no_rebuild or not fts_path.exists():
         fts_path.unlink(missing_ok=True)
@@ -227,10 +240,13 @@ def main(argv: list[str] | None = None) -> dict:
         results["build"]["fts5"] = {"seconds": round(secs, 2), "peak_rss_mb": peak,
                                     "index_mb": round(fts_path.stat().st_size / 1e6, 1)}
     for engine, b in results["build"].items():
-        print(f"build {engine}: {b['seconds']:.1f} s, peak RSS {b['peak_rss_mb']:.0f} MB, "
-              f"index {b['index_mb']:.0f} MB")
+        worker = (f" (its dask worker: {b['worker_peak_rss_mb']:.0f} MB)"
+                  if "worker_peak_rss_mb" in b else "")
+        print(f"build {engine}: {b['seconds']:.1f} s, peak RSS {b['peak_rss_mb']:.0f} MB"
+              f"{worker}, index {b['index_mb']:.0f} MB")
     ent_dir = work / "cs-entities"
-    if not args.no_rebuild or not (ent_dir / "CURRENT").exists():
+    if not args.skip_entity_lines and (not args.no_rebuild
+                                       or not (ent_dir / "CURRENT").exists()):
         shutil.rmtree(ent_dir, ignore_errors=True)
         secs, peak, _ = _run_child(CS_ENTITY_BUILD, str(corpus), str(ent_dir))
         results["build"]["entities_by_name_matching"] = {"seconds": round(secs, 2),
@@ -248,7 +264,9 @@ def main(argv: list[str] | None = None) -> dict:
                 fh.write(json.dumps(rec) + "\n")
         inc_dir = work / "cs-incremental"
         shutil.rmtree(inc_dir, ignore_errors=True)
-        shutil.copytree(cs_dir, inc_dir)
+        # Hard links: a build never changes a file of a generation in place (readers may
+        # hold it), so the copy is as good as a full one, without doubling the disk used.
+        shutil.copytree(cs_dir, inc_dir, copy_function=os.link)
         code = ("import sys, corpus_search as cs\n"
                 "r = cs.build(sys.argv[1:3], sys.argv[3], entities=False, progress=False)\n"
                 "print(r.added, r.unchanged)")
@@ -323,17 +341,22 @@ def main(argv: list[str] | None = None) -> dict:
     # The corpus-linguistics views (issue 17's targets at 100k): FTS5 has no equivalent, so
     # their lines report corpus_search alone (FTS5 column: -).
     outlet0 = index.snapshot().outlets[0]
-    entities = cs.open_index(ent_dir)
-    # What the co-mention lines run on, so an empty network cannot pass for a fast one.
-    in_scope = [entities.search(q, limit=1, facets=False, snippets=False).total for q in tenth]
-    pairs = entities.comentions(query=tenth[0], limit=None)
-    results["comentions"] = {"queries": tenth, "articles": in_scope,
-                             "entities": len(entities.snapshot().entities),
-                             "pairs": len(pairs), "drawn": min(len(pairs), 30)}
-    if pairs.empty:
-        raise SystemExit(f"the entity index {ent_dir} gives no co-mentions; rebuild it")
-    print(f"co-mention lines: {results['comentions']['entities']:,} entities; queries "
-          f"{tenth} match {in_scope} of {n:,} articles; {len(pairs):,} pairs for the first")
+    entities = None if args.skip_entity_lines else cs.open_index(ent_dir)
+    if entities is not None:
+        # What the co-mention lines run on, so an empty network cannot pass for a fast one.
+        in_scope = [entities.search(q, limit=1, facets=False, snippets=False).total
+                    for q in tenth]
+        pairs = entities.comentions(query=tenth[0], limit=None)
+        results["comentions"] = {"queries": tenth, "articles": in_scope,
+                                 "entities": len(entities.snapshot().entities),
+                                 "pairs": len(pairs), "drawn": min(len(pairs), 30)}
+        if pairs.empty:
+            raise SystemExit(f"the entity index {ent_dir} gives no co-mentions; rebuild it")
+        print(f"co-mention lines: {results['comentions']['entities']:,} entities; queries "
+              f"{tenth} match {in_scope} of {n:,} articles; {len(pairs):,} pairs for the "
+              "first")
+    else:
+        print("co-mention lines: skipped (--skip-entity-lines)")
     views: list[tuple[str, Callable, list]] = [
         ("collocates of a common word", lambda w: index.collocates(w), common[:3]),
         ("collocates of a rare word", lambda w: index.collocates(w), rare[:3]),
@@ -341,10 +364,11 @@ def main(argv: list[str] | None = None) -> dict:
          lambda _w: index.ngrams(n=(2, 3), filters={"outlet": outlet0}), [None]),
         ("dispersion plot of 3 terms",
          lambda ts: index.plot_dispersion(ts).to_png(), [topic[:3]]),
-        ("co-mention network, query of ~10% of articles",
-         lambda q: entities.plot_comentions(query=q).to_png(), tenth),
-        ("co-mention table, every article", lambda _q: entities.comentions(), [None]),
     ]
+    if entities is not None:
+        views += [("co-mention network, query of ~10% of articles",
+                   lambda q: entities.plot_comentions(query=q).to_png(), tenth),
+                  ("co-mention table, every article", lambda _q: entities.comentions(), [None])]
     index.term_frequency("sanctions", by="outlet")  # warm the surface-form table
     print(f"\n{'operation':<36}{'corpus_search p50/p95 ms':>26}{'FTS5 p50/p95 ms':>22}"
           f"{'ratio p50':>11}")
@@ -362,7 +386,8 @@ def main(argv: list[str] | None = None) -> dict:
     results["serving_rss_mb"] = round((psutil.Process().memory_info().rss - rss_before) / 1e6, 1)
     fts.db.close()
     index.close()
-    entities.close()
+    if entities is not None:
+        entities.close()
     results["terms"] = terms
     print(f"\nmemory of an open index after all queries: +{results['serving_rss_mb']} MB RSS")
     out = args.out or HERE / "results" / f"{n}.json"

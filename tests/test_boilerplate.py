@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from corpus_search import _boilerplate
 from corpus_search._analysis import article_tokens, furniture_ranges, strip_furniture
 from corpus_search._boilerplate import (
     BOILERPLATE_COLUMNS,
@@ -148,3 +150,27 @@ def test_boilerplate_round_trips_through_its_table() -> None:
     again = Boilerplate.from_table(bp.table)
     assert bp.lines == again.lines
     assert bp.strip("BBC News", pairs[0][1]) == again.strip("BBC News", pairs[0][1])
+
+
+def test_counts_folded_into_arrays_give_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folding the counts into sorted arrays every few lines (as a large corpus does)
+    gives the table, texts and line count of counting without folding, merges included."""
+    lines = [f"Line {k} that several outlets stamp on their pages, verbatim." for k in range(4)]
+    pairs = [(o, _body(i, "\n".join(lines[: 1 + i % 4]) if i % 3 else ""))
+             for i in range(90) for o in ("A", "B") if (i + len(o)) % 5]
+    whole = BoilerplateCounter()
+    whole.update(pairs)
+    monkeypatch.setattr(_boilerplate, "_FOLD_LINES", 3)
+    folded = BoilerplateCounter()
+    folded.update(pairs)
+    assert folded.counted_folded > 0  # folded before the end
+    halves = BoilerplateCounter(), BoilerplateCounter()
+    halves[0].update(pairs[:71])
+    halves[1].update(pairs[71:])
+    halves[0].merge(halves[1])
+    expected = whole.result().table
+    assert len(expected) == 8
+    pd.testing.assert_frame_equal(expected, folded.result().table)
+    pd.testing.assert_frame_equal(expected, halves[0].result().table)
+    assert whole.counted_lines == folded.counted_lines == halves[0].counted_lines
+    assert whole.stored_lines == folded.stored_lines
