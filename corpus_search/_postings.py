@@ -175,7 +175,7 @@ class _Recorder:
 
     def _discard(self) -> None:
         self.complete = False
-        for part in ("docs", "freqs", "ends.npy", "terms.tmp", "terms"):
+        for part in ("docs", "freqs", "freqs16", "ends.npy", "terms.tmp", "terms"):
             self._path(part).unlink(missing_ok=True)
 
 
@@ -210,9 +210,15 @@ def write_flat(base: Path, fields: list[tuple[str, list[bytes], np.ndarray, np.n
     with open(path(base.name + ".docs"), "wb") as fh:
         for d in docs:
             fh.write(d.astype(np.int32).tobytes())
-    with open(path(base.name + ".freqs"), "wb") as fh:
+    # Weights are term frequencies: whole numbers, nearly all small. Kept as 2-byte
+    # integers when every one fits (``.freqs16``, half the bytes of float32), else as
+    # float32 (``.freqs``), as the tee writes them.
+    whole = all(not len(w) or (w.min() >= 0 and w.max() <= 65535
+                               and np.array_equal(w, np.floor(w))) for *_, w in fields)
+    kind, dtype = (".freqs16", np.uint16) if whole else (".freqs", np.float32)
+    with open(path(base.name + kind), "wb") as fh:
         for f in freqs:
-            fh.write(f.astype(np.float32).tobytes())
+            fh.write(f.astype(dtype).tobytes())
     np.save(path(base.name + ".ends.npy"), ends)
     # The table of terms is written last: a segment has flat postings once it exists.
     tmp = path(base.name + ".terms.tmp")
@@ -240,7 +246,9 @@ class _Flat:
         self.ends = ends
         n = int(ends[-1]) if len(ends) else 0
         self.docs = self._map(base.with_name(base.name + ".docs"), np.int32, n)
-        self.freqs = self._map(base.with_name(base.name + ".freqs"), np.float32, n)
+        small = base.with_name(base.name + ".freqs16")
+        self.freqs = (self._map(small, np.uint16, n) if small.exists() else
+                      self._map(base.with_name(base.name + ".freqs"), np.float32, n))
 
     @staticmethod
     def _map(path: Path, dtype, n: int) -> np.ndarray:

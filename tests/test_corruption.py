@@ -77,7 +77,7 @@ DAMAGE = {
     "manifest zeroed": ("manifest.sqlite", _zero(0, 100)),
     "flat docs zeroed": ("*.csp.docs", _zero(0)),
     "flat docs truncated": ("*.csp.docs", _truncate),
-    "flat freqs zeroed": ("*.csp.freqs", _zero(0)),
+    "flat freqs zeroed": ("*.csp.freqs*", _zero(0)),
     "flat ends garbage": ("*.csp.ends.npy", _garbage),
     "flat terms truncated": ("*.csp.terms", _truncate),
 }

@@ -58,6 +58,9 @@ def test_every_segment_has_flat_postings(updated_index: cs.Snapshot) -> None:
     assert [leaf.has_deletions() for leaf, _ in leaves] == [True, True, False]
     assert all(f is not None for f in flats)
     assert all(f.terms("body") and f.terms("pairs") and f.terms("title") for f in flats)
+    # Bulk-written segments keep their whole-number weights in two bytes (what
+    # test_flat_postings_equal_whoosh then reads back as Whoosh's float weights).
+    assert [f.freqs.dtype.name for f in flats] == ["uint16"] * 3
 
 
 @pytest.mark.parametrize("field", ["body", "pairs", "title"])
