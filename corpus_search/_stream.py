@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -65,8 +64,7 @@ def _tokens(text: str) -> Iterator[str]:
         yield low
 
 
-# _TOKEN_RE's matches as strings (its group made non-capturing, so findall gives them).
-_FINDALL = re.compile(analysis.TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE).findall
+_FINDALL = analysis._FINDALL
 
 
 def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int]) -> np.ndarray:
