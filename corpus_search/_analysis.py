@@ -29,6 +29,9 @@ from whoosh.lang.porter import stem as _porter
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
 MIN_TOKEN_CHARS = 2
 _TOKEN_RE = re.compile(TOKEN_PATTERN, re.UNICODE)
+# _TOKEN_RE's matches as strings: its group made non-capturing, so findall gives them
+# (one C call per text instead of a match object per token).
+_FINDALL = re.compile(TOKEN_PATTERN.replace("(", "(?:"), re.UNICODE).findall
 
 #: Bumped whenever analysis changes what is indexed: a build then re-processes everything.
 ANALYSIS_VERSION = "3"
@@ -157,14 +160,12 @@ def analyse(text: str) -> list[str]:
 
 def cased_words(text: str) -> list[str]:
     """The surface tokens that the analyzer keeps, in order, as written."""
-    return [m.group() for m in _TOKEN_RE.finditer(text) if len(m.group()) >= MIN_TOKEN_CHARS]
+    return [t for t in _FINDALL(text) if len(t) >= MIN_TOKEN_CHARS]
 
 
 def surface_words(text: str) -> list[str]:
     """The lower-cased surface tokens that the analyzer keeps, in order."""
-    return [
-        m.group().lower() for m in _TOKEN_RE.finditer(text) if len(m.group()) >= MIN_TOKEN_CHARS
-    ]
+    return [t.lower() for t in _FINDALL(text) if len(t) >= MIN_TOKEN_CHARS]
 
 
 # --- page furniture -------------------------------------------------------------------
@@ -199,6 +200,17 @@ _FURNITURE_INLINE = [
 _TERMINAL_RE = re.compile(r"^\s*(" + "|".join(_TERMINAL_LINES) + r")\s*$", re.IGNORECASE)
 _LINE_RE = re.compile(r"^\s*(" + "|".join(_FURNITURE_LINES) + r")\s*$", re.IGNORECASE)
 _INLINE_RE = re.compile(r"\s*(" + "|".join(_FURNITURE_INLINE) + r")", re.IGNORECASE)
+# The same patterns over a whole text at once: a line pattern matches some line only if
+# this matches there (``[^\S\n]`` is ``\s`` within a line), an inline one only if that does.
+_ANY_LINE_RE = re.compile(r"^[^\S\n]*(" + "|".join(_TERMINAL_LINES + _FURNITURE_LINES)
+                          + r")[^\S\n]*$", re.IGNORECASE | re.MULTILINE)
+_ANY_INLINE_RE = re.compile("|".join(_FURNITURE_INLINE), re.IGNORECASE)
+
+
+def _may_have_furniture(text: str) -> bool:
+    """False only if no hand-kept furniture pattern matches in ``text`` (two searches of
+    the whole text: most articles need no line-by-line pass)."""
+    return _ANY_LINE_RE.search(text) is not None or _ANY_INLINE_RE.search(text) is not None
 
 
 def norm_line(line: str) -> str:
@@ -224,6 +236,8 @@ def strip_furniture(text: str, extra_lines: Collection[str] = frozenset()) -> st
         Line structure is kept (removed lines become empty), so the result is only ever
         shorter than ``text``.
     """
+    if not extra_lines and not _may_have_furniture(text):
+        return text.strip()
     out: list[str] = []
     for line in text.split("\n"):
         if _TERMINAL_RE.match(line):
@@ -241,6 +255,8 @@ def furniture_ranges(text: str,
 
     ``extra_lines`` as for :func:`strip_furniture`. Ranges are sorted and do not overlap.
     """
+    if not extra_lines and not _may_have_furniture(text):
+        return []
     ranges: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):

@@ -47,9 +47,12 @@ import contextlib
 import pickle
 import re
 import sys
+import types
 import uuid
 import zlib
+from array import array
 from collections.abc import Sequence
+from hashlib import md5
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +60,8 @@ from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.fields import Schema, UnknownFieldError
 from whoosh.lang.porter import stem as _stem_word
-from whoosh.system import pack_int, pack_ushort
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.system import pack_ushort
+from whoosh.util.numeric import _length_byte_cache, byte_to_length, length_to_byte
 
 from . import _enrich, _postings
 from ._analysis import MIN_TOKEN_CHARS, StemTokenizer
@@ -312,61 +315,150 @@ def _generic_postings(items: list[tuple[bytes, int, float, bytes, int]]) -> _Pos
 # --- writing the codec's files ---------------------------------------------------------------
 
 
-def _mini_weights(w32: np.ndarray):
-    if (w32 == 1.0).all():
-        return None
-    if (w32 == w32[0]).all():
-        return float(w32[0])
-    return tuple(w32.tolist())
+_LENGTH_CACHE = np.asarray(_length_byte_cache, dtype=np.int64)
+
+
+def _length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """``length_to_byte`` of every entry (the bisection into Whoosh's table, at once)."""
+    out = np.searchsorted(_LENGTH_CACHE, lengths, side="left")
+    out[lengths >= _LENGTH_CACHE[-1]] = 255
+    return out.astype(np.uint8)
+
+
+def _const(data: bytes, n: int) -> tuple[np.ndarray, None]:
+    """The same bytes in each of ``n`` rows (a part for :func:`_rows`)."""
+    return np.tile(np.frombuffer(data, dtype=np.uint8), (n, 1)), None
+
+
+def _column(values: np.ndarray, dtype: str) -> tuple[np.ndarray, None]:
+    """Each row's value in the fixed-size ``dtype`` (a part for :func:`_rows`)."""
+    raw = np.ascontiguousarray(values.astype(dtype))
+    return raw.view(np.uint8).reshape(len(values), -1), None
+
+
+def _pickled_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's int as pickle (protocol 2) writes it: BININT1 (``K``, one byte),
+    BININT2 (``M``, two) or BININT (``J``, four; little-endian); a part for
+    :func:`_rows`. Only for 0 <= value < 2**31."""
+    v = np.asarray(values, dtype=np.int64)
+    if len(v) and (int(v.min()) < 0 or int(v.max()) >= 2**31):
+        raise ValueError("only ints in [0, 2**31) are pickled here")
+    cols = np.empty((len(v), 5), dtype=np.uint8)
+    cols[:, 0] = np.where(v < 256, ord("K"), np.where(v < 65536, ord("M"), ord("J")))
+    cols[:, 1:] = v.astype("<u4").view(np.uint8).reshape(-1, 4)
+    size = np.where(v < 256, 2, np.where(v < 65536, 3, 5))
+    return cols, np.arange(5) < size[:, None]
+
+
+def _rows(parts: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[bytes, np.ndarray]:
+    """Rows of bytes made of ``parts`` side by side (each a byte matrix and which of its
+    bytes are used; None: all), in one buffer: row r is ``data[bounds[r]:bounds[r + 1]]``."""
+    mat = np.hstack([cols for cols, _ in parts])
+    used = np.hstack([np.ones(cols.shape, dtype=bool) if u is None else u
+                      for cols, u in parts])
+    bounds = np.zeros(len(mat) + 1, dtype=np.int64)
+    np.cumsum(used.sum(axis=1), out=bounds[1:])
+    return mat[used].tobytes(), bounds
+
+
+_TERMINFO = np.dtype([("flags", "u1"), ("weight", ">f4"), ("df", ">u4"), ("minlength", "u1"),
+                      ("maxlength", "u1"), ("maxweight", ">f4"), ("minid", ">u4"),
+                      ("maxid", ">u4"), ("offset", ">i8"), ("length", ">i4")])
+"""``W3TermInfo.to_bytes`` of a term whose postings are not inlined (``!BfIBBfII`` and
+the postings' offset and length)."""
+assert _TERMINFO.itemsize == W3TermInfo._struct.size + 12
+
+_FIELD_TERMS = 8192  # about as many posting blocks are written at a time
+_FIELD_POSTINGS = 1 << 18  # ... or postings
 
 
 def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     """Write one field's terms and posting blocks through the W3 field writer ``fw``.
 
     ``dfl`` is each document's field length as Whoosh's per-document reader returns it
-    (decoded from its byte; 0 for none): the blocks' min/max lengths come from it."""
+    (decoded from its byte; 0 for none): the blocks' min/max lengths come from it.
+
+    The bytes are those of ``W3PostingsWriter`` and ``W3FieldWriter.finish_term``. Per
+    block, only its data is made in Python (the pickle of ids, weights and values,
+    zlib-compressed); block infos, headers, term infos and the term file's records are
+    made with numpy for many terms at a time, and written in one call each."""
     fw.start_field(name, field)
     fieldkey = pack_ushort(fw._fieldid)
     postfile, tindex = fw._postfile, fw._tindex
+    if tindex.hashtype != 0 or fieldkey + p.btexts[0] <= tindex.lastkey:
+        raise ValueError(f"field {name!r}: terms must follow the previous ones (MD5 hash)")
     fixed = field.format.fixed_value_size()
     w32 = p.weights.astype(np.float32)
     lengths = dfl[p.docs] if len(dfl) else np.zeros(len(p.docs), dtype=np.int64)
     # Block boundaries: every term's postings in runs of _BLOCK, computed at once.
     counts = np.diff(p.starts)
     nblocks = -(-counts // _BLOCK)
-    bstart = (np.repeat(p.starts[:-1], nblocks)
-              + _BLOCK * (np.arange(int(nblocks.sum())) - np.repeat(np.cumsum(nblocks)
-                                                                    - nblocks, nblocks)))
-    bend = np.minimum(bstart + _BLOCK, np.repeat(p.starts[1:], nblocks))
+    nb = int(nblocks.sum())
+    bterm = np.repeat(np.arange(len(counts)), nblocks)
+    tblock = np.cumsum(nblocks) - nblocks  # each term's first block
+    bstart = p.starts[:-1][bterm] + _BLOCK * (np.arange(nb) - tblock[bterm])
+    bend = np.minimum(bstart + _BLOCK, p.starts[1:][bterm])
     big = 1 << 62
     has_len = lengths > 0
-    bmin = np.minimum.reduceat(np.where(has_len, lengths, big), bstart) if len(bstart) else []
-    bmax = np.maximum.reduceat(np.where(has_len, lengths, 0), bstart) if len(bstart) else []
-    bmaxw = np.maximum.reduceat(p.weights, bstart) if len(bstart) else []
-    bsumw = np.add.reduceat(w32.astype(np.float64), bstart) if len(bstart) else []
-    deltas = np.diff(p.docs, prepend=0)
-    first_doc = p.docs[bstart].tolist()
-    last_doc = p.docs[bend - 1].tolist()
+    bmin = np.minimum.reduceat(np.where(has_len, lengths, big), bstart)
+    bmax = np.maximum.reduceat(np.where(has_len, lengths, 0), bstart)
+    bmaxw = np.maximum.reduceat(p.weights, bstart)
+    bsumw = np.add.reduceat(w32.astype(np.float64), bstart)
     del lengths, has_len
-    bfirst = bstart.tolist()
-    bend_l, bmin_l, bmax_l = bend.tolist(), np.asarray(bmin).tolist(), np.asarray(bmax).tolist()
-    bmaxw_l, bsumw_l = np.asarray(bmaxw).tolist(), np.asarray(bsumw).tolist()
-    freq_bytes = p.freqs.astype(">u4").tobytes() if fixed == 4 else b""
-    offset = postfile.tell()
-    b = 0
-    for t, btext in enumerate(p.btexts):
-        ti = W3TermInfo()
-        start = offset
-        parts = [WHOOSH3_HEADER_MAGIC]
-        offset += 4
-        for k in range(int(nblocks[t])):
-            i, j = bfirst[b], bend_l[b]
-            ids = deltas[i:j].tolist()
-            ids[0] = first_doc[b]
+    # Each block's info tuple (count, last id, max weight, compression, min and max
+    # length bytes), pickled as W3PostingsWriter._write_block does, for all at once.
+    info, info_at = _rows([
+        _const(b"\x80\x02(K", nb), _column(bend - bstart, "u1"),
+        _pickled_ints(p.docs[bend - 1]), _const(b"G", nb), _column(bmaxw, ">f8"),
+        _const(b"K%cK" % _COMPRESSION, nb),
+        _column(_length_bytes(np.where(bmin == big, 0, bmin)) * (bmin != big), "u1"),
+        _const(b"K", nb), _column(_length_bytes(bmax), "u1"), _const(b"tq\x00.", nb)])
+    info_len = np.diff(info_at)
+    # Term statistics, as W3TermInfo.add_block accumulates them over a term's blocks.
+    tinfo = np.zeros(len(counts), dtype=_TERMINFO)
+    weight = bsumw[tblock]
+    for t in np.flatnonzero(nblocks > 1).tolist():  # summed in order, as Whoosh does
+        weight[t] = sum(bsumw[tblock[t]:tblock[t] + nblocks[t]].tolist())
+    tinfo["weight"] = weight
+    tinfo["df"] = counts
+    tmin = np.minimum.reduceat(bmin, tblock)
+    tinfo["minlength"] = _length_bytes(np.where(tmin == big, 0, tmin)) * (tmin != big)
+    tinfo["maxlength"] = _length_bytes(np.maximum.reduceat(bmax, tblock))
+    tinfo["maxweight"] = np.maximum(np.maximum.reduceat(bmaxw, tblock), 0)
+    tinfo["minid"] = p.docs[p.starts[:-1]]
+    tinfo["maxid"] = p.docs[p.starts[1:] - 1]
+    del bmin, bmax, bmaxw, bsumw, tmin, weight
+    # Per block, the pickle's parts: ids (delta-coded, the first absolute), weights
+    # (None if all 1, one float if all equal, else all) and values.
+    ids = np.diff(p.docs, prepend=0)
+    ids[bstart] = p.docs[bstart]
+    idl = ids.tolist()
+    del ids
+    ones = np.add.reduceat((w32 != 1.0).astype(np.int64), bstart) == 0
+    same = np.maximum.reduceat(w32, bstart) == np.minimum.reduceat(w32, bstart)
+    wkind = np.where(ones, 0, np.where(same, 1, 2)).tolist()
+    wfirst = w32[bstart].tolist()
+    w32l = w32.tolist() if 2 in wkind else []
+    del w32
+    if isinstance(p.values, tuple):
+        vdata, vb = p.values[0], p.values[1].tolist()
+    freq_bytes = p.freqs.astype(">u4").tobytes() if fixed == 4 and p.values is None else b""
+    bs_l, be_l = bstart.tolist(), bend.tolist()
+    dumps, compress = pickle.dumps, zlib.compress
+    # Terms in chunks of about _FIELD_TERMS blocks or _FIELD_POSTINGS postings.
+    cum = np.maximum(np.cumsum(nblocks) // _FIELD_TERMS, p.starts[1:] // _FIELD_POSTINGS)
+    cuts = np.append(np.flatnonzero(np.diff(cum)) + 1, len(counts))
+    t0 = 0
+    for t1 in cuts.tolist():
+        b0 = int(tblock[t0])
+        b1 = int(tblock[t1]) if t1 < len(counts) else nb
+        datas = []
+        for b in range(b0, b1):
+            i, j = bs_l[b], be_l[b]
+            k = wkind[b]
+            w = None if k == 0 else wfirst[b] if k == 1 else tuple(w32l[i:j])
             if isinstance(p.values, tuple):
-                data, bounds = p.values
-                at = bounds[i:j + 1].tolist()
-                vs = tuple([data[at[x]:at[x + 1]] for x in range(j - i)])
+                vs = tuple([vdata[vb[x]:vb[x + 1]] for x in range(i, j)])
             elif fixed is None or fixed < 0:
                 vs = tuple(p.values[i:j])
             elif fixed == 0:
@@ -375,32 +467,113 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
                 vs = freq_bytes[4 * i:4 * j]
             else:
                 vs = b"".join(p.values[i:j])
-            data = zlib.compress(pickle.dumps((tuple(ids), _mini_weights(w32[i:j]), vs), 2),
-                                 _COMPRESSION)
-            mn = bmin_l[b] if bmin_l[b] != big else None
-            info = pickle.dumps((j - i, last_doc[b], bmaxw_l[b], _COMPRESSION,
-                                 length_to_byte(mn), length_to_byte(bmax_l[b])), 2)
-            blen = len(info) + len(data)
-            last = k == nblocks[t] - 1
-            parts += (pack_int(-blen if last else blen), info, data)
-            offset += 4 + blen
-            # Term statistics, as W3TermInfo.add_block accumulates them.
-            ti._weight += bsumw_l[b]
-            ti._df += j - i
-            if ti._minlength is None:
-                ti._minlength = mn
-            elif mn is not None:
-                ti._minlength = min(ti._minlength, mn)
-            ti._maxlength = max(ti._maxlength, bmax_l[b])
-            ti._maxweight = max(ti._maxweight, bmaxw_l[b])
-            if ti._minid is None:
-                ti._minid = first_doc[b]
-            ti._maxid = last_doc[b]
-            b += 1
+            datas.append(compress(dumps((tuple(idl[i:j]), w, vs), 2), _COMPRESSION))
+        # Block headers: the term's magic before its first block, the block's length
+        # (negative for the term's last block) and info.
+        dlen = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
+        blen = info_len[b0:b1] + dlen
+        first = np.zeros(b1 - b0, dtype=bool)
+        first[tblock[t0:t1] - b0] = True
+        last = np.zeros(b1 - b0, dtype=bool)
+        last[tblock[t0:t1] + nblocks[t0:t1] - 1 - b0] = True
+        magic = np.tile(np.frombuffer(WHOOSH3_HEADER_MAGIC, dtype=np.uint8), (b1 - b0, 1))
+        a, z = int(info_at[b0]), int(info_at[b1])
+        iat = info_at[b0:b1 + 1] - a
+        head, hat = _rows([(magic, np.repeat(first[:, None], 4, axis=1)),
+                           _column(np.where(last, -blen, blen), ">i4")])
+        hat_l = hat.tolist()
+        iat_l = iat.tolist()
+        chunk_info = info[a:z]
+        parts = []
+        for x, data in enumerate(datas):
+            parts += (head[hat_l[x]:hat_l[x + 1]], chunk_info[iat_l[x]:iat_l[x + 1]], data)
+        del datas
+        # Term extents in the postings file.
+        rec = np.diff(hat) + np.diff(iat) + dlen
+        tlen = np.add.reduceat(rec, tblock[t0:t1] - b0)
+        toff = postfile.tell() + np.cumsum(tlen) - tlen
         postfile.write(b"".join(parts))
-        ti.set_extent(start, offset - start)
-        tindex.add(fieldkey + btext, ti.to_bytes())
+        del parts
+        ti = tinfo[t0:t1]
+        ti["offset"] = toff
+        ti["length"] = tlen
+        _add_terms(tindex, fieldkey, p.btexts[t0:t1], ti.tobytes(), _TERMINFO.itemsize)
+        t0 = t1
     fw.finish_field()
+
+
+def _add_terms(tindex, fieldkey: bytes, btexts: list[bytes], values: bytes,
+               vsize: int) -> None:
+    """``OrderedHashWriter.add(fieldkey + btext, value)`` for each term (ascending, after
+    the writer's last key), its values ``vsize`` bytes each: the records in one write."""
+    n = len(btexts)
+    blens = np.fromiter(map(len, btexts), dtype=np.int64, count=n)
+    klen = blens + len(fieldkey)
+    reclen = 8 + klen + vsize
+    rstart = np.cumsum(reclen) - reclen
+    buf = np.empty(int(reclen.sum()), dtype=np.uint8)
+    prefix = np.empty((n, 8 + len(fieldkey)), dtype=np.uint8)
+    prefix[:, :4] = klen.astype(">i4").view(np.uint8).reshape(n, 4)
+    prefix[:, 4:8] = np.frombuffer(vsize.to_bytes(4, "big"), dtype=np.uint8)
+    prefix[:, 8:] = np.frombuffer(fieldkey, dtype=np.uint8)
+    buf[rstart[:, None] + np.arange(prefix.shape[1])] = prefix
+    tstart = np.cumsum(blens) - blens
+    at = np.repeat(rstart + prefix.shape[1] - tstart, blens) + np.arange(int(blens.sum()))
+    buf[at] = np.frombuffer(b"".join(btexts), dtype=np.uint8)
+    vat = rstart + prefix.shape[1] + blens
+    buf[vat[:, None] + np.arange(vsize)] = np.frombuffer(values, dtype=np.uint8).reshape(n, vsize)
+    dbfile = tindex.dbfile
+    pos = dbfile.tell() + rstart
+    dbfile.write(buf.tobytes())
+    # The key positions (GrowableArray: retyped, as appending them would, for the last).
+    pos_l = pos.tolist()
+    index = tindex.index
+    if isinstance(index.array, array):
+        try:
+            array(index.array.typecode, [pos_l[-1]])
+        except OverflowError:
+            index._retype(pos_l[-1])
+    index.array.extend(pos_l)
+    # The hash buckets, in insertion order (HashWriter.add; MD5's last four bytes).
+    hashes = np.fromiter((int.from_bytes(md5(fieldkey + bt, usedforsecurity=False)
+                                         .digest()[12:], "big") for bt in btexts),
+                         dtype=np.int64, count=n)
+    low = hashes & 255
+    order = np.argsort(low, kind="stable")
+    bounds = np.searchsorted(low[order], np.arange(257)).tolist()
+    entries = list(zip(hashes[order].tolist(), pos[order].tolist(), strict=True))
+    buckets = tindex.buckets
+    for k in range(256):
+        if bounds[k + 1] > bounds[k]:
+            buckets[k].extend(entries[bounds[k]:bounds[k + 1]])
+    tindex.lastkey = fieldkey + btexts[-1]
+
+
+_POINTER = np.dtype([("hash", ">u4"), ("pos", ">i8")])
+
+
+def _write_hashes(self) -> None:
+    """``HashWriter._write_hashes`` with each table written in one call (the slots are
+    filled by the same linear probing, in the same order)."""
+    dbfile = self.dbfile
+    for entries in self.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        self.directory.append((pos, numslots))
+        if not numslots:
+            continue
+        hashes = [0] * numslots
+        positions = [0] * numslots  # 0: empty (no key starts at 0: the header is there)
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while positions[slot]:
+                slot = (slot + 1) % numslots
+            hashes[slot] = hashval
+            positions[slot] = position
+        table = np.empty(numslots, dtype=_POINTER)
+        table["hash"] = hashes
+        table["pos"] = positions
+        dbfile.write(table.tobytes())
 
 
 # --- the segment -----------------------------------------------------------------------------
@@ -495,6 +668,7 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
 
     flat = []
     fw = codec.field_writer(storage, segment)
+    fw._tindex._write_hashes = types.MethodType(_write_hashes, fw._tindex)
     try:
         for name in sorted(set(tokens) | set(generic)):
             p = field_postings(name)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -65,6 +64,30 @@ def _tokens(text: str) -> Iterator[str]:
         yield low
 
 
+_FINDALL = analysis._FINDALL
+
+
+def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int]) -> np.ndarray:
+    """Word ids of :func:`_tokens` of ``text`` (new words are added to ``vocab`` in order
+    of first occurrence). Texts without furniture are cut by one ``findall``, and each
+    token as written is looked up in ``raw`` (token -> word id, -1 if not indexed)."""
+    if analysis.furniture_ranges(text):
+        setdefault = vocab.setdefault
+        return np.fromiter((setdefault(w, len(vocab)) for w in _tokens(text)),
+                           dtype=np.int32)
+    toks = _FINDALL(text)
+    try:
+        arr = np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
+    except KeyError:  # tokens not seen before, numbered in order of first occurrence
+        for t in toks:
+            if t not in raw:
+                low = t.lower()
+                raw[t] = (-1 if len(low) < analysis.MIN_TOKEN_CHARS
+                          else vocab.setdefault(low, len(vocab)))
+        arr = np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
+    return arr[arr >= 0]
+
+
 def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
                  n_docs: int | None = None, previous: TokenStream | None = None,
                  carry: np.ndarray | None = None) -> int:
@@ -101,7 +124,8 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
         raise ValueError("carry needs the previous stream")
     vocab: dict[str, int] = dict(previous.word_index) if previous is not None else {}
     out = _NpyWriter(gen_dir / STREAM_FILE, "<i4")
-    ids = array("i")
+    parts: list[np.ndarray] = []  # word ids not yet written, and how many
+    held = 0
     freq_new = np.zeros(0, dtype=np.int64)
     docnums: list[int] = []
     lens: list[int] = []
@@ -111,12 +135,12 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
     last = -1
 
     def flush() -> None:
-        nonlocal ids, freq_new
-        if len(ids):
-            chunk = np.frombuffer(ids, dtype=np.int32)
+        nonlocal parts, held, freq_new
+        if held:
+            chunk = np.concatenate(parts)
             freq_new = _padded(freq_new, len(vocab)) + np.bincount(chunk, minlength=len(vocab))
             out.write(chunk)
-            ids = array("i")
+        parts, held = [], 0
 
     def copy_until(docnum: int) -> None:
         nonlocal run_at
@@ -126,6 +150,7 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
             out.copy_from(previous, a, b)
             run_at += 1
 
+    raw: dict[str, int] = {}  # token as written -> word id (-1: not indexed)
     for docnum, text in docs:
         if docnum <= last:
             raise ValueError(f"docnums must increase (got {docnum} after {last})")
@@ -133,12 +158,12 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
             raise ValueError(f"docnum {docnum} is both carried over and given")
         last = docnum
         copy_until(docnum)
-        setdefault = vocab.setdefault
-        before = len(ids)
-        ids.extend(setdefault(w, len(vocab)) for w in _tokens(text or ""))
+        got = _word_ids(text or "", vocab, raw)
+        parts.append(got)
+        held += len(got)
         docnums.append(docnum)
-        lens.append(len(ids) - before)
-        if len(ids) >= _WRITE_TOKENS:
+        lens.append(len(got))
+        if held >= _WRITE_TOKENS:
             flush()
     copy_until(1 << 62)
     flush()

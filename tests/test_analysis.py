@@ -16,10 +16,13 @@ from whoosh import query as wq
 
 import corpus_search as cs
 from corpus_search._analysis import (
+    TOKEN_PATTERN,
+    cased_words,
     make_analyzer,
     make_pairs_analyzer,
     reference_analyzer,
     strip_furniture,
+    surface_words,
 )
 from corpus_search._kwic import KWIC_COLUMNS
 from corpus_search._plots import plot_terms
@@ -291,6 +294,20 @@ def test_fused_analyzer_equals_whoosh_pipeline(text: str) -> None:
     """The fused tokenizer gives exactly the Whoosh pipeline's tokens, in every mode."""
     for kw in _KWARGS:
         assert _tokens(reference_analyzer(), text, kw) == _tokens(make_analyzer(), text, kw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from([*"ab Zé.'-\n1_", "İ", "Warned", "U.S.", "e.g.", "Stoltenberg’s"]),
+        max_size=30,
+    ).map("".join)
+)
+def test_word_lists_are_the_token_pattern_s_matches(text: str) -> None:
+    """cased_words and surface_words (one findall) are the token pattern's matches."""
+    matches = [m.group() for m in re.finditer(TOKEN_PATTERN, text) if len(m.group()) >= 2]
+    assert matches == cased_words(text)
+    assert [m.lower() for m in matches] == surface_words(text)
 
 
 def test_fused_analyzer_on_seeds() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from corpus_search import _boilerplate
+from corpus_search import _analysis, _boilerplate
 from corpus_search._analysis import article_tokens, furniture_ranges, strip_furniture
 from corpus_search._boilerplate import (
     BOILERPLATE_COLUMNS,
@@ -174,3 +176,30 @@ def test_counts_folded_into_arrays_give_the_same_table(monkeypatch: pytest.Monke
     pd.testing.assert_frame_equal(expected, halves[0].result().table)
     assert whole.counted_lines == folded.counted_lines == halves[0].counted_lines
     assert whole.stored_lines == folded.stored_lines
+_PIECES = ["Share this article", "  SHARE:  ", "Image", "Read more", "Advertisement",
+           "Read Full Article at RT.com", "read the full story on bbc.co.uk.",
+           "Watch the match live on BBC One.", "Click here to subscribe", "Related:",
+           "You may also like", "Leave a Reply", "More from this story",
+           "Follow us on Telegram", "Sign up for our daily newsletter today",
+           "Your email address will not be published. Required fields",
+           "Main image source: Reuters", "ſhare", "The talks went on.", "Kyiv said",
+           "İmage", "share this story and more", "", " ", "\t", "\r", "\x0b", "\x85",
+           "\u2028", "\u00a0", "read full article at x", "watch"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12),
+       st.lists(st.sampled_from(["\n", " ", "", "\r\n", "\n\n"]), min_size=12, max_size=12))
+@settings(max_examples=400, deadline=None)
+def test_whole_text_check_skips_only_furniture_free_texts(pieces: list[str],
+                                                          seps: list[str]) -> None:
+    """Stripping and furniture ranges are the same whether or not the whole-text check
+    lets a text skip the line-by-line pass."""
+    text = "".join(p + s for p, s in zip(pieces, seps, strict=False))
+    fast = (strip_furniture(text), furniture_ranges(text))
+    real = _analysis._may_have_furniture
+    try:
+        _analysis._may_have_furniture = lambda _text: True
+        slow = (strip_furniture(text), furniture_ranges(text))
+    finally:
+        _analysis._may_have_furniture = real
+    assert slow == fast

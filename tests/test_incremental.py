@@ -94,8 +94,9 @@ def test_update_equals_full_build(tmp_path: Path, corpora, monkeypatch) -> None:
     _write(first, later)
     tokenised: list[int] = []
     hashed: list[int] = []
-    real_tokens, real_sigs = _stream._tokens, _dups._signatures
-    monkeypatch.setattr(_stream, "_tokens", lambda t: tokenised.append(1) or real_tokens(t))
+    real_tokens, real_sigs = _stream._word_ids, _dups._signatures
+    monkeypatch.setattr(_stream, "_word_ids",
+                        lambda t, v, r: tokenised.append(1) or real_tokens(t, v, r))
     monkeypatch.setattr(_dups, "_signatures",
                         lambda s, d: hashed.append(len(d)) or real_sigs(s, d))
     report = cs.build([first, more], inc, entities=False, progress=False)

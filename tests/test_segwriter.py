@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import tempfile
+import types
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,10 @@ import pytest
 from whoosh import formats
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.filedb import filetables
+from whoosh.filedb.structfile import StructFile
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, QueryParser
+from whoosh.util.numeric import length_to_byte
 
 from corpus_search import _analysis, _postings, _segwriter
 from corpus_search._corpus import Article, load_corpus
@@ -330,6 +334,41 @@ def test_position_values_encode_as_whoosh_does(monkeypatch: pytest.MonkeyPatch) 
     data, bounds = _segwriter._encode_positions(starts, pos)
     got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
     assert [formats.Positions().encode(x) for x in lists] == got
+
+
+def test_block_info_parts_pickle_as_pickle_does() -> None:
+    """Ints pickled with numpy (one-, two- and four-byte opcodes) and length bytes are
+    pickle's and length_to_byte's."""
+    values = np.array([0, 1, 255, 256, 65535, 65536, 2**31 - 1, 123_456_789])
+    data, bounds = _segwriter._rows([_segwriter._pickled_ints(values)])
+    got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    assert [pickle.dumps(v, 2)[2:-1] for v in values.tolist()] == got
+    lengths = np.array([1, 2, 3, 7, 100, 1000, 99_684, 99_685, 106_373, 106_374, 10**9])
+    expected = [length_to_byte(x) for x in lengths.tolist()]
+    assert expected == _segwriter._length_bytes(lengths).tolist()
+
+
+def test_term_records_and_hash_tables_are_whoosh_s(tmp_path: Path) -> None:
+    """Term records added in bulk (positions past 2**16 retype the key index) give the
+    term file Whoosh's OrderedHashWriter writes, hash tables included."""
+    rng = np.random.default_rng(2)
+    keys = sorted({rng.bytes(int(rng.integers(1, 30))) for _ in range(6000)})
+    values = rng.bytes(35 * len(keys))
+    out = {}
+    for how in ("whoosh", "bulk"):
+        with open(tmp_path / how, "wb") as fh:
+            tindex = filetables.OrderedHashWriter(StructFile(fh))
+            for field, part in ((b"\x00\x00", keys[:3000]), (b"\x00\x01", keys[3000:])):
+                vals = values[: 35 * len(part)]
+                if how == "whoosh":
+                    for i, k in enumerate(part):
+                        tindex.add(field + k, vals[35 * i : 35 * i + 35])
+                else:
+                    _segwriter._add_terms(tindex, field, part, vals, 35)
+                    tindex._write_hashes = types.MethodType(_segwriter._write_hashes, tindex)
+            tindex.close()
+        out[how] = (tmp_path / how).read_bytes()
+    assert out["whoosh"] == out["bulk"]
 
 
 def test_small_commits_merged_by_whoosh_lose_nothing(tmp_path: Path) -> None:

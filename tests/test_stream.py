@@ -9,7 +9,8 @@ import numpy as np
 
 import corpus_search as cs
 from corpus_search import _analysis
-from corpus_search._stream import build_stream, load_stream, write_stream
+from corpus_search._corpus import load_corpus
+from corpus_search._stream import _tokens, _word_ids, build_stream, load_stream, write_stream
 
 FURNITURE = (
     "Sanctions were imposed on Monday.\nShare this article\n"
@@ -121,3 +122,27 @@ def test_write_stream_carries_previous(tmp_path: Path) -> None:
         assert sorted(zip(got.words, got.word_freq.tolist(), strict=True)) == \
             sorted(zip(want.words, want.word_freq.tolist(), strict=True))
         assert sorted(got.stems) == sorted(want.stems)
+
+
+REALSHAPED = Path(__file__).resolve().parent / "data" / "realshaped" / "corpus"
+ODD_TEXTS = ["x y The U.S. and e.g. İstanbul straße ÉCOLE İ ǅ", "a", "", FURNITURE,
+             "Share this\nthe THE The tHe", " ".join(["the"] * 1500) + " far " * 3]
+
+
+def test_word_ids_equal_the_token_by_token_stream(tmp_path: Path) -> None:
+    """The stream's word ids (one findall per text, a cache per token as written) are the
+    ids the token-by-token loop gives, new words numbered in the same order, on the
+    real-shaped corpus (furniture stripped as the build does, and not) and odd texts."""
+    arts = load_corpus([REALSHAPED]).articles
+    texts = [*ODD_TEXTS, *(_analysis.strip_furniture(a.body) for a in arts),
+             *(a.body for a in arts), *ODD_TEXTS]
+    expected: dict[str, int] = {}
+    want = [[expected.setdefault(w, len(expected)) for w in _tokens(t)] for t in texts]
+    vocab: dict[str, int] = {}
+    raw: dict[str, int] = {}
+    got = [_word_ids(t, vocab, raw).tolist() for t in texts]
+    assert want == got
+    assert list(expected) == list(vocab)
+    write_stream(tmp_path, enumerate(texts))
+    stream = load_stream(tmp_path)
+    assert [w for ws in want for w in ws] == stream.ids.tolist()
