@@ -865,22 +865,35 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
     run; unchanged articles whose entity sets moved are re-indexed. The audit table is
     kept in the generation (``entity-report.csv``)."""
     rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
-    per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] for d, ents, _ in rows}
+    per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] if ents != "[]" else []
+               for d, ents, _ in rows}
     resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE),
                                 vocabulary=_vocabulary(work.db, per_doc),
                                 phrase_docs=lambda wanted: _phrase_docs(work, wanted))
     per_doc, types = resolved.articles, resolved.types
     resolved.report.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT,
                                                            index=False)
-    typed_now = {d: _typed(ents, types) for d, ents in per_doc.items()}
+    # Articles without entities (all of them in a build without the model) share one
+    # table, and only rows whose table changed are written.
+    empty = _typed([], types)
+    empty_text = json.dumps(empty, ensure_ascii=False)
+    typed_now = {d: _typed(ents, types) if ents else empty for d, ents in per_doc.items()}
     todo_ids = {a.doc_id for a in work.todo}
-    retyped = [work.by_id[d] for d, _, old in rows
-               if d not in todo_ids and old is not None
-               and json.loads(old) != typed_now[d] and d in work.by_id]
+    retyped, changed = [], []
+    for d, _, old in rows:
+        t = typed_now.get(d)
+        if t is None:
+            continue
+        text = empty_text if t is empty else json.dumps(t, ensure_ascii=False)
+        if old == text:
+            continue
+        changed.append((text, d))
+        if (d not in todo_ids and old is not None and json.loads(old) != t
+                and d in work.by_id):
+            retyped.append(work.by_id[d])
     retyped = _full(work, retyped)
     report.retyped = len(retyped)
-    work.db.executemany("UPDATE articles SET typed = ? WHERE doc_id = ?",
-                        ((json.dumps(t, ensure_ascii=False), d) for d, t in typed_now.items()))
+    work.db.executemany("UPDATE articles SET typed = ? WHERE doc_id = ?", changed)
     return per_doc, typed_now, retyped
 
 
