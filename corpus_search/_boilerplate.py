@@ -36,6 +36,8 @@ __all__ = [
     "BOILERPLATE_MIN_SHARE",
     "Boilerplate",
     "BoilerplateCounter",
+    "boilerplate_from_rows",
+    "countable_lines",
     "find_boilerplate",
     "strip_boilerplate",
 ]
@@ -269,13 +271,25 @@ class BoilerplateCounter:
             for h, count in zip(hashes[keep].tolist(), counts[keep].tolist(), strict=True):
                 if h in texts:
                     rows.append((outlet, texts[h], count, round(count / n, 4)))
-        rows.sort(key=lambda r: (r[0], -r[2], r[1]))
-        table = pd.DataFrame(rows, columns=list(BOILERPLATE_COLUMNS)).astype(
-            {"outlet": "object", "line": "object", "articles": "int64", "share": "float64"})
-        lines: dict[str, frozenset[str]] = {}
-        for outlet, line, _, _ in rows:
-            lines[outlet] = lines.get(outlet, frozenset()) | {line}
-        return Boilerplate(lines=lines, table=table)
+        return boilerplate_from_rows(rows)
+
+
+def boilerplate_from_rows(rows: list[tuple[str, str, int, float]]) -> Boilerplate:
+    """The :class:`Boilerplate` of ``(outlet, line, articles, share)`` rows, in any order."""
+    rows = sorted(rows, key=lambda r: (r[0], -r[2], r[1]))
+    table = pd.DataFrame(rows, columns=list(BOILERPLATE_COLUMNS)).astype(
+        {"outlet": "object", "line": "object", "articles": "int64", "share": "float64"})
+    lines: dict[str, frozenset[str]] = {}
+    for outlet, line, _, _ in rows:
+        lines[outlet] = lines.get(outlet, frozenset()) | {line}
+    return Boilerplate(lines=lines, table=table)
+
+
+def countable_lines(body: str, min_chars: int = BOILERPLATE_MIN_CHARS,
+                    max_chars: int = BOILERPLATE_MAX_CHARS) -> dict[int, str]:
+    """The lines of one body that count for boilerplate, by their 8-byte hash (each once),
+    as :class:`BoilerplateCounter` counts them."""
+    return _lines(body, min_chars, max_chars)
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ from whoosh import index as whoosh_index
 from . import _analysis as analysis
 from . import _dups, _postings, _segwriter, _stream, _trust
 from . import _store as store
-from ._boilerplate import Boilerplate, find_boilerplate
-from ._corpus import Article, ColumnMap, Skipped, _Spill, _Spilled, load_corpus
+from ._boilerplate import Boilerplate
+from ._corpus import Article, ColumnMap, Skipped, _Spill, _Spilled, read_corpus
 from ._dates import to_iso
 from ._entities import (
     ENTITY_TYPES,
@@ -56,6 +56,7 @@ from ._entities import (
 )
 from ._errors import BuildCancelled, IndexNotFoundError, IndexProblem, UnsafeIndexError
 from ._provenance import corpus_fingerprint
+from ._sourcefiles import SOURCES_FILE, SourceFiles, is_known
 from ._sources import Source, parse_source_arg
 
 __all__ = [
@@ -388,14 +389,17 @@ def _locked_build(paths: Sequence[str | Path | Source] | None, index_dir: Path, 
     with store.build_lock(index_dir):
         old_gen, recovered = _plan(index_dir)
         sources = _sources(old_gen, paths, add=add, remove=remove)
-        loaded = load_corpus(sources, columns=columns, outlet=outlet,
-                             follow_links=follow_links)
+        # Unchanged source files are not read again when the previous generation is reused.
+        files = SourceFiles.open(old_gen if _reusable(old_gen, _config(index_dir, entities))
+                                 else None)
+        loaded = read_corpus(sources, columns, outlet, follow_links=follow_links, reads=files)
         report = BuildReport(index_dir=index_dir, skipped=loaded.skipped, notes=loaded.notes,
                              duplicates=loaded.duplicates, entities=entities,
                              recovered=recovered, sources=[_source_text(s) for s in sources],
                              outlets=loaded.outlet_summary(), warnings=list(loaded.warnings))
         run = _Run(index_dir, progress, extractor or Extractor(), cluster,
-                   search_first if entities else False, started, cancel, on_stage=on_stage)
+                   search_first if entities else False, started, cancel, on_stage=on_stage,
+                   files=files)
         if on_stage is not None:
             on_stage("keyword index", 0, len(loaded.articles))
         _build_generation(loaded.articles, old_gen, report, run)
@@ -480,6 +484,7 @@ class _Work:
     spill: _Spill = dataclasses.field(default_factory=_Spill)
     indexed: dict[str, _Spilled] = dataclasses.field(default_factory=dict)
     """doc_id -> the indexed text of a new or changed article, kept in ``spill``."""
+    files: SourceFiles = field(default_factory=SourceFiles)
 
 
 @dataclass
@@ -498,13 +503,34 @@ class _Run:
     """Search first, second pass: the keyword generation whose progress is reported."""
     on_stage: Callable[[str, int, int], None] | None = None
     """A background job's progress bar: ``on_stage(what, done, total)``."""
+    files: SourceFiles = field(default_factory=SourceFiles)
+    """The source files as read (or known from the previous generation)."""
+
+
+def _config(index_dir: Path, entities: bool) -> dict[str, str]:
+    """What, when changed, makes a build re-index every article."""
+    return dict(store.config(), entities=str(entities),
+                overrides=overrides_version(index_dir / OVERRIDE_FILE))
+
+
+def _reusable(old_gen: Path | None, cfg: dict[str, str]) -> bool:
+    """Whether the build will reuse ``old_gen``: same configuration, verified signature."""
+    if old_gen is None:
+        return False
+    try:
+        marker = json.loads(_trust.read_small(old_gen / store.MARKER))
+        if not isinstance(marker, dict) or marker.get("config") != cfg:
+            return False
+        _trust.verify(old_gen)
+    except (IndexProblem, OSError, ValueError):
+        return False
+    return True
 
 
 def _build_generation(articles: list[Article], old_gen: Path | None, report: BuildReport,
                       run: _Run) -> None:
     index_dir = run.index_dir
-    cfg = dict(store.config(), entities=str(report.entities),
-               overrides=overrides_version(index_dir / OVERRIDE_FILE))
+    cfg = _config(index_dir, report.entities)
     old_marker = json.loads((old_gen / store.MARKER).read_text("utf-8")) if old_gen else {}
     reuse = old_gen is not None and old_marker.get("config") == cfg
     if reuse:
@@ -514,7 +540,7 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
         except UnsafeIndexError as exc:
             reuse = False
             report.notes.append(Skipped(str(old_gen), f"not reused, rebuilt in full: {exc}"))
-    bp = find_boilerplate((a.outlet, a.body) for a in articles)
+    bp = run.files.boilerplate(articles)
     report.boilerplate = bp.table
     keys = _keys(articles, bp)
     if (reuse and old_marker.get("sources") == _recorded(report)
@@ -527,7 +553,8 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
     tmp = index_dir / f"gen-{number:06d}.tmp-{os.getpid()}"
     tmp.mkdir()
     try:
-        work = _start(tmp, final, old_gen if reuse else None, articles, keys, bp)
+        work = _start(tmp, final, old_gen if reuse else None, articles, keys, bp, run.files)
+        work.todo = _full(work, work.todo, articles)
         _count(work, report, len(articles))
         ntokens = _surfaces(work)
         _check_cancel(run)
@@ -541,6 +568,7 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
         _write_stream_and_duplicates(work, layout)
         work.db.close()
         bp.table.to_csv(tmp / store.BOILERPLATE, index=False)
+        run.files.write(tmp / SOURCES_FILE)
         _check_cancel(run)
         _publish(work, index_dir, cfg, report, old_gen if reuse else None, pending)
     except BaseException:
@@ -604,7 +632,7 @@ def _has_changes(keys: dict[str, str], gen: Path) -> bool:
 
 
 def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article],
-           keys: dict[str, str], bp: Boilerplate) -> _Work:
+           keys: dict[str, str], bp: Boilerplate, files: SourceFiles) -> _Work:
     """The temp generation, seeded from the previous one when it can be reused."""
     if old_gen is not None:
         for f in old_gen.iterdir():
@@ -625,7 +653,23 @@ def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article]
     todo = [a for a in articles if known.get(a.doc_id) != (keys[a.doc_id], a.source)]
     gone = [d for d in known if d not in by_id]
     return _Work(tmp, final, db, ix, keys, bp, old_gen is not None, todo, gone, known, by_id,
-                 old_gen)
+                 old_gen, files)
+
+
+def _full(work: _Work, arts: list[Article], articles: list[Article] | None = None
+          ) -> list[Article]:
+    """``arts`` with the articles of unchanged files (known without their text) read
+    again, also in ``work.by_id`` and ``articles`` (which a second, search-first pass uses)."""
+    if not any(is_known(a) for a in arts):
+        return arts
+    full = work.files.full(arts)
+    swapped = {a.doc_id: a for a in full}
+    work.by_id.update(swapped)
+    if articles is not None:
+        for i, a in enumerate(articles):
+            if is_known(a) and a.doc_id in swapped:
+                articles[i] = swapped[a.doc_id]
+    return full
 
 
 def _count(work: _Work, report: BuildReport, total: int) -> None:
@@ -834,21 +878,35 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
     run; unchanged articles whose entity sets moved are re-indexed. The audit table is
     kept in the generation (``entity-report.csv``)."""
     rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
-    per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] for d, ents, _ in rows}
+    per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] if ents != "[]" else []
+               for d, ents, _ in rows}
     resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE),
                                 vocabulary=_vocabulary(work.db, per_doc),
                                 phrase_docs=lambda wanted: _phrase_docs(work, wanted))
     per_doc, types = resolved.articles, resolved.types
     resolved.report.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT,
                                                            index=False)
-    typed_now = {d: _typed(ents, types) for d, ents in per_doc.items()}
+    # Articles without entities (all of them in a build without the model) share one
+    # table, and only rows whose table changed are written.
+    empty = _typed([], types)
+    empty_text = json.dumps(empty, ensure_ascii=False)
+    typed_now = {d: _typed(ents, types) if ents else empty for d, ents in per_doc.items()}
     todo_ids = {a.doc_id for a in work.todo}
-    retyped = [work.by_id[d] for d, _, old in rows
-               if d not in todo_ids and old is not None
-               and json.loads(old) != typed_now[d] and d in work.by_id]
+    retyped, changed = [], []
+    for d, _, old in rows:
+        t = typed_now.get(d)
+        if t is None:
+            continue
+        text = empty_text if t is empty else json.dumps(t, ensure_ascii=False)
+        if old == text:
+            continue
+        changed.append((text, d))
+        if (d not in todo_ids and old is not None and json.loads(old) != t
+                and d in work.by_id):
+            retyped.append(work.by_id[d])
+    retyped = _full(work, retyped)
     report.retyped = len(retyped)
-    work.db.executemany("UPDATE articles SET typed = ? WHERE doc_id = ?",
-                        ((json.dumps(t, ensure_ascii=False), d) for d, t in typed_now.items()))
+    work.db.executemany("UPDATE articles SET typed = ? WHERE doc_id = ?", changed)
     return per_doc, typed_now, retyped
 
 
@@ -1189,7 +1247,7 @@ def _write_stream_and_duplicates(work: _Work, layout: _Layout) -> None:
         nonlocal reader
         for docnum in layout.fresh.tolist():
             art = work.by_id.get(layout.doc_ids[docnum])
-            if art is not None:
+            if art is not None and not is_known(art):
                 yield docnum, _indexed(work, art)
                 continue
             if reader is None:  # not among the articles: its stored text

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import pandas as pd
 
@@ -803,6 +803,14 @@ def load_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None 
         duplicate; :meth:`LoadReport.outlet_summary` and :attr:`LoadReport.warnings`
         say where outlets came from. Exact duplicate texts are loaded once.
     """
+    return read_corpus(paths, columns, outlet, follow_links=follow_links, reads=None)
+
+
+def read_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None,
+                outlet: str, *, follow_links: bool, reads: object | None) -> LoadReport:
+    """:func:`load_corpus`, each file read through ``reads`` when given (a build's
+    ``_sourcefiles.SourceFiles``: ``reads.read(path, ctx, read, extra)`` reads the file
+    with ``read(ctx)`` or replays what it gave the previous build)."""
     report = LoadReport(_spill=_Spill())
     columns = columns or ColumnMap()
     if not paths:
@@ -832,12 +840,14 @@ def load_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None 
                     continue
                 if path.parent not in sidecars:
                     sidecars[path.parent] = _read_sidecar(path.parent, ctx)
-                _read_txt(path, ctx, sidecars[path.parent])
+                meta = sidecars[path.parent]
+                _read_one(reads, path, ctx, lambda c, p=path, m=meta: _read_txt(p, c, m),
+                          json.dumps(meta.get(path.name, {}), sort_keys=True))
             elif suffix in _READERS:
                 if suffix == ".csv" and (_is_sidecar(path) or (
                         path.name == SOURCES_FILE and _is_table_kind(path, is_sources_file))):
                     continue
-                _READERS[suffix](path, ctx)
+                _read_one(reads, path, ctx, lambda c, p=path, r=_READERS[suffix]: r(p, c))
             elif root.is_file():
                 report.skipped.append(Skipped(str(path), f"unsupported file type {suffix!r}"))
             else:
@@ -847,6 +857,14 @@ def load_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None 
     _dedupe(report)
     _warn_outlets(report)
     return report
+
+
+def _read_one(reads: Any, path: Path, ctx: _Context, read: Callable[[_Context], None],
+              extra: str = "") -> None:
+    if reads is None:
+        read(ctx)
+    else:
+        reads.read(path, ctx, read, extra)
 
 
 def _warn_outlets(report: LoadReport) -> None:

@@ -13,6 +13,8 @@ Layout of an index folder::
         columns.npz           per-document arrays (outlet, month, tokens, entities, title
                               stems with their positions, for title phrases)
         vocab.json            the names those arrays number
+        sources.npz           per source file: its size, time and what reading it gave
+                              (a rebuild does not read unchanged files; see ``_sourcefiles``)
         .readers              readers hold a shared ``flock`` on it while they use the
                               generation; a build removes an old generation only when it
                               can take the lock exclusively
@@ -45,7 +47,7 @@ from pathlib import Path
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from . import _analysis as analysis
-from . import _dups, _stream, _trust
+from . import _dups, _sourcefiles, _stream, _trust
 from ._entities import OVERRIDE_FILE, RESOLUTION_VERSION, aliases_version, model_version
 from ._errors import IndexLockedError, IndexNotFoundError, IndexProblem, UnsafeIndexError
 
@@ -93,7 +95,7 @@ _OWN_NAMES = {CURRENT, LOCK, CACHE, OVERRIDE_FILE, ENTITY_PROGRESS, "README.md",
 GEN_FILES = frozenset({MARKER, MANIFEST, "columns.npz", "vocab.json", READERS, BOILERPLATE,
                        ENTITY_REPORT,
                        _trust.SIGNATURE, *_stream.STREAM_FILES, _dups.DUPS_FILE,
-                       _dups.SIG_FILE})
+                       _dups.SIG_FILE, _sourcefiles.SOURCES_FILE})
 """Files of a generation that a build writes anew (the Whoosh files are hard-linked)."""
 _GEN_RE = re.compile(r"gen-(\d{6})")
 _OWN_TEMP = re.compile(r"\.(CURRENT|entities-progress\.json)\.tmp-\d+-\d+")

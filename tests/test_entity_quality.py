@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -372,14 +373,25 @@ def test_case_counts_follow_incremental_builds(tmp_path: Path) -> None:
     assert "budget" not in _cases(tmp_path / "ix")  # no longer written with a capital
 
 
-def test_built_index_propagates_and_drops_stop_entities(tmp_path: Path) -> None:
+def _quiet(folder: Path) -> None:
+    """Date the folder's files a minute back (the next build trusts their record)."""
+    for p in folder.iterdir():
+        st = p.stat()
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns - 60_000_000_000))
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["files-new", "files-known"])
+def test_built_index_propagates_and_drops_stop_entities(tmp_path: Path, quiet: bool) -> None:
     """A build finds untagged mentions of a confident name, in new articles and in articles
-    of the previous generation, and drops a capitalised common word."""
+    of the previous generation (also when their unchanged file is not read again until
+    they are re-indexed), and drops a capitalised common word."""
     corpus = tmp_path / "corpus"
     model = _TagsNames({"Jens Stoltenberg": "PERSON", "State": "ORG", "Nato": "ORG"})
     body = "Jens Stoltenberg spoke ({}). {} said the state, state of the state. Nato."
     _write(corpus, {"a": body.format(1, "The State"), "b": body.format(2, "She"),
                     "u1": "untagged: JENS STOLTENBERG spoke of the state."})
+    if quiet:
+        _quiet(corpus)
     cs.build([corpus], tmp_path / "ix", progress=False, extractor=model)
     found = snapshot_entities(cs.open_index(tmp_path / "ix").snapshot())
     assert found["u1"]["person"] == []  # in two articles, the name is not yet sure
@@ -387,6 +399,9 @@ def test_built_index_propagates_and_drops_stop_entities(tmp_path: Path) -> None:
                     "u2": "untagged, but Jens Stoltenberg's words on the state."})
     report = cs.build([corpus], tmp_path / "ix", progress=False, extractor=model)
     assert report.retyped == 1  # u1, carried over, gains the name
+    ix = cs.open_index(tmp_path / "ix")
+    assert "JENS STOLTENBERG" in ix.show("u1").text  # re-indexed with its text
+    ix.close()
     found = snapshot_entities(cs.open_index(tmp_path / "ix").snapshot())
     assert {d for d, row in found.items() if "Jens Stoltenberg" in row["person"]} == {
         "a", "b", "c", "u1", "u2"}

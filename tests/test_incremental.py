@@ -5,6 +5,7 @@ new and changed articles are tokenised and hashed."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from datasketch import LeanMinHash, MinHashLSH
 
 import corpus_search as cs
-from corpus_search import _dups, _stream, synthetic
+from corpus_search import _corpus, _dups, _stream, synthetic
 from corpus_search._stream import load_stream
 
 N_BASE = 40
@@ -177,3 +178,91 @@ def test_previous_signatures_of_another_shape_are_hashed_again(tmp_path: Path,
     _dups.write_duplicates(out, stream, previous=prev, carry=carry)
     with np.load(out / _dups.DUPS_FILE) as g:
         assert np.array_equal(g["cluster"], want)
+
+
+FOOTER = "Copyright Daily Example News Ltd. All rights reserved worldwide."
+WEEKLY = "Subscribe to the Weekly Example newsletter for more stories."
+
+
+def _bp_rows(tag: str, outlet: str, n: int, footer: str, every: int) -> list[dict]:
+    """``n`` short synthetic articles of ``outlet``; every ``every``-th ends with ``footer``."""
+    recs = list(synthetic.generate(n, seed=len(tag) + n))
+    out = []
+    for i, r in enumerate(recs):
+        text = " ".join(r["text"].split()[:60])
+        if every and i % every == 0:
+            text += "\n\n" + footer
+        out.append(dict(r, id=f"{tag}{i}", outlet=outlet, text=text))
+    return out
+
+
+def _quiet(*paths: Path) -> None:
+    """Date files a minute back (a file written just now is read again by the next build)."""
+    for p in paths:
+        st = p.stat()
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns - 60_000_000_000))
+
+
+def _same_report(a: cs.BuildReport, b: cs.BuildReport) -> None:
+    assert a.boilerplate.equals(b.boilerplate)
+    assert a.outlets.equals(b.outlets)
+    for name in ("skipped", "notes", "duplicates", "warnings"):
+        assert getattr(a, name) == getattr(b, name)
+
+
+@pytest.fixture
+def bp_corpus(tmp_path: Path) -> Path:
+    """A file of two outlets, one with a footer on every other article, one with another
+    footer on four articles (too few to be boilerplate); a broken line and an exact
+    duplicate."""
+    rows = _bp_rows("d", "Daily", 40, FOOTER, 2) + _bp_rows("w", "Weekly", 60, WEEKLY, 15)
+    path = tmp_path / "a.jsonl"
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    path.write_text(text + "{broken\n" + json.dumps(dict(rows[3], id="copy")) + "\n", "utf-8")
+    return path
+
+
+def test_unchanged_file_is_not_read_again(tmp_path: Path, bp_corpus: Path,
+                                          monkeypatch) -> None:
+    """A rebuild after adding a file reads only that file: the unchanged file's articles,
+    skipped lines, duplicates and boilerplate counts come from the previous generation,
+    and the index and report equal a full build's."""
+    more = _write(tmp_path / "b.jsonl", _bp_rows("n", "Daily", 6, FOOTER, 1))
+    _quiet(bp_corpus, more)
+    inc = tmp_path / "inc"
+    first = cs.build([bp_corpus], inc, entities=False, progress=False)
+    assert first.boilerplate["line"].tolist() == [FOOTER]
+    read: list[str] = []
+    real = _corpus._jsonl_records
+    monkeypatch.setattr(_corpus, "_jsonl_records",
+                        lambda p, fh, ctx: read.append(p.name) or real(p, fh, ctx))
+    report = cs.build([bp_corpus, more], inc, entities=False, progress=False)
+    monkeypatch.undo()
+    assert read == ["b.jsonl"]
+    assert (report.added, report.updated, report.unchanged) == (6, 0, 100)
+    full = cs.build([bp_corpus, more], tmp_path / "full", entities=False, progress=False)
+    assert report.boilerplate["articles"].tolist() == [26]
+    _same_report(report, full)
+    assert _by_doc(inc) == _by_doc(tmp_path / "full")
+
+
+def test_boilerplate_change_reads_unchanged_file_again(tmp_path: Path, bp_corpus: Path,
+                                                       monkeypatch) -> None:
+    """When new articles make a line boilerplate of an outlet, that outlet's articles in
+    the unchanged file are read again and re-indexed: the result equals a full build."""
+    more = _write(tmp_path / "b.jsonl", _bp_rows("n", "Weekly", 2, WEEKLY, 1))
+    _quiet(bp_corpus, more)
+    inc = tmp_path / "inc"
+    cs.build([bp_corpus], inc, entities=False, progress=False)
+    report = cs.build([bp_corpus, more], inc, entities=False, progress=False)
+    assert (report.added, report.updated) == (2, 60)
+    assert sorted(report.boilerplate["line"]) == sorted([FOOTER, WEEKLY])
+    full = cs.build([bp_corpus, more], tmp_path / "full", entities=False, progress=False)
+    _same_report(report, full)
+    assert _by_doc(inc) == _by_doc(tmp_path / "full")
+    _write(more, _bp_rows("n", "Daily", 1, FOOTER, 1))  # the Weekly footer goes again
+    _quiet(more)
+    again = cs.build([bp_corpus, more], inc, entities=False, progress=False)
+    full2 = cs.build([bp_corpus, more], tmp_path / "full2", entities=False, progress=False)
+    _same_report(again, full2)
+    assert _by_doc(inc) == _by_doc(tmp_path / "full2")

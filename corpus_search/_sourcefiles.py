@@ -1,0 +1,402 @@
+"""Reading only the source files that changed: what each file gave the last build.
+
+A generation keeps, per source file the build read (``sources.npz``): the file's size,
+modification time and inode, the context it was read in (its corpus folder, column map,
+outlet, the reading code's version), and what reading it gave: per article its id,
+source, outlet, where the outlet came from, content and text hashes and the hashes of its
+lines that count for boilerplate; the file's skipped records and notes. The next build
+(:class:`SourceFiles`) stats each file first: an unchanged file is not read again, its
+articles come back as :class:`KnownArticle` records (no text), and what it skipped and
+noted is reported again. The boilerplate of the corpus is counted from the line hashes
+(:meth:`SourceFiles.boilerplate`), with the text of the lines kept when they reached
+``BOILERPLATE_MIN_ARTICLES``, so it equals a full count. A known article whose text is
+needed after all (it is indexed again because its outlet's boilerplate changed, or its
+entities are re-typed) is read again from its file (:meth:`SourceFiles.full`).
+
+A file modified less than :data:`QUIET_NS` before it was read is not recorded (a write in
+the same clock tick could keep its size and time); neither is a file whose size, time or
+inode changed while it was read. The record is used only when the previous generation is
+reused (same configuration, verified signature).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _analysis, _boilerplate, _corpus, _dates, _sources
+from ._boilerplate import (
+    BOILERPLATE_MAX_CHARS,
+    BOILERPLATE_MIN_ARTICLES,
+    BOILERPLATE_MIN_CHARS,
+    BOILERPLATE_MIN_SHARE,
+    Boilerplate,
+    boilerplate_from_rows,
+    countable_lines,
+)
+from ._corpus import Article, LoadReport, Skipped
+
+__all__ = ["SOURCES_FILE", "KnownArticle", "SourceFiles", "is_known"]
+
+SOURCES_FILE = "sources.npz"
+"""The generation file holding what each source file gave the build."""
+QUIET_NS = 2_000_000_000
+"""A file modified less than this long (ns) before it was read is read again next time."""
+_VERSION = 1
+
+
+@dataclass(frozen=True)
+class KnownArticle(Article):
+    """An article of an unchanged source file, as the previous build read it: its id,
+    source and outlet, and the hashes of its content; no title, text, date or url (see
+    :meth:`SourceFiles.full` for the article itself)."""
+
+    known_content_hash: str = ""
+    known_text_hash: str = ""
+    file: str = ""
+    """The source file's path."""
+    position: int = -1
+    """Its place among the articles that file gave."""
+
+    @property
+    def content_hash(self) -> str:
+        return self.known_content_hash
+
+    @property
+    def text_hash(self) -> str:
+        return self.known_text_hash
+
+
+def is_known(art: Article) -> bool:
+    """Whether ``art`` is a :class:`KnownArticle` (its text was not read)."""
+    return isinstance(art, KnownArticle)
+
+
+_CODE: str | None = None
+
+
+def _code_version() -> str:
+    """A hash of the reading and line-counting code: records of another version are not
+    used."""
+    global _CODE
+    if _CODE is None:
+        h = hashlib.sha1(str(_VERSION).encode())
+        for mod in (_corpus, _sources, _dates, _boilerplate, _analysis):
+            h.update(Path(mod.__file__).read_bytes())
+        _CODE = h.hexdigest()[:16]
+    return _CODE
+
+
+@dataclass
+class _File:
+    """What one source file gave a build."""
+
+    stat: list[int]
+    context: str
+    src_prefix: str
+    given_prefix: str
+    doc_ids: list[str]
+    wheres: list[str]
+    outlets: list[str]
+    origins: list[str]
+    content: list[str]
+    text: list[str]
+    ptr: np.ndarray
+    hashes: np.ndarray
+    skipped: list[list[str]]
+    notes: list[list[str]]
+    articles: list[Article] | None = None
+    """The articles read this time (None: known from the previous generation)."""
+    reread: Callable[[LoadReport], None] | None = None
+
+    def lines_of(self, pos: int) -> np.ndarray:
+        return self.hashes[self.ptr[pos]:self.ptr[pos + 1]]
+
+    def meta(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "stat", "context", "src_prefix", "given_prefix", "doc_ids", "wheres", "outlets",
+            "origins", "content", "text", "skipped", "notes")}
+
+
+def _line_hashes(body: str) -> dict[int, str]:
+    return countable_lines(body, BOILERPLATE_MIN_CHARS, BOILERPLATE_MAX_CHARS)
+
+
+class SourceFiles:
+    """The source files of one build: reads the changed ones, replays the unchanged ones
+    from the previous generation's record (see the module docstring)."""
+
+    def __init__(self, previous: dict[str, _File] | None = None,
+                 texts: dict[str, dict[int, str]] | None = None) -> None:
+        self._old = previous or {}
+        self._texts = texts or {}
+        self._files: dict[str, _File] = {}
+        self._unrecorded: set[str] = set()
+        self._place: dict[int, tuple[str, int, Article]] = {}
+        """id(article) -> (file, position, the article), for articles read this time."""
+        self.replayed = 0
+        """How many files were not read again."""
+
+    @classmethod
+    def open(cls, gen: Path | None) -> SourceFiles:
+        """The record ``gen`` holds (an empty one when there is none or it cannot be
+        used). Only for a generation whose signature was verified."""
+        if gen is None or not (gen / SOURCES_FILE).is_file():
+            return cls()
+        try:
+            with np.load(gen / SOURCES_FILE, allow_pickle=False) as f:
+                meta = json.loads(f["meta"].tobytes().decode("ascii"))
+                ptrs, hashes = f["ptr"], f["hashes"]
+                text_hashes, text_outlets = f["text_hashes"], f["text_outlets"]
+            if meta.get("version") != _code_version():
+                return cls()
+            files = {}
+            at = 0
+            for path, m, n in zip(meta["paths"], meta["files"], meta["counts"], strict=True):
+                ptr = ptrs[at:at + n + 1] - ptrs[at]
+                base = int(ptrs[at])
+                files[path] = _File(**m, ptr=ptr,
+                                    hashes=hashes[base:base + int(ptr[-1])])
+                at += n + 1
+            texts: dict[str, dict[int, str]] = {}
+            for o, h, line in zip(text_outlets.tolist(), text_hashes.tolist(),
+                                  meta["text_lines"], strict=True):
+                texts.setdefault(meta["outlets"][o], {})[h] = line
+            return cls(files, texts)
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return cls()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def read(self, path: Path, ctx: Any, read: Callable[[Any], None], extra: str = "") -> None:
+        """Read ``path`` with ``read(ctx)`` (which appends to ``ctx.report``), unless the
+        previous generation's record of it still holds: then replay that record."""
+        key = str(path)
+        report: LoadReport = ctx.report
+        now = time.time_ns()
+        try:
+            st = os.stat(path)
+            stat = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+        except OSError:
+            stat = None
+        context = json.dumps([str(ctx.root), dataclasses.asdict(ctx.columns), ctx.outlet,
+                              ctx.outlet_from, ctx.source(path), key, extra])
+        old = self._old.get(key)
+        if stat is not None and old is not None and old.stat == stat \
+                and old.context == context:
+            self._replay(key, old, ctx, read, report)
+            return
+        marks = (len(report.articles), len(report.skipped), len(report.notes))
+        read(ctx)
+        articles = report.articles[marks[0]:]
+        try:
+            after = os.stat(path)
+            same = stat == [after.st_size, after.st_mtime_ns, after.st_ino, after.st_dev]
+        except OSError:
+            same = False
+        rec = self._record(key, stat, context, ctx, articles, report,
+                           report.skipped[marks[1]:], report.notes[marks[2]:])
+        if rec is None or not same or stat is None or stat[1] > now - QUIET_NS:
+            self._unrecorded.add(key)
+        if rec is not None:
+            rec.reread = lambda rep: read(dataclasses.replace(ctx, report=rep))
+            self._files[key] = rec
+
+    def _record(self, key: str, stat: list[int] | None, context: str, ctx: Any,
+                articles: list[Article], report: LoadReport, skipped: list[Skipped],
+                notes: list[Skipped]) -> _File | None:
+        """What reading the file gave, with each article's line hashes (None when its
+        articles' sources do not share the file's prefix)."""
+        src_prefix = ctx.source(Path(key))
+        wheres = []
+        for a in articles:
+            if not a.source.startswith(src_prefix):
+                return None
+            where = a.source[len(src_prefix):]
+            if report._given.get(a.source) != key + where:
+                return None
+            wheres.append(where)
+        ptr = np.zeros(len(articles) + 1, dtype=np.int64)
+        flat: list[int] = []
+        for i, a in enumerate(articles):
+            lines = _line_hashes(a.body)
+            flat.extend(lines)
+            ptr[i + 1] = len(flat)
+            self._place[id(a)] = (key, i, a)
+        return _File(stat=stat or [], context=context, src_prefix=src_prefix, given_prefix=key,
+                     doc_ids=[a.doc_id for a in articles], wheres=wheres,
+                     outlets=[a.outlet for a in articles],
+                     origins=[a.outlet_from for a in articles],
+                     content=[a.content_hash for a in articles],
+                     text=[a.text_hash for a in articles], ptr=ptr,
+                     hashes=np.array(flat, dtype=np.uint64),
+                     skipped=[[s.path, s.reason] for s in skipped],
+                     notes=[[s.path, s.reason] for s in notes], articles=list(articles))
+
+    def _replay(self, key: str, rec: _File, ctx: Any, read: Callable[[Any], None],
+                report: LoadReport) -> None:
+        self.replayed += 1
+        rec = dataclasses.replace(rec, articles=None,
+                                  reread=lambda rep: read(dataclasses.replace(ctx, report=rep)))
+        self._files[key] = rec
+        given = report._given
+        for i, (d, w, o, f, c, t) in enumerate(zip(rec.doc_ids, rec.wheres, rec.outlets,
+                                                   rec.origins, rec.content, rec.text,
+                                                   strict=True)):
+            source = rec.src_prefix + w
+            report.articles.append(KnownArticle(
+                doc_id=d, title="", body="", outlet=o, source=source, outlet_from=f,
+                known_content_hash=c, known_text_hash=t, file=key, position=i))
+            given[source] = rec.given_prefix + w
+        report.skipped.extend(Skipped(p, r) for p, r in rec.skipped)
+        report.notes.extend(Skipped(p, r) for p, r in rec.notes)
+
+    # --- boilerplate ----------------------------------------------------------------------
+
+    def _place_of(self, art: Article) -> tuple[str, int] | None:
+        if isinstance(art, KnownArticle):
+            return art.file, art.position
+        place = self._place.get(id(art))
+        return place[:2] if place is not None and place[2] is art else None
+
+    def boilerplate(self, articles: Iterable[Article], *,
+                    min_share: float = BOILERPLATE_MIN_SHARE,
+                    min_articles: int = BOILERPLATE_MIN_ARTICLES) -> Boilerplate:
+        """The boilerplate of ``articles`` (the loaded, de-duplicated articles), equal to
+        ``find_boilerplate`` over their outlets and bodies, from the line hashes."""
+        outlets: dict[str, int] = {}
+        per_outlet: dict[int, list[np.ndarray]] = {}
+        n_articles: dict[int, int] = {}
+        loose: list[tuple[int, dict[int, str]]] = []
+        for art in articles:
+            o = outlets.setdefault(art.outlet, len(outlets))
+            n_articles[o] = n_articles.get(o, 0) + 1
+            place = self._place_of(art)
+            rec = self._files.get(place[0]) if place else None
+            if rec is None:  # not from a recorded read (a renamed copy): count its text
+                lines = _line_hashes(art.body)
+                loose.append((o, lines))
+                per_outlet.setdefault(o, []).append(np.fromiter(lines, np.uint64, len(lines)))
+            else:
+                per_outlet.setdefault(o, []).append(rec.lines_of(place[1]))
+        names = list(outlets)
+        rows: list[tuple[str, str, int, float]] = []
+        keep_texts: dict[str, dict[int, str]] = {}
+        for o, parts in per_outlet.items():
+            outlet = names[o]
+            hashes, counts = np.unique(np.concatenate(parts), return_counts=True)
+            n = n_articles[o]
+            need = max(min_articles, math.ceil(min_share * n - 1e-9))
+            wanted = hashes[counts >= min_articles]
+            texts = self._texts_for(outlet, wanted, loose, o)
+            keep_texts[outlet] = texts
+            for h, c in zip(hashes[counts >= need].tolist(), counts[counts >= need].tolist(),
+                            strict=True):
+                rows.append((outlet, texts[h], c, round(c / n, 4)))
+        self._kept_texts = keep_texts
+        return boilerplate_from_rows(rows)
+
+    def _texts_for(self, outlet: str, wanted: np.ndarray, loose: list, o: int
+                   ) -> dict[int, str]:
+        """The text of each line hash in ``wanted``: kept from before, or found in an
+        article read this time, or (rarely) in one read again from its file."""
+        known = self._texts.get(outlet, {})
+        out = {h: known[h] for h in wanted.tolist() if h in known}
+        missing = set(wanted.tolist()) - set(out)
+        for lo, lines in loose:
+            if missing and lo == o:
+                for h in missing & set(lines):
+                    out[h] = lines[h]
+                missing -= set(out)
+        for read_again in (False, True):
+            for key, rec in self._files.items():
+                if not missing:
+                    return out
+                if (rec.articles is None) != read_again:
+                    continue
+                hit = np.flatnonzero(np.isin(rec.hashes, np.fromiter(missing, np.uint64)))
+                if not len(hit):
+                    continue
+                arts = rec.articles if rec.articles is not None else self._read_again(key)
+                for pos in sorted(set(np.searchsorted(rec.ptr, hit, side="right") - 1)):
+                    if arts[pos].outlet == outlet:
+                        lines = _line_hashes(arts[pos].body)
+                        for h in missing & set(lines):
+                            out[h] = lines[h]
+                        missing -= set(out)
+        if missing:
+            raise RuntimeError(f"boilerplate lines of {outlet!r} not found again in their files")
+        return out
+
+    # --- known articles read again -----------------------------------------------------------
+
+    def _read_again(self, key: str) -> list[Article]:
+        rec = self._files[key]
+        rep = LoadReport()
+        assert rec.reread is not None
+        rec.reread(rep)
+        if [a.content_hash for a in rep.articles] != rec.content:
+            raise _corpus.CorpusError(f"{key} changed during the build; build again")
+        rec.articles = rep.articles
+        for i, a in enumerate(rep.articles):
+            self._place[id(a)] = (key, i, a)
+        return rep.articles
+
+    def full(self, arts: list[Article]) -> list[Article]:
+        """``arts`` with each :class:`KnownArticle` replaced by the article itself, read
+        again from its file (its id as in ``arts``)."""
+        out = []
+        for a in arts:
+            if isinstance(a, KnownArticle):
+                rec = self._files[a.file]
+                read = rec.articles if rec.articles is not None else self._read_again(a.file)
+                real = read[a.position]
+                if real.doc_id != a.doc_id:
+                    real = dataclasses.replace(real, doc_id=a.doc_id)
+                    self._place[id(real)] = (a.file, a.position, real)
+                a = real
+            out.append(a)
+        return out
+
+    # --- the record ----------------------------------------------------------------------------
+
+    def write(self, path: Path) -> None:
+        """Write the record of this build's files (those read too recently, or changed
+        while read, are left out: the next build reads them again)."""
+        paths, metas, counts, ptrs, hashes = [], [], [], [], []
+        offset = 0
+        for key, rec in self._files.items():
+            if key in self._unrecorded:
+                continue
+            paths.append(key)
+            metas.append(rec.meta())
+            counts.append(len(rec.doc_ids))
+            ptrs.append(rec.ptr + offset)
+            hashes.append(rec.hashes)
+            offset += int(rec.ptr[-1])
+        outlets: dict[str, int] = {}
+        t_outlets, t_hashes, t_lines = [], [], []
+        for outlet, texts in getattr(self, "_kept_texts", {}).items():
+            code = outlets.setdefault(outlet, len(outlets))
+            for h, line in texts.items():
+                t_outlets.append(code)
+                t_hashes.append(h)
+                t_lines.append(line)
+        meta = {"version": _code_version(), "paths": paths, "files": metas, "counts": counts,
+                "outlets": list(outlets), "text_lines": t_lines}
+        with open(path, "wb") as fh:
+            np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode("ascii"), dtype=np.uint8),
+                     ptr=np.concatenate(ptrs) if ptrs else np.zeros(0, dtype=np.int64),
+                     hashes=np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64),
+                     text_hashes=np.array(t_hashes, dtype=np.uint64),
+                     text_outlets=np.array(t_outlets, dtype=np.int32))
