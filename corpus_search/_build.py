@@ -481,10 +481,10 @@ class _Work:
     by_id: dict[str, Article]
     old: Path | None = None
     """The previous generation, reused (its arrays are carried over too)."""
-    spill: _Spill = dataclasses.field(default_factory=_Spill)
-    indexed: dict[str, _Spilled] = dataclasses.field(default_factory=dict)
-    """doc_id -> the indexed text of a new or changed article, kept in ``spill``."""
     files: SourceFiles = field(default_factory=SourceFiles)
+    spill: _Spill = field(default_factory=_Spill)
+    indexed: dict[str, _Spilled] = field(default_factory=dict)
+    """doc_id -> the indexed text of a new or changed article, kept in ``spill``."""
 
 
 @dataclass
