@@ -230,7 +230,10 @@ def main(argv: list[str] | None = None) -> dict:
     cs_dir, fts_path = work / "cs-index", work / "fts5.sqlite"
     if not args.no_rebuild or not (cs_dir / "CURRENT").exists():
         shutil.rmtree(cs_dir, ignore_errors=True)
-        secs, peak, _ = _run_child(CS_BUILD, str(corpus), str(cs_dir))
+        secs, peak, out = _run_child(CS_BUILD, str(corpus), str(cs_dir))
+        if out.split()[:2] != [str(n), "0"]:  # added, unchanged
+            raise SystemExit(f"the build indexed {out.strip()!r} (added, unchanged), not "
+                             f"{n:,} articles: see its report")
         results["build"]["corpus_search"] = {"seconds": round(secs, 2), "peak_rss_mb": peak,
                                              "worker_peak_rss_mb": WORKER_PEAKS[id(CS_BUILD)],
                                              "index_mb": round(_du(cs_dir) / 1e6, 1)}

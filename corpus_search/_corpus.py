@@ -72,8 +72,11 @@ __all__ = [
 
 MAX_FILE_BYTES = 5_000_000
 """A ``.txt`` file larger than this is skipped as over-size."""
-MAX_TABLE_BYTES = 2_000_000_000
-"""A CSV or JSONL file larger than this is skipped as over-size."""
+MAX_TABLE_BYTES = 100_000_000_000
+"""A CSV or JSONL file larger than this is skipped as over-size. Tables are streamed a
+record at a time and their texts kept on disk while building, so memory does not limit
+their size (a 1M-article JSONL is ~4 GB); this only stops a disk image or a dump given
+by mistake."""
 MAX_RECORD_CHARS = 5_000_000
 """A JSONL line or CSV row longer than this is skipped without being held whole."""
 MAX_TITLE_CHARS = 300
