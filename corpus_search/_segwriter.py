@@ -250,6 +250,19 @@ def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, n
     return b"".join(datas), np.concatenate(bounds)
 
 
+def _unique(values: np.ndarray, *, presorted: bool = False) -> np.ndarray:
+    """``np.unique`` of a 1-D array by sorting: numpy 2.4's hash-based ``unique`` took
+    15 times as long on a segment's pair keys (3.3M int64, 2.8M distinct: 3.3 s against
+    0.2 s)."""
+    s = values if presorted else np.sort(values)
+    if not len(s):
+        return s
+    new = np.empty(len(s), dtype=bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    return s[new]
+
+
 def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Postings:
     """Postings of a StemTokenizer field from its tokens (term ids index ``texts``)."""
     ids, docs, pos = tokens.arrays()
@@ -283,7 +296,7 @@ def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Pos
     pterm, pdoc = pkey // (ndocs + 1), pkey % (ndocs + 1)
     del pkey
     freqs = np.diff(post_start)
-    used = np.unique(pterm)
+    used = _unique(pterm, presorted=True)
     starts = np.searchsorted(pterm, np.append(used, len(btexts)))
     del pterm
     fmt = field.format
@@ -661,7 +674,7 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
         if name not in common:
             return _text_postings(toks, vocab.stems, field, ndocs)
         keys = toks.ids
-        uniq = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+        uniq = _unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
         texts = [f"{vocab.stems[k // _PAIR]} {vocab.stems[k % _PAIR]}" for k in uniq.tolist()]
         toks.ids = [np.searchsorted(uniq, k) for k in keys]
         return _text_postings(toks, texts, field, ndocs)
