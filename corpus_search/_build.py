@@ -714,7 +714,8 @@ class _Cases:
     def add(self, words: list[str]) -> set[str]:
         """Count one article's words (as written); returns its lower-cased word set."""
         written = set(words)
-        lowered = set(" ".join(words).lower().split(" ")) if words else set()
+        # (Lowering never looks across a space, so the distinct words suffice.)
+        lowered = set(" ".join(written).lower().split(" ")) if written else set()
         caps = {w.lower() for w in written - lowered if w[0].isupper()}
         self.capital.update(caps)
         self.only.update(caps - written)

@@ -8,9 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import corpus_search as cs
 from benchmarks.entity_quality import _VOCAB, corpus_entities, phrase_finder, typed
+from corpus_search._build import _Cases
 from corpus_search._entities import (
     RESOLUTION_COLUMNS,
     Entity,
@@ -371,6 +374,18 @@ def test_case_counts_follow_incremental_builds(tmp_path: Path) -> None:
     assert _cases(tmp_path / "ix") == _cases(tmp_path / "fresh")
     assert _cases(tmp_path / "ix")["state"] == (2, 2)
     assert "budget" not in _cases(tmp_path / "ix")  # no longer written with a capital
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["State", "state", "STATE", "ΟΔΟΣ", "Σ", "ΣΑ.Σ", "οδοσ",
+                                 "İstanbul", "U.S.", "Straße", "ǅemal", "budget"]),
+                max_size=12))
+def test_case_word_set_is_every_word_lower_cased(words: list[str]) -> None:
+    """An article's lower-cased word set (from its distinct words, as counted for the
+    manifest) is the set of its words lower-cased one by one, and as all words joined."""
+    got = _Cases().add(words)
+    assert {w.lower() for w in words} == got
+    assert (set(" ".join(words).lower().split(" ")) if words else set()) == got
 
 
 def _quiet(folder: Path) -> None:
