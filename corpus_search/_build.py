@@ -867,12 +867,15 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
     rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
     per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] if ents != "[]" else []
                for d, ents, _ in rows}
-    resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE),
-                                vocabulary=_vocabulary(work.db, per_doc),
-                                phrase_docs=lambda wanted: _phrase_docs(work, wanted))
-    per_doc, types = resolved.articles, resolved.types
-    resolved.report.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT,
-                                                           index=False)
+    overrides = load_overrides(index_dir / OVERRIDE_FILE)
+    if any(per_doc.values()):
+        resolved = resolve_entities(per_doc, overrides=overrides,
+                                    vocabulary=_vocabulary(work.db, per_doc),
+                                    phrase_docs=lambda wanted: _phrase_docs(work, wanted))
+        per_doc, types, table = resolved.articles, resolved.types, resolved.report
+    else:  # no article has entities (a build without the model): nothing to resolve
+        types, table = {}, pd.DataFrame(columns=list(RESOLUTION_COLUMNS))
+    table.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT, index=False)
     # Articles without entities (all of them in a build without the model) share one
     # table, and only rows whose table changed are written.
     empty = _typed([], types)
