@@ -205,8 +205,11 @@ def build(paths: Sequence[str | Path | Source] | None = None,
         found; the generation now in use; when search first, how soon it was searchable.
 
     The index mirrors its sources: articles no longer there are removed. Only new and
-    changed articles are processed; the rest are carried over. To keep working in a
-    notebook while it runs, see :func:`build_in_background`.
+    changed articles are processed; the rest are carried over, and a source file whose
+    size, modification time and inode are those the previous build read is not read
+    again (a file modified less than two seconds before a build is read again by the
+    next one). To keep working in a notebook while it runs, see
+    :func:`build_in_background`.
     """
     return _run_build(paths, Path(index_dir), add=add, remove=remove, columns=columns,
                       outlet=outlet, entities=entities, follow_links=follow_links,

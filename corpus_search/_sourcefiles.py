@@ -144,6 +144,9 @@ class SourceFiles:
         self._unrecorded: set[str] = set()
         self._place: dict[int, tuple[str, int, Article]] = {}
         """id(article) -> (file, position, the article), for articles read this time."""
+        self._kept_texts: dict[str, dict[int, str]] = {}
+        """Per outlet, the text of each line in ``BOILERPLATE_MIN_ARTICLES`` or more
+        articles (found by :meth:`boilerplate`, recorded by :meth:`write`)."""
         self.replayed = 0
         """How many files were not read again."""
 
@@ -386,7 +389,7 @@ class SourceFiles:
             offset += int(rec.ptr[-1])
         outlets: dict[str, int] = {}
         t_outlets, t_hashes, t_lines = [], [], []
-        for outlet, texts in getattr(self, "_kept_texts", {}).items():
+        for outlet, texts in self._kept_texts.items():
             code = outlets.setdefault(outlet, len(outlets))
             for h, line in texts.items():
                 t_outlets.append(code)
