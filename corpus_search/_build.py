@@ -542,7 +542,7 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
             report.notes.append(Skipped(str(old_gen), f"not reused, rebuilt in full: {exc}"))
     bp = run.files.boilerplate(articles)
     report.boilerplate = bp.table
-    keys = _keys(articles, bp)
+    keys = _keys(articles, bp, run.files)
     if (reuse and old_marker.get("sources") == _recorded(report)
             and not _has_changes(keys, old_gen)):
         report.unchanged = report.total = len(articles)
@@ -610,12 +610,12 @@ def _finish_entities(articles: list[Article], report: BuildReport, run: _Run) ->
 # --- load: what changed -------------------------------------------------------------------
 
 
-def _keys(articles: list[Article], bp: Boilerplate) -> dict[str, str]:
+def _keys(articles: list[Article], bp: Boilerplate, files: SourceFiles) -> dict[str, str]:
     """What decides whether an article is indexed again: its content, and the boilerplate
     lines found for its outlet (they change what is indexed of it)."""
     digests = {o: hashlib.sha1("\n".join(sorted(bp.lines_for(o))).encode()).hexdigest()[:12]
                for o in {a.outlet for a in articles}}
-    return {a.doc_id: f"{a.content_hash}:{digests[a.outlet]}" for a in articles}
+    return {a.doc_id: f"{files.content_hash(a)}:{digests[a.outlet]}" for a in articles}
 
 
 def _recorded(report: BuildReport) -> list[list[str]]:

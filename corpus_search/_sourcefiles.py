@@ -45,6 +45,7 @@ from ._boilerplate import (
     countable_lines,
 )
 from ._corpus import Article, LoadReport, Skipped
+from ._trust import READ_ERRORS
 
 __all__ = ["SOURCES_FILE", "KnownArticle", "SourceFiles", "is_known"]
 
@@ -176,7 +177,7 @@ class SourceFiles:
                                   meta["text_lines"], strict=True):
                 texts.setdefault(meta["outlets"][o], {})[h] = line
             return cls(files, texts)
-        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (*READ_ERRORS, OSError, ValueError, KeyError, TypeError):
             return cls()
 
     # --- reading ------------------------------------------------------------------------
@@ -271,6 +272,18 @@ class SourceFiles:
             return art.file, art.position
         place = self._place.get(id(art))
         return place[:2] if place is not None and place[2] is art else None
+
+    def content_hash(self, art: Article) -> str:
+        """``art.content_hash``, as recorded when its file was read (not hashed again)."""
+        place = self._place_of(art)
+        rec = self._files.get(place[0]) if place is not None else None
+        return rec.content[place[1]] if rec is not None else art.content_hash
+
+    def text_hash(self, art: Article) -> str:
+        """``art.text_hash``, as recorded when its file was read (not hashed again)."""
+        place = self._place_of(art)
+        rec = self._files.get(place[0]) if place is not None else None
+        return rec.text[place[1]] if rec is not None else art.text_hash
 
     def boilerplate(self, articles: Iterable[Article], *,
                     min_share: float = BOILERPLATE_MIN_SHARE,
