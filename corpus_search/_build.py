@@ -207,8 +207,8 @@ def build(paths: Sequence[str | Path | Source] | None = None,
     The index mirrors its sources: articles no longer there are removed. Only new and
     changed articles are processed; the rest are carried over, and a source file whose
     size, modification time and inode are those the previous build read is not read
-    again (a file modified less than two seconds before a build is read again by the
-    next one). To keep working in a notebook while it runs, see
+    again (nor, for a file modified less than two seconds before that build, its
+    digest). To keep working in a notebook while it runs, see
     :func:`build_in_background`.
     """
     return _run_build(paths, Path(index_dir), add=add, remove=remove, columns=columns,

@@ -13,9 +13,11 @@ noted is reported again. The boilerplate of the corpus is counted from the line 
 needed after all (it is indexed again because its outlet's boilerplate changed, or its
 entities are re-typed) is read again from its file (:meth:`SourceFiles.full`).
 
-A file modified less than :data:`QUIET_NS` before it was read is not recorded (a write in
-the same clock tick could keep its size and time); neither is a file whose size, time or
-inode changed while it was read. The record is used only when the previous generation is
+A file modified less than :data:`QUIET_NS` before it was read (a later write in the same
+clock tick could keep its size and time) is recorded with a digest of its bytes, taken
+before and after reading it (not recorded when they differ); the next build uses the
+record only if the file still has that digest. A file whose size, time or inode changed
+while it was read is not recorded. The record is used only when the previous generation is
 reused (same configuration, verified signature).
 """
 
@@ -52,7 +54,7 @@ __all__ = ["SOURCES_FILE", "KnownArticle", "SourceFiles", "is_known"]
 SOURCES_FILE = "sources.npz"
 """The generation file holding what each source file gave the build."""
 QUIET_NS = 2_000_000_000
-"""A file modified less than this long (ns) before it was read is read again next time."""
+"""A file modified less than this long (ns) before it was read is checked by its digest."""
 _VERSION = 1
 
 
@@ -116,6 +118,8 @@ class _File:
     hashes: np.ndarray
     skipped: list[list[str]]
     notes: list[list[str]]
+    digest: str | None = None
+    """BLAKE2b of the file, for a file modified just before it was read."""
     articles: list[Article] | None = None
     """The articles read this time (None: known from the previous generation)."""
     reread: Callable[[LoadReport], None] | None = None
@@ -126,7 +130,19 @@ class _File:
     def meta(self) -> dict:
         return {k: getattr(self, k) for k in (
             "stat", "context", "src_prefix", "given_prefix", "doc_ids", "wheres", "outlets",
-            "origins", "content", "text", "skipped", "notes")}
+            "origins", "content", "text", "skipped", "notes", "digest")}
+
+
+def _digest(path: Path) -> str | None:
+    """BLAKE2b of a file's bytes (None if it cannot be read)."""
+    h = hashlib.blake2b(digest_size=20)
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
 
 
 def _line_hashes(body: str) -> dict[int, str]:
@@ -196,10 +212,18 @@ class SourceFiles:
         context = json.dumps([str(ctx.root), dataclasses.asdict(ctx.columns), ctx.outlet,
                               ctx.outlet_from, ctx.source(path), key, extra])
         old = self._old.get(key)
-        if stat is not None and old is not None and old.stat == stat \
-                and old.context == context:
+        if (stat is not None and old is not None and old.stat == stat
+                and old.context == context
+                and (old.digest is None or old.digest == _digest(path))):
+            if old.digest is not None and stat[1] <= now - QUIET_NS:
+                # Its bytes are those read, and a later write can no longer keep its time.
+                old = dataclasses.replace(old, digest=None)
             self._replay(key, old, ctx, read, report)
             return
+        # A file modified just now is recorded with its digest (the same before and
+        # after reading it), which the next build checks as well as its size and time.
+        racy = stat is None or stat[1] > now - QUIET_NS
+        before = _digest(path) if racy else None
         marks = (len(report.articles), len(report.skipped), len(report.notes))
         read(ctx)
         articles = report.articles[marks[0]:]
@@ -210,7 +234,10 @@ class SourceFiles:
             same = False
         rec = self._record(key, stat, context, ctx, articles, report,
                            report.skipped[marks[1]:], report.notes[marks[2]:])
-        if rec is None or not same or stat is None or stat[1] > now - QUIET_NS:
+        if racy and rec is not None and same:
+            rec.digest = before if before is not None and before == _digest(path) else None
+            same = rec.digest is not None
+        if rec is None or not same or stat is None:
             self._unrecorded.add(key)
         if rec is not None:
             rec.reread = lambda rep: read(dataclasses.replace(ctx, report=rep))

@@ -285,3 +285,27 @@ def test_boilerplate_from_line_hashes_equals_find_boilerplate() -> None:
     got = SourceFiles().boilerplate(arts).table
     assert len(want) > 3
     assert got.equals(want)
+
+
+def test_recently_modified_file_is_checked_by_digest(tmp_path: Path, bp_corpus: Path,
+                                                    monkeypatch) -> None:
+    """A file modified just before a build is recorded with its digest: the next build
+    does not read it again while its bytes are the same, and does when they changed
+    though its size and time did not (a write in the same clock tick)."""
+    inc = tmp_path / "inc"
+    cs.build([bp_corpus], inc, entities=False, progress=False)  # written just now
+    read: list[str] = []
+    real = _corpus._jsonl_records
+    monkeypatch.setattr(_corpus, "_jsonl_records",
+                        lambda p, fh, ctx: read.append(p.name) or real(p, fh, ctx))
+    more = _write(tmp_path / "b.jsonl", _bp_rows("n", "Daily", 2, FOOTER, 1))
+    cs.build([bp_corpus, more], inc, entities=False, progress=False)
+    assert read == ["b.jsonl"]
+    st = bp_corpus.stat()
+    text = bp_corpus.read_text("utf-8")
+    bp_corpus.write_text(text.replace("Daily", "Dally", 1), "utf-8")  # same size
+    os.utime(bp_corpus, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same time
+    assert bp_corpus.stat().st_size == st.st_size
+    report = cs.build([bp_corpus, more], inc, entities=False, progress=False)
+    assert read == ["b.jsonl", "a.jsonl"]
+    assert report.updated == 1
