@@ -205,8 +205,11 @@ def build(paths: Sequence[str | Path | Source] | None = None,
         found; the generation now in use; when search first, how soon it was searchable.
 
     The index mirrors its sources: articles no longer there are removed. Only new and
-    changed articles are processed; the rest are carried over. To keep working in a
-    notebook while it runs, see :func:`build_in_background`.
+    changed articles are processed; the rest are carried over, and a source file whose
+    size, modification time and inode are those the previous build read is not read
+    again (nor, for a file modified less than two seconds before that build, its
+    digest). To keep working in a notebook while it runs, see
+    :func:`build_in_background`.
     """
     return _run_build(paths, Path(index_dir), add=add, remove=remove, columns=columns,
                       outlet=outlet, entities=entities, follow_links=follow_links,
@@ -542,7 +545,7 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
             report.notes.append(Skipped(str(old_gen), f"not reused, rebuilt in full: {exc}"))
     bp = run.files.boilerplate(articles)
     report.boilerplate = bp.table
-    keys = _keys(articles, bp)
+    keys = _keys(articles, bp, run.files)
     if (reuse and old_marker.get("sources") == _recorded(report)
             and not _has_changes(keys, old_gen)):
         report.unchanged = report.total = len(articles)
@@ -610,12 +613,12 @@ def _finish_entities(articles: list[Article], report: BuildReport, run: _Run) ->
 # --- load: what changed -------------------------------------------------------------------
 
 
-def _keys(articles: list[Article], bp: Boilerplate) -> dict[str, str]:
+def _keys(articles: list[Article], bp: Boilerplate, files: SourceFiles) -> dict[str, str]:
     """What decides whether an article is indexed again: its content, and the boilerplate
     lines found for its outlet (they change what is indexed of it)."""
     digests = {o: hashlib.sha1("\n".join(sorted(bp.lines_for(o))).encode()).hexdigest()[:12]
                for o in {a.outlet for a in articles}}
-    return {a.doc_id: f"{a.content_hash}:{digests[a.outlet]}" for a in articles}
+    return {a.doc_id: f"{files.content_hash(a)}:{digests[a.outlet]}" for a in articles}
 
 
 def _recorded(report: BuildReport) -> list[list[str]]:
@@ -881,12 +884,15 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
     rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
     per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] if ents != "[]" else []
                for d, ents, _ in rows}
-    resolved = resolve_entities(per_doc, overrides=load_overrides(index_dir / OVERRIDE_FILE),
-                                vocabulary=_vocabulary(work.db, per_doc),
-                                phrase_docs=lambda wanted: _phrase_docs(work, wanted))
-    per_doc, types = resolved.articles, resolved.types
-    resolved.report.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT,
-                                                           index=False)
+    overrides = load_overrides(index_dir / OVERRIDE_FILE)
+    if any(per_doc.values()):
+        resolved = resolve_entities(per_doc, overrides=overrides,
+                                    vocabulary=_vocabulary(work.db, per_doc),
+                                    phrase_docs=lambda wanted: _phrase_docs(work, wanted))
+        per_doc, types, table = resolved.articles, resolved.types, resolved.report
+    else:  # no article has entities (a build without the model): nothing to resolve
+        types, table = {}, pd.DataFrame(columns=list(RESOLUTION_COLUMNS))
+    table.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT, index=False)
     # Articles without entities (all of them in a build without the model) share one
     # table, and only rows whose table changed are written.
     empty = _typed([], types)

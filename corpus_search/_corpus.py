@@ -857,7 +857,7 @@ def read_corpus(paths: Sequence[str | Path | Source], columns: ColumnMap | None,
                 kind = suffix or "no suffix"
                 report.skipped.append(
                     Skipped(str(path), f"not a .txt, .csv or .jsonl file ({kind})"))
-    _dedupe(report)
+    _dedupe(report, reads)
     _warn_outlets(report)
     return report
 
@@ -881,12 +881,13 @@ def _warn_outlets(report: LoadReport) -> None:
             f"in a {SOURCES_FILE} (path,outlet)")
 
 
-def _dedupe(report: LoadReport) -> None:
+def _dedupe(report: LoadReport, reads: Any = None) -> None:
     seen_text: dict[str, str] = {}
     seen_id: dict[str, int] = {}
     kept: list[Article] = []
     for art in report.articles:
-        text_hash = art.text_hash  # a property that hashes the whole text: once
+        # a property that hashes the whole text: once (or as ``reads`` recorded it)
+        text_hash = art.text_hash if reads is None else reads.text_hash(art)
         first = seen_text.get(text_hash)
         if first is not None:
             report.duplicates.append(Skipped(report._given.get(art.source, art.source),

@@ -13,9 +13,11 @@ noted is reported again. The boilerplate of the corpus is counted from the line 
 needed after all (it is indexed again because its outlet's boilerplate changed, or its
 entities are re-typed) is read again from its file (:meth:`SourceFiles.full`).
 
-A file modified less than :data:`QUIET_NS` before it was read is not recorded (a write in
-the same clock tick could keep its size and time); neither is a file whose size, time or
-inode changed while it was read. The record is used only when the previous generation is
+A file modified less than :data:`QUIET_NS` before it was read (a later write in the same
+clock tick could keep its size and time) is recorded with a digest of its bytes, taken
+before and after reading it (not recorded when they differ); the next build uses the
+record only if the file still has that digest. A file whose size, time or inode changed
+while it was read is not recorded. The record is used only when the previous generation is
 reused (same configuration, verified signature).
 """
 
@@ -45,13 +47,14 @@ from ._boilerplate import (
     countable_lines,
 )
 from ._corpus import Article, LoadReport, Skipped
+from ._trust import READ_ERRORS
 
 __all__ = ["SOURCES_FILE", "KnownArticle", "SourceFiles", "is_known"]
 
 SOURCES_FILE = "sources.npz"
 """The generation file holding what each source file gave the build."""
 QUIET_NS = 2_000_000_000
-"""A file modified less than this long (ns) before it was read is read again next time."""
+"""A file modified less than this long (ns) before it was read is checked by its digest."""
 _VERSION = 1
 
 
@@ -115,6 +118,8 @@ class _File:
     hashes: np.ndarray
     skipped: list[list[str]]
     notes: list[list[str]]
+    digest: str | None = None
+    """BLAKE2b of the file, for a file modified just before it was read."""
     articles: list[Article] | None = None
     """The articles read this time (None: known from the previous generation)."""
     reread: Callable[[LoadReport], None] | None = None
@@ -125,7 +130,19 @@ class _File:
     def meta(self) -> dict:
         return {k: getattr(self, k) for k in (
             "stat", "context", "src_prefix", "given_prefix", "doc_ids", "wheres", "outlets",
-            "origins", "content", "text", "skipped", "notes")}
+            "origins", "content", "text", "skipped", "notes", "digest")}
+
+
+def _digest(path: Path) -> str | None:
+    """BLAKE2b of a file's bytes (None if it cannot be read)."""
+    h = hashlib.blake2b(digest_size=20)
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
 
 
 def _line_hashes(body: str) -> dict[int, str]:
@@ -144,6 +161,9 @@ class SourceFiles:
         self._unrecorded: set[str] = set()
         self._place: dict[int, tuple[str, int, Article]] = {}
         """id(article) -> (file, position, the article), for articles read this time."""
+        self._kept_texts: dict[str, dict[int, str]] = {}
+        """Per outlet, the text of each line in ``BOILERPLATE_MIN_ARTICLES`` or more
+        articles (found by :meth:`boilerplate`, recorded by :meth:`write`)."""
         self.replayed = 0
         """How many files were not read again."""
 
@@ -173,7 +193,7 @@ class SourceFiles:
                                   meta["text_lines"], strict=True):
                 texts.setdefault(meta["outlets"][o], {})[h] = line
             return cls(files, texts)
-        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (*READ_ERRORS, OSError, ValueError, KeyError, TypeError):
             return cls()
 
     # --- reading ------------------------------------------------------------------------
@@ -192,10 +212,18 @@ class SourceFiles:
         context = json.dumps([str(ctx.root), dataclasses.asdict(ctx.columns), ctx.outlet,
                               ctx.outlet_from, ctx.source(path), key, extra])
         old = self._old.get(key)
-        if stat is not None and old is not None and old.stat == stat \
-                and old.context == context:
+        if (stat is not None and old is not None and old.stat == stat
+                and old.context == context
+                and (old.digest is None or old.digest == _digest(path))):
+            if old.digest is not None and stat[1] <= now - QUIET_NS:
+                # Its bytes are those read, and a later write can no longer keep its time.
+                old = dataclasses.replace(old, digest=None)
             self._replay(key, old, ctx, read, report)
             return
+        # A file modified just now is recorded with its digest (the same before and
+        # after reading it), which the next build checks as well as its size and time.
+        racy = stat is None or stat[1] > now - QUIET_NS
+        before = _digest(path) if racy else None
         marks = (len(report.articles), len(report.skipped), len(report.notes))
         read(ctx)
         articles = report.articles[marks[0]:]
@@ -206,7 +234,10 @@ class SourceFiles:
             same = False
         rec = self._record(key, stat, context, ctx, articles, report,
                            report.skipped[marks[1]:], report.notes[marks[2]:])
-        if rec is None or not same or stat is None or stat[1] > now - QUIET_NS:
+        if racy and rec is not None and same:
+            rec.digest = before if before is not None and before == _digest(path) else None
+            same = rec.digest is not None
+        if rec is None or not same or stat is None:
             self._unrecorded.add(key)
         if rec is not None:
             rec.reread = lambda rep: read(dataclasses.replace(ctx, report=rep))
@@ -268,6 +299,18 @@ class SourceFiles:
             return art.file, art.position
         place = self._place.get(id(art))
         return place[:2] if place is not None and place[2] is art else None
+
+    def content_hash(self, art: Article) -> str:
+        """``art.content_hash``, as recorded when its file was read (not hashed again)."""
+        place = self._place_of(art)
+        rec = self._files.get(place[0]) if place is not None else None
+        return rec.content[place[1]] if rec is not None else art.content_hash
+
+    def text_hash(self, art: Article) -> str:
+        """``art.text_hash``, as recorded when its file was read (not hashed again)."""
+        place = self._place_of(art)
+        rec = self._files.get(place[0]) if place is not None else None
+        return rec.text[place[1]] if rec is not None else art.text_hash
 
     def boilerplate(self, articles: Iterable[Article], *,
                     min_share: float = BOILERPLATE_MIN_SHARE,
@@ -386,7 +429,7 @@ class SourceFiles:
             offset += int(rec.ptr[-1])
         outlets: dict[str, int] = {}
         t_outlets, t_hashes, t_lines = [], [], []
-        for outlet, texts in getattr(self, "_kept_texts", {}).items():
+        for outlet, texts in self._kept_texts.items():
             code = outlets.setdefault(outlet, len(outlets))
             for h, line in texts.items():
                 t_outlets.append(code)

@@ -163,6 +163,18 @@ def test_gazetteer_retypes_places() -> None:
     assert {"Kherson", "Lesotho"} == set(retyped["name"])
 
 
+def test_nothing_to_resolve_without_entities() -> None:
+    """Articles without entities stay without, whatever the overrides (a build without
+    the model skips resolution on this)."""
+    overrides = {"jens": ("keep", ""), "state": ("drop", ""), "nato": ("type", "org")}
+    res = resolve_entities({"a": [], "b": []}, overrides=overrides, vocabulary={},
+                           phrase_docs=lambda wanted: {p: {"a"} for p in wanted})
+    assert res.articles == {"a": [], "b": []}
+    assert res.types == {}
+    assert len(res.report) == 0
+    assert list(res.report.columns) == list(RESOLUTION_COLUMNS)
+
+
 def test_one_word_person_without_full_name_is_an_organisation() -> None:
     """ "Euronext" called a person, with no full name ending in it, is an organisation."""
     per = {"a": [_e("Euronext")], "b": [_e("Euronext")], "c": [_e("Tony Blair"), _e("Blair")]}

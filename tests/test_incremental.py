@@ -14,6 +14,8 @@ from datasketch import LeanMinHash, MinHashLSH
 
 import corpus_search as cs
 from corpus_search import _corpus, _dups, _stream, synthetic
+from corpus_search._boilerplate import find_boilerplate
+from corpus_search._sourcefiles import SourceFiles
 from corpus_search._stream import load_stream
 
 N_BASE = 40
@@ -266,3 +268,45 @@ def test_boilerplate_change_reads_unchanged_file_again(tmp_path: Path, bp_corpus
     full2 = cs.build([bp_corpus, more], tmp_path / "full2", entities=False, progress=False)
     _same_report(again, full2)
     assert _by_doc(inc) == _by_doc(tmp_path / "full2")
+
+
+def test_boilerplate_from_line_hashes_equals_find_boilerplate() -> None:
+    """Counting boilerplate from line hashes gives find_boilerplate's table, at and
+    around the thresholds (lines in 4, 5, 6 articles; shares near 5%)."""
+    rng = np.random.default_rng(11)
+    footers = [f"Footer number {k} of this outlet, repeated verbatim." for k in range(8)]
+    arts = []
+    for i in range(400):
+        outlet = ["A", "B", "C", ""][i % 4]
+        lines = [f"Article {i} says something unique about topic {i * 7}."]
+        lines += [f for k, f in enumerate(footers) if rng.random() < 0.004 * (k + 1) * 3]
+        arts.append(_corpus.Article(doc_id=str(i), title="t", body="\n\n".join(lines),
+                                    outlet=outlet))
+    want = find_boilerplate((a.outlet, a.body) for a in arts).table
+    got = SourceFiles().boilerplate(arts).table
+    assert len(want) > 3
+    assert got.equals(want)
+
+
+def test_recently_modified_file_is_checked_by_digest(tmp_path: Path, bp_corpus: Path,
+                                                    monkeypatch) -> None:
+    """A file modified just before a build is recorded with its digest: the next build
+    does not read it again while its bytes are the same, and does when they changed
+    though its size and time did not (a write in the same clock tick)."""
+    inc = tmp_path / "inc"
+    cs.build([bp_corpus], inc, entities=False, progress=False)  # written just now
+    read: list[str] = []
+    real = _corpus._jsonl_records
+    monkeypatch.setattr(_corpus, "_jsonl_records",
+                        lambda p, fh, ctx: read.append(p.name) or real(p, fh, ctx))
+    more = _write(tmp_path / "b.jsonl", _bp_rows("n", "Daily", 2, FOOTER, 1))
+    cs.build([bp_corpus, more], inc, entities=False, progress=False)
+    assert read == ["b.jsonl"]
+    st = bp_corpus.stat()
+    text = bp_corpus.read_text("utf-8")
+    bp_corpus.write_text(text.replace("Daily", "Dally", 1), "utf-8")  # same size
+    os.utime(bp_corpus, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same time
+    assert bp_corpus.stat().st_size == st.st_size
+    report = cs.build([bp_corpus, more], inc, entities=False, progress=False)
+    assert read == ["b.jsonl", "a.jsonl"]
+    assert report.updated == 1
