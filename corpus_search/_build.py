@@ -68,8 +68,10 @@ __all__ = [
     "build_in_background",
 ]
 
-PARALLEL_MIN_ARTICLES = 1000
-"""Batches at least this large are written as two segments on two cores (see ``_segwriter``)."""
+PARALLEL_MIN_ARTICLES = 5000
+"""Batches at least this large are written as two segments on two cores (see ``_segwriter``).
+Below it, starting the worker (~3 s) costs more than half the writing saves: a rebuild
+adding 1,000 articles to 100k took 11.6 s with the worker and 8.2 s without."""
 
 SEARCH_FIRST_MIN = 500
 """With ``search_first=None``, a build publishes the keyword index before extracting

@@ -830,11 +830,21 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
     mine = [docs[i:min(i + step, half)] for i in range(0, half, step)]
     theirs = [docs[i:i + step] for i in range(half, len(docs), step)]
     first: list = []
-    futures: list = []
+    futures: list = []  # per run sent to the worker: its future, until its result is taken
+    second: list[list | None] = [None] * len(theirs)
     settings, key = _settings(), f"corpus-search-segments-{uuid.uuid4().hex[:12]}"
     with _enrich._quiet_dask():
         try:
             with _enrich._open_client(None, None, 1, config=_WORKER_CONFIG) as client:
+
+                def collect() -> int:
+                    # A finished run's result is taken and its future dropped at once:
+                    # the scheduler (in this process) keeps a task's arguments, the run's
+                    # documents, for as long as a future refers to it.
+                    for k, fut in enumerate(futures):
+                        if fut is not None and fut.done():
+                            second[k], futures[k] = fut.result(), None
+                    return sum(1 for f in futures if f is None)
 
                 def feed(upto: int) -> None:
                     # The worker's runs are sent one or two ahead of it, not all at once:
@@ -851,20 +861,21 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
                     feed(2)
                     for run in mine:
                         first.append(write_segment(storage, schema, indexname, run))
-                        feed(sum(1 for f in futures if f.done()) + 2)
-                    second = []
+                        feed(collect() + 2)
                     for k in range(len(theirs)):
                         feed(k + 2)
-                        second += futures[k].result()
+                        if futures[k] is not None:
+                            second[k], futures[k] = futures[k].result(), None
                 except BaseException:
                     for fut in futures:
-                        with contextlib.suppress(Exception):
-                            fut.cancel()
+                        if fut is not None:
+                            with contextlib.suppress(Exception):
+                                fut.cancel()
                     raise
         except KeyboardInterrupt:
             raise KeyboardInterrupt("writing the index segments was interrupted; "
                                     "its dask worker was stopped") from None
-    return first + second
+    return first + [seg for segs in second for seg in segs or []]
 
 
 def commit(writer, docs: Sequence[dict], *, two_processes: bool = False) -> None:

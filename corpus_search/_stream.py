@@ -4,8 +4,10 @@ Whoosh keeps, per word, the articles and positions it occurs at (an inverted ind
 Collocates, n-grams, dispersion and near-duplicate detection need the opposite: per
 article, its sequence of words. The build writes it into the generation folder::
 
-    stream.npy          int32, one word id per token, all articles in docnum order
-                        (memory-mapped on open: the OS pages in what a query touches)
+    stream.npy          one word id per token, all articles in docnum order: uint16
+                        when the vocabulary has at most 65,536 words (most corpora),
+                        else int32 (memory-mapped on open: the OS pages in what a
+                        query touches)
     stream_meta.npz     indptr (int64, docnum -> offset, length docs + 1),
                         word_stem (int32, word id -> stem id),
                         word_freq (int64, tokens per word id over the whole stream)
@@ -15,7 +17,7 @@ article, its sequence of words. The build writes it into the generation folder::
 Tokens are exactly the indexed tokens of the body (:func:`corpus_search._analysis.
 article_tokens`: page furniture left out, one-letter tokens dropped), so the ``k``-th
 token of an article is at Whoosh position ``k`` of its ``body`` field. Deleted docnums
-have an empty range. Cost: 4 bytes a token on disk, plus the vocabulary.
+have an empty range. Cost: 2 (or 4) bytes a token on disk, plus the vocabulary.
 """
 
 from __future__ import annotations
@@ -194,6 +196,8 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
     if previous is not None and (freq <= 0).any():
         words, stem_list, word_stem_arr, freq = _compact(gen_dir / STREAM_FILE, words,
                                                          stem_list, word_stem_arr, freq)
+    if len(words) <= _SMALL_VOCAB:
+        _narrow(gen_dir / STREAM_FILE)
     np.savez(gen_dir / META_FILE, indptr=indptr, word_stem=word_stem_arr, word_freq=freq)
     tmp = gen_dir / f".{VOCAB_FILE}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps({"words": words, "stems": stem_list}, ensure_ascii=False),
@@ -272,10 +276,38 @@ def _compact(path: Path, words: list[str], stems: list[str], word_stem: np.ndarr
 
 
 def _header_size(fh) -> int:
+    return _header(fh)[0]
+
+
+def _header(fh) -> tuple[int, np.dtype]:
+    """The size of an ``.npy`` file's header, and its dtype."""
     fh.seek(0)
     np.lib.format.read_magic(fh)
-    np.lib.format.read_array_header_1_0(fh)
-    return fh.tell()
+    _, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    return fh.tell(), np.dtype(dtype)
+
+
+_SMALL_VOCAB = 1 << 16
+"""A stream whose vocabulary has at most this many words is kept as uint16."""
+
+
+def _narrow(path: Path) -> None:
+    """Rewrite the int32 stream file ``path`` as uint16, chunk by chunk (its word ids
+    all fit: the vocabulary is small)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(path, "rb") as src:
+        header = _header_size(src)
+        src.seek(0, os.SEEK_END)
+        count = (src.tell() - header) // 4
+        src.seek(header)
+        out = _NpyWriter(tmp, "<u2")
+        try:
+            for a in range(0, count, _WRITE_TOKENS):
+                b = min(count, a + _WRITE_TOKENS)
+                out.write(np.frombuffer(src.read(4 * (b - a)), dtype="<i4"))
+        finally:
+            out.close()
+    os.replace(tmp, path)
 
 
 class _NpyWriter:
@@ -301,7 +333,7 @@ class _NpyWriter:
     def copy_from(self, previous: TokenStream, a: int, b: int) -> None:
         """Append tokens ``a:b`` of ``previous`` (read from its file when it has one)."""
         src = getattr(previous.ids, "copy_to", None)
-        if src is None:
+        if src is None or previous.ids.dtype != np.dtype(self.dtype):
             for x in range(a, b, _WRITE_TOKENS):
                 self.write(np.asarray(previous.ids[x:min(b, x + _WRITE_TOKENS)]))
             return
@@ -328,9 +360,9 @@ class _FileIds:
     def __init__(self, path: Path) -> None:
         self.path = path
         with open(path, "rb") as fh:
-            self.header = _header_size(fh)
+            self.header, self.dtype = _header(fh)
             fh.seek(0, os.SEEK_END)
-            self.n = (fh.tell() - self.header) // 4
+            self.n = (fh.tell() - self.header) // self.dtype.itemsize
         self.fd = os.open(path, os.O_RDONLY)
 
     def __len__(self) -> int:
@@ -342,12 +374,15 @@ class _FileIds:
         a, b, _ = key.indices(self.n)
         if b <= a:
             return np.zeros(0, dtype=np.int32)
-        data = os.pread(self.fd, 4 * (b - a), self.header + 4 * a)
-        return np.frombuffer(data, dtype="<i4").astype(np.int32, copy=False)
+        size = self.dtype.itemsize
+        data = os.pread(self.fd, size * (b - a), self.header + size * a)
+        return np.frombuffer(data, dtype=self.dtype).astype(np.int32, copy=False)
 
     def copy_to(self, fh, a: int, b: int) -> None:
-        """Append tokens ``a:b`` to the open file ``fh`` (kernel-side copy if possible)."""
-        offset, left = self.header + 4 * a, 4 * (b - a)
+        """Append tokens ``a:b`` to the open file ``fh`` (kernel-side copy if possible),
+        as they are stored (the writer's dtype must be this file's)."""
+        size = self.dtype.itemsize
+        offset, left = self.header + size * a, size * (b - a)
         out = fh.fileno()
         while left > 0:
             try:

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import corpus_search as cs
-from corpus_search import _analysis
+from corpus_search import _analysis, _stream
 from corpus_search._corpus import load_corpus
 from corpus_search._stream import _tokens, _word_ids, build_stream, load_stream, write_stream
 
@@ -95,7 +96,30 @@ def test_write_stream_gaps(tmp_path: Path) -> None:
     assert n == 6
     assert stream.indptr.tolist() == [0, 0, 5, 5, 6, 6]
     assert stream.word_freq[stream.word_index["hat"]] == 2
-    assert np.int32 == stream.ids.dtype
+    assert np.uint16 == stream.ids.dtype  # a vocabulary of up to 65,536 words
+
+
+def test_stream_is_int32_when_the_vocabulary_is_large(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over ``_SMALL_VOCAB`` words the ids stay int32; a stream carried from a uint16 one
+    into an int32 one (and back) keeps every article's words."""
+    texts = ["the cat sat", "a lone zebra here", "the hat", "cat and hat"]
+    small, large, back = tmp_path / "small", tmp_path / "large", tmp_path / "back"
+    for d in (small, large, back):
+        d.mkdir()
+    write_stream(small, enumerate(texts))
+    monkeypatch.setattr(_stream, "_SMALL_VOCAB", 4)
+    write_stream(large, [(4, "new words here and more")], previous=build_stream(small),
+                 carry=np.array([0, 1, 2, 3, -1]))
+    monkeypatch.setattr(_stream, "_SMALL_VOCAB", 1 << 16)
+    write_stream(back, [], previous=build_stream(large), carry=np.array([4, 3, 2, 1, 0]))
+    words = [[s.words[w] for w in s.doc(i)] for s in [load_stream(small)] for i in range(4)]
+    got_large, got_back = load_stream(large), load_stream(back)
+    assert (np.int32, np.uint16) == (got_large.ids.dtype, got_back.ids.dtype)
+    assert [[got_large.words[w] for w in got_large.doc(i)] for i in range(4)] == words
+    assert [[got_back.words[w] for w in got_back.doc(4 - i)] for i in range(4)] == words
+    assert [got_back.words[w] for w in got_back.doc(0)] == "new words here and more".split()
 
 
 def test_write_stream_carries_previous(tmp_path: Path) -> None:
