@@ -168,6 +168,10 @@ class _Recorder:
             self._discard()
             return
         np.save(self._path("ends.npy"), np.asarray(self.ends, dtype=np.int64))
+        weights = np.fromfile(self._path("freqs"), dtype=np.float32)
+        if _fits_uint16(weights):  # as write_flat keeps them
+            weights.astype(np.uint16).tofile(self._path("freqs16"))
+            self._path("freqs").unlink()
         # The table of terms is written last: a segment has flat postings once it exists.
         tmp = self._path("terms.tmp")
         tmp.write_bytes(b"\n".join(self.terms))  # "field<TAB>term" per line, in row order
@@ -177,6 +181,12 @@ class _Recorder:
         self.complete = False
         for part in ("docs", "freqs", "freqs16", "ends.npy", "terms.tmp", "terms"):
             self._path(part).unlink(missing_ok=True)
+
+
+def _fits_uint16(weights: np.ndarray) -> bool:
+    """Whether every weight is a whole number from 0 to 65,535."""
+    return not len(weights) or bool(weights.min() >= 0 and weights.max() <= 65535
+                                    and np.array_equal(weights, np.floor(weights)))
 
 
 def write_flat(base: Path, fields: list[tuple[str, list[bytes], np.ndarray, np.ndarray,
@@ -213,8 +223,7 @@ def write_flat(base: Path, fields: list[tuple[str, list[bytes], np.ndarray, np.n
     # Weights are term frequencies: whole numbers, nearly all small. Kept as 2-byte
     # integers when every one fits (``.freqs16``, half the bytes of float32), else as
     # float32 (``.freqs``), as the tee writes them.
-    whole = all(not len(w) or (w.min() >= 0 and w.max() <= 65535
-                               and np.array_equal(w, np.floor(w))) for *_, w in fields)
+    whole = all(_fits_uint16(w) for *_, w in fields)
     kind, dtype = (".freqs16", np.uint16) if whole else (".freqs", np.float32)
     with open(path(base.name + kind), "wb") as fh:
         for f in freqs:
