@@ -522,3 +522,38 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
     # client tells the scheduler asynchronously). Keeping them all gave 8.
     assert max(held) <= 3
     assert whoosh_index.open_dir(str(tmp_path / "ix")).doc_count() == 320
+
+
+def test_merge_policy_does_not_merge_many_large_segments(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's MERGE_SMALL would fold the 26 smaller of 40 segments of 25,000 articles
+    into a rebuild's segment (hours of per-posting merging at 1M); the capped policy
+    merges nothing there, and still folds tiny segments as MERGE_SMALL does."""
+    class Seg:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def doc_count_all(self) -> int:
+            return self.n
+
+    class Writer:
+        def __init__(self) -> None:
+            self.merged: list[int] = []
+
+        def add_reader(self, reader: object) -> None:
+            self.merged.append(reader)
+
+    big = [Seg(25_000) for _ in range(40)]
+    assert _segwriter._merge_small(Writer(), big) == big
+    tiny = [Seg(10) for _ in range(8)]
+    folded: list[int] = []
+
+    def spy(writer: object, segments: list) -> list:
+        folded.append(len(segments))
+        return segments
+
+    monkeypatch.setattr(_segwriter, "MERGE_SMALL", spy)
+    assert _segwriter._merge_small(Writer(), big) == big
+    _segwriter._merge_small(Writer(), tiny + big[:2])
+    assert folded == [10]  # handed to Whoosh's policy: the tiny ones are its to merge
