@@ -366,7 +366,7 @@ def test_sigkill_while_segments_are_written_on_dask(tmp_path: Path) -> None:
     for delay in (0.0, 0.4):  # after the worker is seen writing into the index folder
         proc = subprocess.Popen(_build_cmd(corpus, index_dir), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=env)
-        deadline, worker = time.monotonic() + 90, None
+        deadline, worker = time.monotonic() + 600, None  # 5,200 articles to read first
         while worker is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
             worker = _writing_worker(proc.pid, index_dir)
