@@ -8,7 +8,6 @@ import pickle
 import tempfile
 import time
 import types
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, QueryParser
 from whoosh.util.numeric import length_to_byte
 
 from corpus_search import _analysis, _enrich, _postings, _segwriter
+from corpus_search._build import _Documents
 from corpus_search._corpus import Article, load_corpus
 from corpus_search._store import common_stems, make_schema
 from corpus_search.synthetic import generate
@@ -456,27 +456,6 @@ def test_ctrl_c_while_halves_are_written_stops_the_worker(
     ix.writer().cancel()  # the lock was released
 
 
-class _Counted(Sequence):
-    """Documents made when read (as the build's are), counting how many were made."""
-
-    def __init__(self, docs: list[dict], made: list[int], start: int = 0,
-                 stop: int | None = None) -> None:
-        self.docs, self.made = docs, made
-        self.start, self.stop = start, len(docs) if stop is None else stop
-
-    def __len__(self) -> int:
-        return self.stop - self.start
-
-    def __getitem__(self, key: int | slice) -> object:
-        if isinstance(key, slice):
-            a, b, _ = key.indices(len(self))
-            return _Counted(self.docs, self.made, self.start + a, self.start + max(a, b))
-        if not 0 <= key < len(self):
-            raise IndexError(key)
-        self.made[0] += 1
-        return self.docs[self.start + key]
-
-
 def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -514,7 +493,11 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
     monkeypatch.setattr(_segwriter, "write_segment", mine)
     (tmp_path / "ix").mkdir()
     writer = whoosh_index.create_in(str(tmp_path / "ix"), schema).writer(compound=False)
-    _segwriter.commit(writer, _Counted(docs, made), two_processes=True)
+    def make(doc: dict) -> dict:  # as the build makes each document when it is read
+        made[0] += 1
+        return doc
+
+    _segwriter.commit(writer, _Documents(docs, make), two_processes=True)
     assert len(seen) == 8
     assert seen[0] == 40  # two runs sent before this process starts its first, not 160
     # A finished run's future is let go (the scheduler keeps a task's documents while a
