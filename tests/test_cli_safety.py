@@ -41,6 +41,6 @@ def test_second_build_is_refused_before_reading(tmp_path: Path,
         raise AssertionError("the corpus was read before the lock was taken")
 
     with _store.build_lock(ix):
-        monkeypatch.setattr(_build, "load_corpus", no_reading)
+        monkeypatch.setattr(_build, "read_corpus", no_reading)
         with pytest.raises(cs.IndexLockedError):
             cs.build([tmp_path / "a.txt"], ix, entities=False, progress=False)
