@@ -118,7 +118,8 @@ def _close_and_remove(fd: int, name: str) -> None:
 
 
 class _Spilled:
-    """Where one article's text is in its load's :class:`_Spill`. Pickled as the text."""
+    """Where one article's text is in its load's :class:`_Spill` (an :class:`Article`
+    pickles with the text itself)."""
 
     __slots__ = ("offset", "size", "spill")
 
@@ -172,7 +173,7 @@ class Article:
 
     def __reduce__(self) -> tuple:
         """Pickled with its text (a spilled text belongs to this process's load)."""
-        return (Article, tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+        return (type(self), tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
 
     @property
     def content_hash(self) -> str:
