@@ -158,9 +158,10 @@ def analyse(text: str) -> list[str]:
     return [t.text for t in _ANALYZER(text, mode="query")]
 
 
-def cased_words(text: str) -> list[str]:
-    """The surface tokens that the analyzer keeps, in order, as written."""
-    return [t for t in _FINDALL(text) if len(t) >= MIN_TOKEN_CHARS]
+def cased_words(text: str, toks: list[str] | None = None) -> list[str]:
+    """The surface tokens that the analyzer keeps, in order, as written (``toks``:
+    ``_FINDALL(text)`` if already made)."""
+    return [t for t in (_FINDALL(text) if toks is None else toks) if len(t) >= MIN_TOKEN_CHARS]
 
 
 def surface_words(text: str) -> list[str]:

@@ -490,6 +490,8 @@ class _Work:
     spill: _Spill = field(default_factory=_Spill)
     indexed: dict[str, _Spilled] = field(default_factory=dict)
     """doc_id -> the indexed text of a new or changed article, kept in ``spill``."""
+    prepared: _stream.PreparedIds = field(default_factory=_stream.PreparedIds)
+    """The token stream's word ids of the same articles, made with their surface words."""
 
 
 @dataclass
@@ -774,7 +776,9 @@ def _surfaces(work: _Work) -> dict[str, int]:
         for a in work.todo:
             d, t = a.doc_id, _indexed_text(a, work.bp)
             work.indexed[d] = work.spill.put(t)
-            words = analysis.cased_words(t)
+            toks = analysis._FINDALL(t)  # cut once, for the surface words and the stream
+            work.prepared.add(d, t, toks)
+            words = analysis.cased_words(t, toks)
             ntokens[d] = len(words)
             yield cases.add(words)
 
@@ -1257,7 +1261,8 @@ def _write_stream_and_duplicates(work: _Work, layout: _Layout) -> None:
         for docnum in layout.fresh.tolist():
             art = work.by_id.get(layout.doc_ids[docnum])
             if art is not None and not is_known(art):
-                yield docnum, _indexed(work, art)
+                ids = work.prepared.get(art.doc_id)
+                yield docnum, ids if ids is not None else _indexed(work, art)
                 continue
             if reader is None:  # not among the articles: its stored text
                 reader = work.ix.reader()
@@ -1267,7 +1272,8 @@ def _write_stream_and_duplicates(work: _Work, layout: _Layout) -> None:
 
     try:
         _stream.write_stream(work.tmp, texts(), n_docs=len(layout.doc_ids),
-                             previous=previous, carry=layout.carry)
+                             previous=previous, carry=layout.carry,
+                             prepared=work.prepared.words)
     finally:
         if reader is not None:
             reader.close()

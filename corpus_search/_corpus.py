@@ -108,7 +108,17 @@ class _Spill:
 
     def get(self, offset: int, size: int) -> str:
         """The text written at ``offset`` (``size`` bytes)."""
-        return os.pread(self._fd, size, offset).decode("utf-8", "surrogatepass")
+        return self.get_bytes(offset, size).decode("utf-8", "surrogatepass")
+
+    def put_bytes(self, data: bytes) -> int:
+        """Write ``data``; returns its offset."""
+        os.pwrite(self._fd, data, self._end)
+        self._end += len(data)
+        return self._end - len(data)
+
+    def get_bytes(self, offset: int, size: int) -> bytes:
+        """The ``size`` bytes written at ``offset``."""
+        return os.pread(self._fd, size, offset)
 
 
 def _close_and_remove(fd: int, name: str) -> None:

@@ -33,9 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from . import _analysis as analysis
+from ._corpus import _Spill
 from ._errors import IndexProblem, QueryError
 
-__all__ = ["TokenStream", "build_stream", "in_scope", "load_stream", "stream_of", "write_stream"]
+__all__ = ["PreparedIds", "TokenStream", "build_stream", "in_scope", "load_stream", "stream_of",
+           "write_stream"]
 
 STREAM_FILE = "stream.npy"
 META_FILE = "stream_meta.npz"
@@ -69,15 +71,18 @@ def _tokens(text: str) -> Iterator[str]:
 _FINDALL = analysis._FINDALL
 
 
-def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int]) -> np.ndarray:
+def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int],
+              toks: list[str] | None = None) -> np.ndarray:
     """Word ids of :func:`_tokens` of ``text`` (new words are added to ``vocab`` in order
-    of first occurrence). Texts without furniture are cut by one ``findall``, and each
-    token as written is looked up in ``raw`` (token -> word id, -1 if not indexed)."""
+    of first occurrence). Texts without furniture are cut by one ``findall`` (or given
+    its result, ``toks``), and each token as written is looked up in ``raw`` (token ->
+    word id, -1 if not indexed)."""
     if analysis.furniture_ranges(text):
         setdefault = vocab.setdefault
         return np.fromiter((setdefault(w, len(vocab)) for w in _tokens(text)),
                            dtype=np.int32)
-    toks = _FINDALL(text)
+    if toks is None:
+        toks = _FINDALL(text)
     try:
         arr = np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
     except KeyError:  # tokens not seen before, numbered in order of first occurrence
@@ -90,9 +95,41 @@ def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int]) -> np.ndarr
     return arr[arr >= 0]
 
 
-def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
+class PreparedIds:
+    """Articles' stream word ids, made where their text is cut into tokens anyway (the
+    build's surface-word count) and kept in a nameless temporary file: the token stream
+    renumbers them (:func:`write_stream`'s ``prepared``) instead of tokenising again.
+    Ids count from this object's own ``vocab``, in order of first occurrence."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self._raw: dict[str, int] = {}
+        self._spill = _Spill()
+        self._at: dict[str, tuple[int, int]] = {}
+
+    def add(self, key: str, text: str, toks: list[str] | None = None) -> None:
+        """Keep the word ids of ``text`` (an indexed text) under ``key``; ``toks`` is
+        ``findall`` of it, if already made."""
+        ids = _word_ids(text, self.vocab, self._raw, toks)
+        self._at[key] = (self._spill.put_bytes(ids.tobytes()), len(ids))
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The word ids kept under ``key`` (int32), or None."""
+        at = self._at.get(key)
+        if at is None:
+            return None
+        return np.frombuffer(self._spill.get_bytes(at[0], 4 * at[1]), dtype=np.int32)
+
+    @property
+    def words(self) -> list[str]:
+        """The words of the ids, by id."""
+        return list(self.vocab)
+
+
+def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str | np.ndarray]], *,
                  n_docs: int | None = None, previous: TokenStream | None = None,
-                 carry: np.ndarray | None = None) -> int:
+                 carry: np.ndarray | None = None,
+                 prepared: list[str] | None = None) -> int:
     """Write the token stream of ``docs`` into the generation folder ``gen_dir``.
 
     Parameters
@@ -102,7 +139,8 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
     docs
         ``(docnum, stored text)`` pairs in increasing docnum order (the stored ``text``
         field: furniture is left out here, as the index does). Missing docnums (deleted
-        articles) get an empty range.
+        articles) get an empty range. Instead of its text, an article may come as its
+        word ids from a :class:`PreparedIds` whose ``words`` are ``prepared``.
     n_docs
         Number of docnums (Whoosh's ``doc_count_all()``); default the last docnum + 1
         (``len(carry)`` when ``carry`` is given).
@@ -112,6 +150,9 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
     carry
         Per docnum, the docnum in ``previous`` whose tokens it gets (-1: from ``docs`` or
         empty). Its word ids are kept; words no article holds any more are dropped.
+    prepared
+        The words of the prepared word ids among ``docs`` (``PreparedIds.words``); the
+        stream is the same as from their texts.
 
     Returns
     -------
@@ -153,6 +194,7 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
             run_at += 1
 
     raw: dict[str, int] = {}  # token as written -> word id (-1: not indexed)
+    table = np.full(len(prepared or ()), -1, dtype=np.int64)  # prepared id -> word id
     for docnum, text in docs:
         if docnum <= last:
             raise ValueError(f"docnums must increase (got {docnum} after {last})")
@@ -160,7 +202,16 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str]], *,
             raise ValueError(f"docnum {docnum} is both carried over and given")
         last = docnum
         copy_until(docnum)
-        got = _word_ids(text or "", vocab, raw)
+        if isinstance(text, np.ndarray):
+            got = table[text]
+            if (got < 0).any():  # words new to the stream, numbered as first met
+                assert prepared is not None
+                for w in dict.fromkeys(text[got < 0].tolist()):
+                    table[w] = vocab.setdefault(prepared[w], len(vocab))
+                got = table[text]
+            got = got.astype(np.int32)
+        else:
+            got = _word_ids(text or "", vocab, raw)
         parts.append(got)
         held += len(got)
         docnums.append(docnum)

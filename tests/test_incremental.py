@@ -99,7 +99,7 @@ def test_update_equals_full_build(tmp_path: Path, corpora, monkeypatch) -> None:
     hashed: list[int] = []
     real_tokens, real_sigs = _stream._word_ids, _dups._signatures
     monkeypatch.setattr(_stream, "_word_ids",
-                        lambda t, v, r: tokenised.append(1) or real_tokens(t, v, r))
+                        lambda t, v, r, k=None: tokenised.append(1) or real_tokens(t, v, r, k))
     monkeypatch.setattr(_dups, "_signatures",
                         lambda s, d: hashed.append(len(d)) or real_sigs(s, d))
     report = cs.build([first, more], inc, entities=False, progress=False)

@@ -170,3 +170,30 @@ def test_word_ids_equal_the_token_by_token_stream(tmp_path: Path) -> None:
     write_stream(tmp_path, enumerate(texts))
     stream = load_stream(tmp_path)
     assert [w for ws in want for w in ws] == stream.ids.tolist()
+
+
+def test_prepared_word_ids_give_the_stream_of_the_texts(tmp_path: Path) -> None:
+    """Articles given as word ids prepared in another order (with texts among them, and
+    a previous stream carried) give the stream their texts give, file for file."""
+    arts = load_corpus([REALSHAPED]).articles
+    texts = [*ODD_TEXTS, *(_analysis.strip_furniture(a.body) for a in arts[:30])]
+    prepared = _stream.PreparedIds()
+    for k in reversed(range(len(texts))):  # prepared in another order than written
+        toks = _analysis._FINDALL(texts[k]) if k % 2 else None
+        prepared.add(f"d{k}", texts[k], toks)
+    assert prepared.get("missing") is None
+    old, want_dir, got_dir = tmp_path / "old", tmp_path / "want", tmp_path / "got"
+    for d in (old, want_dir, got_dir):
+        d.mkdir()
+    write_stream(old, enumerate(["the cat sat", "zebra crossing", "a new hat"]))
+    carry = np.array([-1, 2, 0] + [-1] * (len(texts) - 1))
+    fresh = [0, *range(3, len(texts) + 2)]
+    given = dict(zip(fresh, texts, strict=True))
+    write_stream(want_dir, sorted(given.items()), previous=build_stream(old), carry=carry)
+    mixed = [(n, t if k % 3 == 0 else prepared.get(f"d{k}"))
+             for k, (n, t) in enumerate(sorted(given.items()))]
+    assert sum(isinstance(t, np.ndarray) for _, t in mixed) > 20
+    write_stream(got_dir, mixed, previous=build_stream(old), carry=carry,
+                 prepared=prepared.words)
+    for name in _stream.STREAM_FILES:
+        assert (want_dir / name).read_bytes() == (got_dir / name).read_bytes(), name
