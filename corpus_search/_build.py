@@ -783,6 +783,7 @@ def _surfaces(work: _Work) -> dict[str, int]:
             yield cases.add(words)
 
     _adjust_surfaces(work.db, word_sets(), +1)
+    work.prepared.finish()
     cases.save(work.db, +1)
     if work.ix is None:
         common = store.common_stems(work.db.execute("SELECT word, df FROM surfaces"),

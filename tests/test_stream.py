@@ -182,6 +182,9 @@ def test_prepared_word_ids_give_the_stream_of_the_texts(tmp_path: Path) -> None:
         toks = _analysis._FINDALL(texts[k]) if k % 2 else None
         prepared.add(f"d{k}", texts[k], toks)
     assert prepared.get("missing") is None
+    prepared.finish()
+    with pytest.raises(ValueError, match="after finish"):
+        prepared.add("late", "a late text")
     old, want_dir, got_dir = tmp_path / "old", tmp_path / "want", tmp_path / "got"
     for d in (old, want_dir, got_dir):
         d.mkdir()
