@@ -622,3 +622,17 @@ def test_merge_policy_does_not_merge_many_large_segments(
     assert _segwriter._merge_small(Writer(), big) == big
     _segwriter._merge_small(Writer(), tiny + big[:2])
     assert folded == [10]  # handed to Whoosh's policy: the tiny ones are its to merge
+
+
+def test_freed_memory_is_given_back_after_each_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """glibc's malloc_trim runs after each segment written and after the commit."""
+    calls: list[int] = []
+    monkeypatch.setattr(_segwriter, "_MALLOC_TRIM", calls.append)
+    monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 4)
+    arts = load_corpus([ROOT / "corpus"]).articles + ODD  # 10 articles: 3 segments
+    docs = [_doc(a, i) for i, a in enumerate(arts)]
+    _write(tmp_path / "ix", make_schema(frozenset()), [([], docs)], bulk=True)
+    assert calls == [0, 0, 0, 0]
+    assert _segwriter._libc_trim() is not None  # this machine's libc has it
