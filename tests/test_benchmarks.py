@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks.report import render
 from benchmarks.run import main
 
@@ -30,3 +32,24 @@ def test_harness_runs_tiny(tmp_path: Path) -> None:
     table = render(results)
     assert sum(1 for line in table.splitlines() if line.startswith("|")) == 2 + 8 + 2 + 18
     assert "| build without entity extraction | 481 s |" in table
+
+
+def test_phases_times_each_build_step_and_puts_them_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """benchmarks.phases prints a line per build step, then a rebuild with --keep;
+    _build's functions are its own again afterwards."""
+    from benchmarks import phases  # noqa: PLC0415
+    from corpus_search import _build  # noqa: PLC0415
+
+    before = {name: getattr(_build, name) for name in phases.STEPS}
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    phases.main([str(corpus), str(tmp_path / "ix")])
+    first = capsys.readouterr().out
+    phases.main([str(corpus), str(tmp_path / "ix"), "--keep"])
+    again = capsys.readouterr().out
+    steps = [line.split()[0] for line in first.splitlines() if line.startswith(("_", "read"))]
+    assert list(phases.STEPS) == [s for s in steps if s in phases.STEPS]
+    assert "total" in first and "5 added" in first
+    assert "0 added, 5 unchanged" in again
+    assert before == {name: getattr(_build, name) for name in phases.STEPS}

@@ -1,0 +1,104 @@
+"""Time a build step by step, with the peak memory of each step.
+
+    .venv/bin/python -m benchmarks.phases benchmarks/data/10000/corpus.jsonl /tmp/ix
+    .venv/bin/python -m benchmarks.phases corpus.jsonl more.jsonl /tmp/copy --keep
+
+Builds ``SOURCES`` into ``INDEX`` without entities. It prints one line per step of
+``_build`` (reading, surface words, segments, columns, stream and duplicates,
+publishing...) as it ends: its seconds, the peak RSS of this process and the peak RSS of
+its children (the dask segment worker) during the step, sampled every 0.5 s, and this
+process's RSS at its end. ``--keep`` builds into an existing index (a rebuild) instead of
+removing it first. It writes no records: copy its output into ``benchmarks/records/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+STEPS = ("read_corpus", "_keys", "_start", "_surfaces", "_enrich", "_resolve_entities",
+         "_write_index", "_layout", "_write_columns", "_write_stream_and_duplicates",
+         "_publish")
+
+
+class _Meter:
+    """Peak RSS of this process and of its largest child, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.me = psutil.Process()
+        self.started = time.perf_counter()
+        self.peak_self = self.peak_kids = 0
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            try:
+                rss = self.me.memory_info().rss
+                kids = max([c.memory_info().rss for c in self.me.children(recursive=True)]
+                           or [0])
+            except psutil.Error:
+                rss = kids = 0
+            self.peak_self = max(self.peak_self, rss)
+            self.peak_kids = max(self.peak_kids, kids)
+            time.sleep(0.5)
+
+    def mark(self, label: str) -> None:
+        """Print the step just ended and start the next one."""
+        now = time.perf_counter()
+        rss = self.me.memory_info().rss
+        if label.startswith("(") and now - self.started < 0.05:
+            return  # nothing worth a line between two steps
+        print(f"{label:32s} {now - self.started:8.1f} s  peak {self.peak_self / 2**20:7.0f} MB"
+              f"  worker {self.peak_kids / 2**20:7.0f} MB  at end {rss / 2**20:7.0f} MB",
+              flush=True)
+        self.started, self.peak_self, self.peak_kids = now, rss, 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build with each step of ``_build`` timed and its memory sampled."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("paths", nargs="+", type=Path, help="the corpus files, then the index")
+    p.add_argument("--keep", action="store_true", help="rebuild the index, do not remove it")
+    args = p.parse_args(argv)
+    *sources, index = args.paths
+    if not sources:
+        p.error("give at least one corpus file and the index folder")
+
+    import corpus_search as cs
+    from corpus_search import _build
+
+    meter = _Meter()
+    originals = {name: getattr(_build, name) for name in STEPS}
+    for name in STEPS:
+        step = getattr(_build, name)
+
+        @functools.wraps(step)
+        def timed(*a: object, _step=step, _name=name, **k: object) -> object:
+            meter.mark("(between steps)")
+            try:
+                return _step(*a, **k)
+            finally:
+                meter.mark(_name)
+
+        setattr(_build, name, timed)
+    if not args.keep:
+        shutil.rmtree(index, ignore_errors=True)
+    started = time.perf_counter()
+    try:
+        report = cs.build(sources, index, entities=False, progress=False)
+    finally:
+        for name, step in originals.items():
+            setattr(_build, name, step)
+    meter.mark("(end)")
+    print(f"total {time.perf_counter() - started:.1f} s: {report.added:,} added, "
+          f"{report.unchanged:,} unchanged")
+
+
+if __name__ == "__main__":
+    main()
