@@ -34,30 +34,39 @@ class _Meter:
         self.me = psutil.Process()
         self.started = time.perf_counter()
         self.peak_self = self.peak_kids = 0
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
-        while True:
+        while not self.stopped.wait(0.5):
             try:
                 rss = self.me.memory_info().rss
                 kids = max([c.memory_info().rss for c in self.me.children(recursive=True)]
                            or [0])
             except psutil.Error:
-                rss = kids = 0
-            self.peak_self = max(self.peak_self, rss)
-            self.peak_kids = max(self.peak_kids, kids)
-            time.sleep(0.5)
+                continue
+            with self.lock:
+                self.peak_self = max(self.peak_self, rss)
+                self.peak_kids = max(self.peak_kids, kids)
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self.stopped.set()
 
     def mark(self, label: str) -> None:
         """Print the step just ended and start the next one."""
         now = time.perf_counter()
         rss = self.me.memory_info().rss
-        if label.startswith("(") and now - self.started < 0.05:
+        with self.lock:
+            elapsed = now - self.started
+            peak_self, peak_kids = max(self.peak_self, rss), self.peak_kids
+            self.started, self.peak_self, self.peak_kids = now, rss, 0
+        if label.startswith("(") and elapsed < 0.05:
             return  # nothing worth a line between two steps
-        print(f"{label:32s} {now - self.started:8.1f} s  peak {self.peak_self / 2**20:7.0f} MB"
-              f"  worker {self.peak_kids / 2**20:7.0f} MB  at end {rss / 2**20:7.0f} MB",
+        print(f"{label:32s} {elapsed:8.1f} s  peak {peak_self / 2**20:7.0f} MB"
+              f"  worker {peak_kids / 2**20:7.0f} MB  at end {rss / 2**20:7.0f} MB",
               flush=True)
-        self.started, self.peak_self, self.peak_kids = now, rss, 0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for name, step in originals.items():
             setattr(_build, name, step)
+        meter.stop()
     meter.mark("(end)")
     print(f"total {time.perf_counter() - started:.1f} s: {report.added:,} added, "
           f"{report.unchanged:,} unchanged")

@@ -1257,7 +1257,7 @@ def _write_stream_and_duplicates(work: _Work, layout: _Layout) -> None:
     previous = _stream.build_stream(work.old) if layout.carry is not None else None
     reader = None
 
-    def texts() -> Iterator[tuple[int, str]]:
+    def texts() -> Iterator[tuple[int, str | np.ndarray]]:
         nonlocal reader
         for docnum in layout.fresh.tolist():
             art = work.by_id.get(layout.doc_ids[docnum])

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import pickle
 import re
 import sys
@@ -393,36 +392,30 @@ _CODECS_HEAD = b"c_codecs\nencode\nq\x01X"
 _CODECS_TAIL = b"q\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x87q\x06."
 
 
-def _single_pickles(p: _Postings, fixed: int | None, bstart: np.ndarray, bend: np.ndarray,
-                    ids: np.ndarray, w32: np.ndarray) -> list[bytes | None] | None:
-    """Per block, ``pickle.dumps(((docnum,), weight, value), 2)`` of a block of one
-    posting, made with numpy for all such blocks at once; None for the other blocks.
-    None for a field whose values are neither nothing (``fixed`` 0) nor the posting's
-    frequency as 4 bytes (``Frequency``): those go through ``pickle.dumps``.
+def _single_pickles(docs: np.ndarray, weights: np.ndarray, freqs: np.ndarray | None
+                    ) -> tuple[bytes, np.ndarray]:
+    """``pickle.dumps(((docnum,), weight, value), 2)`` of blocks of one posting, made with
+    numpy for many at once: row ``r`` is ``data[bounds[r]:bounds[r + 1]]``. ``docs``:
+    each block's docnum; ``weights``: its weight (float32); ``freqs``: its frequency,
+    the value as 4 big-endian bytes (``Frequency``), or None for no value (fields whose
+    values have fixed size 0).
 
     The weight pickles as ``N`` (None: it is 1) or ``G`` and a double; the value as
     protocol 2 pickles bytes (``_codecs.encode`` of their latin-1 text, whose UTF-8 is
     written: a byte from 0x80 takes two)."""
-    if not (fixed == 0 or (fixed == 4 and p.values is None)):
-        return None
-    sel = np.flatnonzero(bend - bstart == 1)
-    if not len(sel):
-        return None
-    at = bstart[sel]
-    n = len(sel)
-    w = w32[at]
-    one = w == 1.0
+    n = len(docs)
+    one = weights == 1.0
     wcols = np.empty((n, 9), dtype=np.uint8)
     wcols[:, 0] = np.where(one, ord("N"), ord("G"))
-    wcols[:, 1:] = w.astype(">f8").view(np.uint8).reshape(n, 8)
+    wcols[:, 1:] = weights.astype(">f8").view(np.uint8).reshape(n, 8)
     wused = np.ones((n, 9), dtype=bool)
     wused[one, 1:] = False
-    parts = [_const(b"\x80\x02", n), _pickled_ints(ids[at]), _const(b"\x85q\x00", n),
+    parts = [_const(b"\x80\x02", n), _pickled_ints(docs), _const(b"\x85q\x00", n),
              (wcols, wused)]
-    if fixed == 0:
+    if freqs is None:
         parts.append(_const(b"N\x87q\x01.", n))
     else:
-        raw = p.freqs[at].astype(">u4").view(np.uint8).reshape(n, 4)
+        raw = freqs.astype(">u4").view(np.uint8).reshape(n, 4)
         high = raw >= 0x80
         utf = np.empty((n, 8), dtype=np.uint8)
         utf[:, 0::2] = np.where(high, 0xC0 | (raw >> 6), raw)
@@ -432,12 +425,7 @@ def _single_pickles(p: _Postings, fixed: int | None, bstart: np.ndarray, bend: n
         used[:, 1::2] = high
         parts += [_const(_CODECS_HEAD, n), _column(4 + high.sum(axis=1), "<u4"),
                   (utf, used), _const(_CODECS_TAIL, n)]
-    data, bounds = _rows(parts)
-    out: list[bytes | None] = [None] * len(bstart)
-    bl = bounds.tolist()
-    for k, b in enumerate(sel.tolist()):
-        out[b] = data[bl[k]:bl[k + 1]]
-    return out
+    return _rows(parts)
 
 
 _TERMINFO = np.dtype([("flags", "u1"), ("weight", ">f4"), ("df", ">u4"), ("minlength", "u1"),
@@ -522,7 +510,15 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     if isinstance(p.values, tuple):
         vdata, vb = p.values[0], p.values[1].tolist()
     freq_bytes = p.freqs.astype(">u4").tobytes() if fixed == 4 and p.values is None else b""
-    single = _single_pickles(p, fixed, bstart, bend, ids, w32)
+    # Blocks of one posting are pickled with numpy (see _single_pickles), a chunk at a
+    # time, for fields whose values are nothing or the frequency: their docnum, weight
+    # and frequency are kept here, not the pickles of the whole field.
+    if fixed == 0 or (fixed == 4 and p.values is None):
+        single_at = np.flatnonzero(bend - bstart == 1)
+    else:
+        single_at = np.zeros(0, dtype=np.int64)
+    s_docs, s_w = ids[bstart[single_at]], w32[bstart[single_at]]
+    s_freqs = p.freqs[bstart[single_at]] if fixed == 4 else None
     del ids, w32
     bs_l, be_l = bstart.tolist(), bend.tolist()
     dumps, compress = pickle.dumps, zlib.compress
@@ -535,8 +531,16 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
         b1 = int(tblock[t1]) if t1 < len(counts) else nb
         datas = []
         levels = []
+        single: list[bytes | None] = [None] * (b1 - b0)
+        k0, k1 = np.searchsorted(single_at, [b0, b1]).tolist()
+        if k1 > k0:
+            sdata, sbounds = _single_pickles(
+                s_docs[k0:k1], s_w[k0:k1], None if s_freqs is None else s_freqs[k0:k1])
+            sb = sbounds.tolist()
+            for j, b in enumerate(single_at[k0:k1].tolist()):
+                single[b - b0] = sdata[sb[j]:sb[j + 1]]
         for b in range(b0, b1):
-            pk = single[b] if single is not None else None
+            pk = single[b - b0]
             if pk is not None:
                 if len(pk) < _MIN_COMPRESS:
                     datas.append(pk)
@@ -876,10 +880,13 @@ def write_segments(storage, schema: Schema, indexname: str,
 
 
 def _libc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None (another C library, another system)."""
+    """glibc's ``malloc_trim``, or None (another C library, another system). Looked up
+    in the process's own symbols: no ``find_library`` (it runs ``ldconfig``)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # musl has no malloc_trim
         return None
 
 
