@@ -541,28 +541,21 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
                 single[b - b0] = sdata[sb[j]:sb[j + 1]]
         for b in range(b0, b1):
             pk = single[b - b0]
-            if pk is not None:
-                if len(pk) < _MIN_COMPRESS:
-                    datas.append(pk)
-                    levels.append(0)
+            if pk is None:
+                i, j = bs_l[b], be_l[b]
+                k = wkind[b]
+                w = None if k == 0 else wfirst[b] if k == 1 else tuple(w32l[i:j])
+                if isinstance(p.values, tuple):
+                    vs = tuple([vdata[vb[x]:vb[x + 1]] for x in range(i, j)])
+                elif fixed is None or fixed < 0:
+                    vs = tuple(p.values[i:j])
+                elif fixed == 0:
+                    vs = None
+                elif fixed == 4 and p.values is None:
+                    vs = freq_bytes[4 * i:4 * j]
                 else:
-                    datas.append(compress(pk, _COMPRESSION))
-                    levels.append(_COMPRESSION)
-                continue
-            i, j = bs_l[b], be_l[b]
-            k = wkind[b]
-            w = None if k == 0 else wfirst[b] if k == 1 else tuple(w32l[i:j])
-            if isinstance(p.values, tuple):
-                vs = tuple([vdata[vb[x]:vb[x + 1]] for x in range(i, j)])
-            elif fixed is None or fixed < 0:
-                vs = tuple(p.values[i:j])
-            elif fixed == 0:
-                vs = None
-            elif fixed == 4 and p.values is None:
-                vs = freq_bytes[4 * i:4 * j]
-            else:
-                vs = b"".join(p.values[i:j])
-            pk = dumps((tuple(idl[i:j]), w, vs), 2)
+                    vs = b"".join(p.values[i:j])
+                pk = dumps((tuple(idl[i:j]), w, vs), 2)
             if len(pk) < _MIN_COMPRESS:
                 datas.append(pk)
                 levels.append(0)
