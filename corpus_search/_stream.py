@@ -214,9 +214,11 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str | np.ndarray
         last = docnum
         copy_until(docnum)
         if isinstance(text, np.ndarray):
+            if prepared is None:
+                raise ValueError(f"docnum {docnum} comes as word ids: give their words "
+                                 "(prepared=)")
             got = table[text]
             if (got < 0).any():  # words new to the stream, numbered as first met
-                assert prepared is not None
                 for w in dict.fromkeys(text[got < 0].tolist()):
                     table[w] = vocab.setdefault(prepared[w], len(vocab))
                 got = table[text]

@@ -200,3 +200,5 @@ def test_prepared_word_ids_give_the_stream_of_the_texts(tmp_path: Path) -> None:
                  prepared=prepared.words)
     for name in _stream.STREAM_FILES:
         assert (want_dir / name).read_bytes() == (got_dir / name).read_bytes(), name
+    with pytest.raises(ValueError, match="prepared="):
+        write_stream(tmp_path, [(0, prepared.get("d1"))])
