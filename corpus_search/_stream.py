@@ -206,33 +206,37 @@ def write_stream(gen_dir: str | Path, docs: Iterable[tuple[int, str | np.ndarray
 
     raw: dict[str, int] = {}  # token as written -> word id (-1: not indexed)
     table = np.full(len(prepared or ()), -1, dtype=np.int64)  # prepared id -> word id
-    for docnum, text in docs:
-        if docnum <= last:
-            raise ValueError(f"docnums must increase (got {docnum} after {last})")
-        if docnum < len(carried) and carried[docnum] >= 0:
-            raise ValueError(f"docnum {docnum} is both carried over and given")
-        last = docnum
-        copy_until(docnum)
-        if isinstance(text, np.ndarray):
-            if prepared is None:
-                raise ValueError(f"docnum {docnum} comes as word ids: give their words "
-                                 "(prepared=)")
-            got = table[text]
-            if (got < 0).any():  # words new to the stream, numbered as first met
-                for w in dict.fromkeys(text[got < 0].tolist()):
-                    table[w] = vocab.setdefault(prepared[w], len(vocab))
+    try:
+        for docnum, text in docs:
+            if docnum <= last:
+                raise ValueError(f"docnums must increase (got {docnum} after {last})")
+            if docnum < len(carried) and carried[docnum] >= 0:
+                raise ValueError(f"docnum {docnum} is both carried over and given")
+            last = docnum
+            copy_until(docnum)
+            if isinstance(text, np.ndarray):
+                if prepared is None:
+                    raise ValueError(f"docnum {docnum} comes as word ids: give their words "
+                                     "(prepared=)")
                 got = table[text]
-            got = got.astype(np.int32)
-        else:
-            got = _word_ids(text or "", vocab, raw)
-        parts.append(got)
-        held += len(got)
-        docnums.append(docnum)
-        lens.append(len(got))
-        if held >= _WRITE_TOKENS:
-            flush()
-    copy_until(1 << 62)
-    flush()
+                if (got < 0).any():  # words new to the stream, numbered as first met
+                    for w in dict.fromkeys(text[got < 0].tolist()):
+                        table[w] = vocab.setdefault(prepared[w], len(vocab))
+                    got = table[text]
+                got = got.astype(np.int32)
+            else:
+                got = _word_ids(text or "", vocab, raw)
+            parts.append(got)
+            held += len(got)
+            docnums.append(docnum)
+            lens.append(len(got))
+            if held >= _WRITE_TOKENS:
+                flush()
+        copy_until(1 << 62)
+        flush()
+    except BaseException:
+        out.fh.close()  # a half-written file in the generation being built
+        raise
     total = out.close()
     n = max(last + 1, len(carried)) if n_docs is None else n_docs
     if n <= last or n < len(carried):
