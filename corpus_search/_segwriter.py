@@ -509,16 +509,17 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     w32l = w32.tolist() if 2 in wkind else []
     if isinstance(p.values, tuple):
         vdata, vb = p.values[0], p.values[1].tolist()
-    freq_bytes = p.freqs.astype(">u4").tobytes() if fixed == 4 and p.values is None else b""
+    freq_values = fixed == 4 and p.values is None  # each value is the frequency's 4 bytes
+    freq_bytes = p.freqs.astype(">u4").tobytes() if freq_values else b""
     # Blocks of one posting are pickled with numpy (see _single_pickles), a chunk at a
     # time, for fields whose values are nothing or the frequency: their docnum, weight
     # and frequency are kept here, not the pickles of the whole field.
-    if fixed == 0 or (fixed == 4 and p.values is None):
+    if fixed == 0 or freq_values:
         single_at = np.flatnonzero(bend - bstart == 1)
     else:
         single_at = np.zeros(0, dtype=np.int64)
     s_docs, s_w = ids[bstart[single_at]], w32[bstart[single_at]]
-    s_freqs = p.freqs[bstart[single_at]] if fixed == 4 else None
+    s_freqs = p.freqs[bstart[single_at]] if freq_values else None
     del ids, w32
     bs_l, be_l = bstart.tolist(), bend.tolist()
     dumps, compress = pickle.dumps, zlib.compress
@@ -551,7 +552,7 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
                     vs = tuple(p.values[i:j])
                 elif fixed == 0:
                     vs = None
-                elif fixed == 4 and p.values is None:
+                elif freq_values:
                     vs = freq_bytes[4 * i:4 * j]
                 else:
                     vs = b"".join(p.values[i:j])
