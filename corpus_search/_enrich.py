@@ -204,6 +204,69 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int,
         janitor.done()
 
 
+R = TypeVar("R")
+
+
+def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
+               here: Callable[[Iterable[Any]], R], there: Callable[..., R],
+               there_args: tuple, took: Callable[[int, R], None], *, doing: str,
+               config: dict[str, Any] | None = None) -> None:
+    """Runs of work on two processes: ``here(run)`` for each run of ``mine``, in order, in
+    this process, while the one worker of a new one-process ``LocalCluster`` does
+    ``there(*there_args, list(run))`` for each run of ``theirs``.
+
+    Each result goes to ``took(k, result)``, in this process, as soon as it is taken:
+    ``k`` numbers ``mine`` then ``theirs``. Ours come in order; theirs are taken after each
+    of ours (those finished by then) and at the end, in order. The worker's runs are sent
+    at most two ahead of it, each materialised (``list(run)``: lazy items made, texts read)
+    only when sent, so this process holds at most two of them: memory is bounded by the
+    run size, not by the work. A taken run's future is dropped at once (the scheduler, in
+    this process, keeps a task's arguments while a future refers to it).
+
+    Always a local cluster, whatever scheduler entity extraction was given (the build's
+    workers read and write this machine's files), with ``_open_client``'s kill safety.
+    ``config``: dask settings for it. Ctrl-C stops the worker and raises
+    ``KeyboardInterrupt("<doing> was interrupted; its dask worker was stopped")``."""
+    futures: list = []  # per run sent: its future, until its result is taken
+    key = f"corpus-search-{uuid.uuid4().hex[:12]}"
+    with _quiet_dask():
+        try:
+            with _open_client(None, None, 1, config=config) as client:
+
+                def collect() -> int:
+                    for j, fut in enumerate(futures):
+                        if fut is not None and fut.done():
+                            took(len(mine) + j, fut.result())
+                            futures[j] = None
+                    return sum(1 for f in futures if f is None)
+
+                def feed(upto: int) -> None:
+                    while len(futures) < min(upto, len(theirs)):
+                        j = len(futures)
+                        futures.append(client.submit(there, *there_args, list(theirs[j]),
+                                                     pure=False, key=f"{key}-{j}"))
+
+                try:
+                    feed(2)
+                    for k, run in enumerate(mine):
+                        took(k, here(run))
+                        feed(collect() + 2)
+                    for j in range(len(theirs)):
+                        feed(j + 2)
+                        if futures[j] is not None:
+                            took(len(mine) + j, futures[j].result())
+                            futures[j] = None
+                except BaseException:
+                    for fut in futures:
+                        if fut is not None:
+                            with contextlib.suppress(Exception):
+                                fut.cancel()
+                    raise
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"{doing} was interrupted; its dask worker was "
+                                    "stopped") from None
+
+
 def _chunks(items: Iterable[tuple[K, str]], size: int) -> Iterator[list[tuple[K, str]]]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):

@@ -47,13 +47,11 @@ writes into the index folder, so it needs this machine's filesystem.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import pickle
 import re
 import sys
 import types
-import uuid
 import zlib
 from array import array
 from collections.abc import Callable, Sequence
@@ -930,65 +928,28 @@ for one commit, so it keeps glibc's default."""
 
 
 def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]) -> list:
-    """The segments of ``docs`` in two fixed halves: the second half on a dask worker of a
-    new one-process ``LocalCluster`` while this process writes the first; in docnum order.
-
-    Always a local cluster, whatever scheduler entity extraction was given: the worker
-    writes the segment files into the index folder, so it needs this machine's
-    filesystem. The cluster is started and closed here, with ``_enrich``'s kill safety
-    (the worker dies with this process; its scratch folder is removed by a janitor)."""
+    """The segments of ``docs`` in two fixed halves: the second half on a dask worker
+    (``_enrich.run_halves``: a new one-process ``LocalCluster``) while this process writes
+    the first; in docnum order. The worker writes the segment files into the index
+    folder; the documents of its runs are made (texts read) only when a run is sent."""
     half = (len(docs) + 1) // 2
     step = max(1, SEGMENT_MAX_DOCS)
     mine = [docs[i:min(i + step, half)] for i in range(0, half, step)]
     theirs = [docs[i:i + step] for i in range(half, len(docs), step)]
-    first: list = []
-    futures: list = []  # per run sent to the worker: its future, until its result is taken
-    second: list[list | None] = [None] * len(theirs)
-    settings, key = _settings(), f"corpus-search-segments-{uuid.uuid4().hex[:12]}"
-    with _enrich._quiet_dask():
-        try:
-            with _enrich._open_client(None, None, 1, config=_WORKER_CONFIG) as client:
+    got: list[list] = [[] for _ in range(len(mine) + len(theirs))]
 
-                def collect() -> int:
-                    # A finished run's result is taken and its future dropped at once:
-                    # the scheduler (in this process) keeps a task's arguments, the run's
-                    # documents, for as long as a future refers to it.
-                    for k, fut in enumerate(futures):
-                        if fut is not None and fut.done():
-                            second[k], futures[k] = fut.result(), None
-                    return sum(1 for f in futures if f is None)
+    def here(run: Sequence[dict]) -> list:
+        segment = write_segment(storage, schema, indexname, run)
+        _give_back_memory()
+        return [segment]
 
-                def feed(upto: int) -> None:
-                    # The worker's runs are sent one or two ahead of it, not all at once:
-                    # a run's documents are made (texts read) only when it is sent, so
-                    # this process holds at most two runs for it (memory bounded by the
-                    # run size, not by the corpus).
-                    while len(futures) < min(upto, len(theirs)):
-                        k = len(futures)
-                        futures.append(client.submit(
-                            _write_part, settings, storage.folder, schema, indexname,
-                            list(theirs[k]), pure=False, key=f"{key}-{k}"))
+    def took(k: int, segments: list) -> None:
+        got[k] = segments
 
-                try:
-                    feed(2)
-                    for run in mine:
-                        first.append(write_segment(storage, schema, indexname, run))
-                        _give_back_memory()
-                        feed(collect() + 2)
-                    for k in range(len(theirs)):
-                        feed(k + 2)
-                        if futures[k] is not None:
-                            second[k], futures[k] = futures[k].result(), None
-                except BaseException:
-                    for fut in futures:
-                        if fut is not None:
-                            with contextlib.suppress(Exception):
-                                fut.cancel()
-                    raise
-        except KeyboardInterrupt:
-            raise KeyboardInterrupt("writing the index segments was interrupted; "
-                                    "its dask worker was stopped") from None
-    return first + [seg for segs in second for seg in segs or []]
+    _enrich.run_halves(mine, theirs, here, _write_part,
+                       (_settings(), storage.folder, schema, indexname), took,
+                       doing="writing the index segments", config=_WORKER_CONFIG)
+    return [seg for segs in got for seg in segs]
 
 
 MERGE_MAX_DOCS = 2_000
