@@ -39,6 +39,7 @@ from . import _store as store
 from ._boilerplate import Boilerplate
 from ._corpus import Article, ColumnMap, Skipped, _Spill, _Spilled, read_corpus
 from ._dates import to_iso
+from ._enrich import run_halves
 from ._entities import (
     ENTITY_TYPES,
     OVERRIDE_FILE,
@@ -698,10 +699,7 @@ def _indexed(work: _Work, art: Article) -> str:
     return kept.read() if kept is not None else _indexed_text(art, work.bp)
 
 
-def _adjust_surfaces(db: sqlite3.Connection, word_sets: Iterable[set[str]], sign: int) -> None:
-    counts: Counter[str] = Counter()
-    for words in word_sets:
-        counts.update(words)  # (counted in C; the same first-seen order as a dict loop)
+def _adjust_surfaces(db: sqlite3.Connection, counts: Mapping[str, int], sign: int) -> None:
     db.executemany("INSERT INTO surfaces VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET "
                    "df = df + excluded.df", ((w, sign * c) for w, c in counts.items()))
     if sign < 0:
@@ -737,16 +735,84 @@ class _Cases:
             db.execute("DELETE FROM cases WHERE capital <= 0")
 
 
+SURFACE_RUN = 10_000
+"""Articles per run of the surface-word pass (:func:`_surface_run`): a run's texts are
+read, sent to the worker and counted together."""
+
+
+@dataclass
+class _SurfaceRun:
+    """What the surface-word pass found in a run of articles."""
+
+    df: Counter[str]
+    """Lower-cased surface word -> the run's articles holding it."""
+    cases: _Cases
+    ntokens: list[int]
+    """Each article's indexed tokens."""
+    indexed: list[str | None]
+    """Each article's indexed text, or None where it is its text as given."""
+    words: list[str]
+    """The words of ``ids``, by id."""
+    ids: np.ndarray
+    """The articles' stream word ids one after another (int32; see ``_stream``)."""
+    lengths: np.ndarray
+    """How many ids each article has."""
+
+
+def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
+    """The surface-word pass over a run of articles, given as ``(text, furniture lines)``:
+    each indexed text is made (furniture out) and cut into tokens once, for its surface
+    words, case counts and stream word ids. Runs in either process of a build."""
+    df: Counter[str] = Counter()
+    cases = _Cases()
+    vocab: dict[str, int] = {}
+    raw: dict[str, int] = {}
+    ntokens: list[int] = []
+    indexed: list[str | None] = []
+    ids: list[np.ndarray] = []
+    for text, lines in texts:
+        t = analysis.strip_furniture(text, lines)
+        toks = analysis._FINDALL(t)
+        ids.append(_stream._word_ids(t, vocab, raw, toks))
+        words = analysis.cased_words(t, toks)
+        ntokens.append(len(words))
+        df.update(cases.add(words))  # (counted in C)
+        indexed.append(None if t == text else t)
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    return _SurfaceRun(df, cases, ntokens, indexed, list(vocab),
+                       np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32), lengths)
+
+
+class _RunTexts:
+    """A run of articles' ``(text, furniture lines)``, read when iterated."""
+
+    def __init__(self, arts: list[Article], bp: Boilerplate) -> None:
+        self.arts, self.bp = arts, bp
+
+    def __iter__(self) -> Iterator[tuple[str, frozenset[str]]]:
+        lines = self.bp.lines_for
+        return ((a.body, lines(a.outlet)) for a in self.arts)
+
+
 def _surfaces(work: _Work) -> dict[str, int]:
     """Surface-word document frequencies and case counts: take out what leaves, add what
     comes. Creates the Whoosh index on a first build (its ``pairs`` words come from these
-    counts)."""
+    counts).
+
+    New and changed articles go through :func:`_surface_run` in runs of
+    ``SURFACE_RUN``; from ``PARALLEL_MIN_ARTICLES`` on (and on more than one core) the
+    second half's runs on a dask worker meanwhile (``_enrich.run_halves``). Their indexed
+    texts are kept on disk (``work.indexed``) for the segment writer and the token stream
+    (held in memory they would cost the corpus's size again), their stream word ids in
+    ``work.prepared``; word lists are counted a run at a time and dropped (held together
+    they would cost ~60 bytes a token: 4 GB at 100k articles)."""
     leaving = {*work.gone, *(a.doc_id for a in work.todo if a.doc_id in work.known)}
     # A manifest from before case counts: count the articles that stay, once.
     backfill = (work.reuse and bool(work.known)
                 and work.db.execute("SELECT 1 FROM cases LIMIT 1").fetchone() is None)
     if (leaving or backfill) and work.reuse:
-        old_words, old_cases, kept_cases = [], _Cases(), _Cases()
+        old_words: Counter[str] = Counter()
+        old_cases, kept_cases = _Cases(), _Cases()
         with work.ix.searcher() as s:
             for fields in s.all_stored_fields() if backfill else (
                     s.document(doc_id=d) for d in leaving):
@@ -756,7 +822,7 @@ def _surfaces(work: _Work) -> dict[str, int]:
                 words = analysis.cased_words(
                     analysis.strip_furniture(fields.get("text", ""), lines))
                 if fields.get("doc_id") in leaving:
-                    old_words.append(old_cases.add(words))
+                    old_words.update(old_cases.add(words))
                 else:
                     kept_cases.add(words)
         _adjust_surfaces(work.db, old_words, -1)
@@ -764,25 +830,35 @@ def _surfaces(work: _Work) -> dict[str, int]:
             kept_cases.save(work.db, +1)
         else:
             old_cases.save(work.db, -1)
-    # The indexed texts are made once here and kept on disk (``work.indexed``) for the
-    # segment writer and the token stream: held in memory they would cost the corpus's
-    # size again.
-    # Word lists are counted one article at a time and dropped: held together they
-    # would cost ~60 bytes a token (4 GB at 100k articles).
+    todo, step = work.todo, max(1, SURFACE_RUN)
+    two = len(todo) >= PARALLEL_MIN_ARTICLES and (os.cpu_count() or 1) > 1
+    half = (len(todo) + 1) // 2 if two else len(todo)
+    runs = [_RunTexts(todo[i:min(i + step, half)], work.bp) for i in range(0, half, step)]
+    mine = len(runs)
+    runs += [_RunTexts(todo[i:i + step], work.bp) for i in range(half, len(todo), step)]
     ntokens: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     cases = _Cases()
 
-    def word_sets() -> Iterator[set[str]]:
-        for a in work.todo:
-            d, t = a.doc_id, _indexed_text(a, work.bp)
-            work.indexed[d] = work.spill.put(t)
-            toks = analysis._FINDALL(t)  # cut once, for the surface words and the stream
-            work.prepared.add(d, t, toks)
-            words = analysis.cased_words(t, toks)
-            ntokens[d] = len(words)
-            yield cases.add(words)
+    def took(k: int, run: _SurfaceRun) -> None:
+        arts = runs[k].arts
+        counts.update(run.df)
+        cases.capital.update(run.cases.capital)
+        cases.only.update(run.cases.only)
+        for a, n, t in zip(arts, run.ntokens, run.indexed, strict=True):
+            ntokens[a.doc_id] = n
+            held = a.held_body() if t is None else t
+            work.indexed[a.doc_id] = (held if isinstance(held, _Spilled)
+                                      else work.spill.put(held))
+        work.prepared.add_run([a.doc_id for a in arts], run.words, run.ids, run.lengths)
 
-    _adjust_surfaces(work.db, word_sets(), +1)
+    if two:
+        run_halves(runs[:mine], runs[mine:], _surface_run, _surface_run, (), took,
+                   doing="counting the surface words")
+    else:
+        for k, run in enumerate(runs):
+            took(k, _surface_run(run))
+    _adjust_surfaces(work.db, counts, +1)
     work.prepared.finish()
     cases.save(work.db, +1)
     if work.ix is None:

@@ -181,6 +181,11 @@ class Article:
         if not self.outlet_from:
             object.__setattr__(self, "outlet_from", "given" if self.outlet else "none")
 
+    def held_body(self) -> str | _Spilled:
+        """The body as this article holds it: a ``str``, or where it is in its load's
+        spill file (``.read()`` reads it)."""
+        return self.__dict__["_body"]
+
     def __reduce__(self) -> tuple:
         """Pickled with its text (a spilled text belongs to this process's load)."""
         return (type(self), tuple(getattr(self, f.name) for f in dataclasses.fields(self)))

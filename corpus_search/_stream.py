@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +115,24 @@ class PreparedIds:
             raise ValueError("PreparedIds.add after finish()")
         ids = _word_ids(text, self.vocab, self._raw, toks)
         self._at[key] = self._spill.put_bytes(ids.tobytes()) << 32 | len(ids)
+
+    def add_run(self, keys: Sequence[str], words: list[str], ids: np.ndarray,
+                lengths: np.ndarray) -> None:
+        """Keep the word ids of a run of articles made elsewhere (by :func:`_word_ids`
+        with a vocabulary of their own, whose words are ``words``), renumbered to this
+        object's: ``ids`` holds the articles' ids one after another, ``lengths`` how many
+        each, ``keys`` their keys."""
+        if self._words is not None:
+            raise ValueError("PreparedIds.add_run after finish()")
+        if len(keys) != len(lengths) or int(np.sum(lengths)) != len(ids):
+            raise ValueError("add_run: keys, lengths and ids do not agree")
+        vocab = self.vocab
+        table = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words),
+                            dtype=np.int32, count=len(words))
+        base = self._spill.put_bytes(table[ids].tobytes())
+        starts = np.cumsum(lengths) - lengths
+        for key, start, n in zip(keys, starts.tolist(), lengths.tolist(), strict=True):
+            self._at[key] = (base + 4 * start) << 32 | n
 
     def get(self, key: str) -> np.ndarray | None:
         """The word ids kept under ``key`` (int32), or None."""

@@ -1,0 +1,106 @@
+"""The build's surface-word pass (surface document frequencies, case counts, indexed
+texts, stream word ids) on one process and on two."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import corpus_search as cs
+from corpus_search import _build as build_module
+from corpus_search import _segwriter, _stream
+
+REALSHAPED = Path(__file__).resolve().parent / "data" / "realshaped" / "corpus"
+
+
+def _contents(index_dir: Path) -> dict[str, object]:
+    """Everything a generation holds, by what it is: manifest tables, and the md5 of each
+    file (Whoosh's segment files by extension, their names being random)."""
+    gen = index_dir / (index_dir / "CURRENT").read_text().strip()
+    db = sqlite3.connect(gen / "manifest.sqlite")
+    got: dict[str, object] = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                              for t in ("surfaces", "cases", "articles")}
+    db.close()
+    for f in sorted(gen.iterdir()):
+        if f.name.startswith("MAIN_") and not f.name.endswith("WRITELOCK"):
+            key = "segment" + f.name[len("MAIN_") + 16:]
+        elif f.suffix in (".sqlite", ".json", ".sig") or f.name.startswith("_MAIN"):
+            continue  # the manifest (compared above), marker, signature, TOC: dated
+        else:
+            key = f.name
+        got[key] = hashlib.md5(f.read_bytes()).hexdigest()
+    return got
+
+
+def test_surface_pass_on_two_processes_equals_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting the surface words in runs, half of them on a dask worker, gives the same
+    manifest counts, token counts, stream and segments as one process (the real-shaped
+    corpus: boilerplate lines, furniture, capitals, odd Unicode)."""
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_ARTICLES", 10**9)
+    cs.build([REALSHAPED], tmp_path / "one", entities=False, progress=False)
+    expected = _contents(tmp_path / "one")
+
+    halves: list[tuple[int, int]] = []
+    real_halves, real_commit = build_module.run_halves, _segwriter.commit
+
+    def run_halves(mine, theirs, *args, **kwargs):
+        halves.append((len(mine), len(theirs)))
+        return real_halves(mine, theirs, *args, **kwargs)
+
+    def commit(writer, docs, *, two_processes=False):  # one segment, as above
+        return real_commit(writer, docs, two_processes=False)
+
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_ARTICLES", 10)
+    monkeypatch.setattr(build_module, "SURFACE_RUN", 7)
+    monkeypatch.setattr(build_module, "run_halves", run_halves)
+    monkeypatch.setattr(_segwriter, "commit", commit)
+    cs.build([REALSHAPED], tmp_path / "two", entities=False, progress=False)
+    assert halves == [(7, 7)]  # 90 articles: 45 a process, in runs of 7
+    got = _contents(tmp_path / "two")
+    assert sorted(expected) == sorted(got)
+    for key in expected:
+        assert (key, expected[key]) == (key, got[key])
+
+
+def test_surface_run_counts_each_article_once_per_word() -> None:
+    """A run's document frequencies count articles, its case counts capitals, its token
+    counts every indexed token; texts with furniture come back stripped, others as None."""
+    run = build_module._surface_run([
+        ("The Mayor said the mayor would go.", frozenset()),
+        ("Mayor Smith spoke.\nShare this article", frozenset()),
+        ("a b mayor", frozenset()),
+    ])
+    assert run.df["mayor"] == 3
+    assert run.df["the"] == 1
+    assert (run.cases.capital["mayor"], run.cases.only["mayor"]) == (2, 1)
+    assert run.ntokens == [7, 3, 1]
+    assert run.indexed[0] is None and run.indexed[2] is None
+    assert run.indexed[1] == "Mayor Smith spoke."
+    assert run.lengths.tolist() == [7, 3, 1]
+    words = np.asarray(run.words)
+    assert words[run.ids[:7]].tolist() == ["the", "mayor", "said", "the", "mayor", "would",
+                                           "go"]
+
+
+def test_prepared_ids_of_runs_are_renumbered_to_one_vocabulary() -> None:
+    """``PreparedIds.add_run`` keeps runs counted with vocabularies of their own under one
+    numbering; ids that disagree with their keys are refused."""
+    prepared = _stream.PreparedIds()
+    prepared.add_run(["a", "b"], ["x", "y"], np.array([0, 1, 1], dtype=np.int32),
+                     np.array([1, 2]))
+    prepared.add_run(["c"], ["y", "z"], np.array([1, 0], dtype=np.int32), np.array([2]))
+    prepared.finish()
+    words = np.asarray(prepared.words)
+    assert [words[prepared.get(k)].tolist() for k in "abc"] == [["x"], ["y", "y"],
+                                                                ["z", "y"]]
+    with pytest.raises(ValueError, match="after finish"):
+        prepared.add_run(["d"], ["x"], np.array([0], dtype=np.int32), np.array([1]))
+    other = _stream.PreparedIds()
+    with pytest.raises(ValueError, match="do not agree"):
+        other.add_run(["d"], ["x"], np.array([0, 0], dtype=np.int32), np.array([1]))
