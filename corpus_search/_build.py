@@ -1074,10 +1074,10 @@ def _indexed_phrase_docs(work: _Work, wanted: Mapping[str, Collection[str]],
 # --- write index ----------------------------------------------------------------------------
 
 
-def _document(art: Article, body: str, entities: list[Entity],
+def _document(art: Article, body: str, text: str, entities: list[Entity],
               typed: dict[str, list[str]]) -> dict:
     doc = dict(
-        doc_id=art.doc_id, title=art.title, body=body, pairs=body, text=art.body,
+        doc_id=art.doc_id, title=art.title, body=body, pairs=body, text=text,
         outlet=art.outlet, url=art.url, source=art.source,
         entities=json.dumps([e.to_json() for e in entities], ensure_ascii=False),
         **{t: ",".join(n.replace(",", " ") for n in typed[t]) for t in ENTITY_TYPES})
@@ -1108,8 +1108,12 @@ def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
         raise
 
     def make(art: Article) -> dict:
-        body = _indexed(work, art)
-        return _document(art, body, per_doc[art.doc_id], typed_now[art.doc_id])
+        held, kept = art.held_body(), work.indexed.get(art.doc_id)
+        text = held if isinstance(held, str) else held.read()
+        # Most articles are indexed as written: one string for both fields (one read,
+        # pickled once when the document goes to the worker).
+        body = text if kept is held else _indexed(work, art)
+        return _document(art, body, text, per_doc[art.doc_id], typed_now[art.doc_id])
 
     docs = _Documents(arts, make)
     _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
