@@ -949,6 +949,17 @@ def write_progress(path: Path, generation: str, articles: int, done: int) -> Non
                                          "done": done, "pid": os.getpid()}))
 
 
+class _Sparse(dict):
+    """A dict of the articles that have something, giving ``default`` for the others."""
+
+    def __init__(self, default: Any, items: Iterable[tuple[str, Any]]) -> None:
+        super().__init__(items)
+        self.default = default
+
+    def __missing__(self, key: str) -> Any:
+        return self.default
+
+
 def _typed(ents: list[Entity], types: dict[str, str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {t: [] for t in ENTITY_TYPES}
     for e in ents:
@@ -964,29 +975,32 @@ def _resolve_entities(work: _Work, report: BuildReport, index_dir: Path
     tables, with the manifest's case counts and the text's phrases as evidence, no model
     run; unchanged articles whose entity sets moved are re-indexed. The audit table is
     kept in the generation (``entity-report.csv``)."""
-    rows = work.db.execute("SELECT doc_id, entities, typed FROM articles").fetchall()
-    per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)] if ents != "[]" else []
-               for d, ents, _ in rows}
+    per_doc = {d: [Entity.from_json(e) for e in json.loads(ents)]
+               for d, ents in work.db.execute("SELECT doc_id, entities FROM articles")
+               if ents != "[]"}
     overrides = load_overrides(index_dir / OVERRIDE_FILE)
-    if any(per_doc.values()):
-        resolved = resolve_entities(per_doc, overrides=overrides,
+    if per_doc:
+        everyone = {d: per_doc.get(d, []) for (d,) in work.db.execute(
+            "SELECT doc_id FROM articles")}
+        resolved = resolve_entities(everyone, overrides=overrides,
                                     vocabulary=_vocabulary(work.db, per_doc),
                                     phrase_docs=lambda wanted: _phrase_docs(work, wanted))
+        del everyone
         per_doc, types, table = resolved.articles, resolved.types, resolved.report
     else:  # no article has entities (a build without the model): nothing to resolve
         types, table = {}, pd.DataFrame(columns=list(RESOLUTION_COLUMNS))
     table.loc[:, list(RESOLUTION_COLUMNS)].to_csv(work.tmp / store.ENTITY_REPORT, index=False)
-    # Articles without entities (all of them in a build without the model) share one
-    # table, and only rows whose table changed are written.
+    # Articles without entities (all of them in a build without the model) are not held
+    # one by one: they share one empty list and one table (``_Sparse``), and only rows
+    # whose table changed are written.
     empty = _typed([], types)
     empty_text = json.dumps(empty, ensure_ascii=False)
-    typed_now = {d: _typed(ents, types) if ents else empty for d, ents in per_doc.items()}
+    per_doc = _Sparse([], ((d, ents) for d, ents in per_doc.items() if ents))
+    typed_now = _Sparse(empty, ((d, _typed(ents, types)) for d, ents in per_doc.items()))
     todo_ids = {a.doc_id for a in work.todo}
     retyped, changed = [], []
-    for d, _, old in rows:
-        t = typed_now.get(d)
-        if t is None:
-            continue
+    for d, old in work.db.execute("SELECT doc_id, typed FROM articles"):
+        t = typed_now[d]
         text = empty_text if t is empty else json.dumps(t, ensure_ascii=False)
         if old == text:
             continue
