@@ -35,6 +35,7 @@ import json
 import os
 import re
 import stat
+import sys
 import tempfile
 import weakref
 from collections import Counter
@@ -495,8 +496,10 @@ def _make_article(ctx: _Context, where: str, source: str, doc_id: str, title: st
                                if c and str(c).strip()), ("", "none"))
     ctx.report._given[source] = where
     spill = ctx.report._spill
+    # (An outlet's name is one string for all its articles, not one each.)
     return Article(doc_id=doc_id, title=title, body=body if spill is None else spill.put(body),
-                   outlet=outlet, date=date, url=url, source=source, outlet_from=origin)
+                   outlet=sys.intern(outlet), date=date, url=url, source=source,
+                   outlet_from=origin)
 
 
 def _read_sidecar(folder: Path, ctx: _Context) -> dict[str, dict[str, str]]:
