@@ -174,16 +174,24 @@ class _Postings:
     """One field's postings, sorted by (term bytes, docnum)."""
 
     def __init__(self, btexts: list[bytes], starts: np.ndarray, docs: np.ndarray,
-                 freqs: np.ndarray, weights: np.ndarray,
-                 values: list[bytes] | tuple[bytes, np.ndarray] | None) -> None:
+                 freqs: np.ndarray, weights: np.ndarray | float,
+                 values: list[bytes] | tuple[bytearray, np.ndarray] | None) -> None:
         self.btexts = btexts  # one per term, ascending
         self.starts = starts  # term t's postings are [starts[t], starts[t + 1])
-        self.docs = docs  # int64 docnums
-        self.freqs = freqs  # int64
-        self.weights = weights  # float64, as Whoosh computes them (freq * field boost)
+        self.docs = docs  # docnums (int32 or int64)
+        self.freqs = freqs  # int32 or int64
+        # float64 per posting, or the field boost: then each posting's weight is its
+        # frequency times it, as Whoosh computes it, made only when asked (see weight).
+        self.weights = weights
         # Encoded value bytes per posting: a list, or one buffer and each posting's start
         # in it (Positions); None for the Frequency format (its value is the frequency).
         self.values = values
+
+    def weight(self, sel: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The float64 weights of the postings ``sel`` (all by default)."""
+        if isinstance(self.weights, np.ndarray):
+            return self.weights[sel]
+        return self.freqs[sel] * self.weights
 
 
 def _term_order(texts: list[str]) -> tuple[list[bytes], np.ndarray]:
@@ -250,18 +258,22 @@ def _encode_chunk(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.nd
 _ENCODE_TOKENS = 1 << 18  # positions encoded per numpy pass (bounds its temporaries)
 
 
-def _encode_positions(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """:func:`_encode_chunk` over runs of about ``_ENCODE_TOKENS`` positions, joined."""
+def _encode_positions(post_start: np.ndarray, pos: np.ndarray
+                      ) -> tuple[bytearray, np.ndarray]:
+    """:func:`_encode_chunk` over runs of about ``_ENCODE_TOKENS`` positions, joined.
+
+    The values are appended to one ``bytearray`` as they are made (grown in place: not
+    a list of parts and their join, twice the values' bytes at once)."""
     cuts = np.searchsorted(post_start, np.arange(0, int(post_start[-1]), _ENCODE_TOKENS))
     cuts = np.unique(np.append(cuts, len(post_start) - 1))
-    datas, bounds, offset = [], [np.zeros(1, dtype=np.int64)], 0
+    data = bytearray()
+    bounds = np.zeros(len(post_start), dtype=np.int64)
     for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
         starts = post_start[a:b + 1]
-        data, bnd = _encode_chunk(starts - starts[0], pos[starts[0]:starts[-1]])
-        datas.append(data)
-        bounds.append(bnd[1:] + offset)
-        offset += len(data)
-    return b"".join(datas), np.concatenate(bounds)
+        part, bnd = _encode_chunk(starts - starts[0], pos[starts[0]:starts[-1]])
+        bounds[a + 1:b + 1] = bnd[1:] + len(data)
+        data += part
+    return data, bounds
 
 
 def _distinct(s: np.ndarray) -> np.ndarray:
@@ -303,19 +315,18 @@ def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Pos
     new[1:] = key[1:] != key[:-1]
     post_start = np.append(np.flatnonzero(new), len(key))
     del new
-    pkey = key[post_start[:-1]]
+    pterm = key[post_start[:-1]]
     del key  # (arrays are dropped as soon as they are used: this is a build's peak)
-    pterm, pdoc = pkey // (ndocs + 1), pkey % (ndocs + 1)
-    del pkey
-    freqs = np.diff(post_start)
+    pdoc = (pterm % (ndocs + 1)).astype(np.int32)
+    pterm //= ndocs + 1
+    freqs = np.diff(post_start).astype(np.int32)
     used = _distinct(pterm)
     starts = np.searchsorted(pterm, np.append(used, len(btexts)))
     del pterm
     fmt = field.format
-    weights = freqs * float(fmt.field_boost)
     values = _encode_positions(post_start, pos) if type(fmt) is formats.Positions else None
-    return _Postings([btexts[t] for t in used.tolist()], starts, pdoc, freqs, weights,
-                     values)
+    return _Postings([btexts[t] for t in used.tolist()], starts, pdoc, freqs,
+                     float(fmt.field_boost), values)
 
 
 def _generic_postings(items: list[tuple[bytes, int, float, bytes, int]]) -> _Postings:
@@ -453,8 +464,6 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     if tindex.hashtype != 0 or fieldkey + p.btexts[0] <= tindex.lastkey:
         raise ValueError(f"field {name!r}: terms must follow the previous ones (MD5 hash)")
     fixed = field.format.fixed_value_size()
-    w32 = p.weights.astype(np.float32)
-    lengths = dfl[p.docs] if len(dfl) else np.zeros(len(p.docs), dtype=np.int64)
     # Block boundaries: every term's postings in runs of _BLOCK, computed at once.
     counts = np.diff(p.starts)
     nblocks = -(-counts // _BLOCK)
@@ -463,13 +472,22 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     tblock = np.cumsum(nblocks) - nblocks  # each term's first block
     bstart = p.starts[:-1][bterm] + _BLOCK * (np.arange(nb) - tblock[bterm])
     bend = np.minimum(bstart + _BLOCK, p.starts[1:][bterm])
-    big = 1 << 62
-    has_len = lengths > 0
-    bmin = np.minimum.reduceat(np.where(has_len, lengths, big), bstart)
-    bmax = np.maximum.reduceat(np.where(has_len, lengths, 0), bstart)
-    bmaxw = np.maximum.reduceat(p.weights, bstart)
+    # (Arrays of a value per posting are made one at a time, in the smallest dtype, and
+    # dropped when used: a field's postings are a build's peak.)
+    weights = p.weight()
+    bmaxw = np.maximum.reduceat(weights, bstart)
+    w32 = weights.astype(np.float32)
+    del weights
     bsumw = np.add.reduceat(w32.astype(np.float64), bstart)
-    del lengths, has_len
+    # Decoded lengths are at most 106,374 (the length byte 255): int32, and a larger
+    # value stands for "no length" in block minima.
+    big = np.iinfo(np.int32).max
+    lengths = (dfl.astype(np.int32)[p.docs] if len(dfl)
+               else np.zeros(len(p.docs), dtype=np.int32))
+    bmax = np.maximum.reduceat(lengths, bstart)
+    lengths[lengths == 0] = big
+    bmin = np.minimum.reduceat(lengths, bstart)
+    del lengths
     # Each block's info tuple (count, last id, max weight, compression, min and max
     # length bytes), pickled as W3PostingsWriter._write_block does, for all at once.
     info, info_at = _rows([
@@ -496,19 +514,18 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     tinfo["maxid"] = p.docs[p.starts[1:] - 1]
     del bmin, bmax, bmaxw, bsumw, tmin, weight
     # Per block, the pickle's parts: ids (delta-coded, the first absolute), weights
-    # (None if all 1, one float if all equal, else all) and values.
+    # (None if all 1, one float if all equal, else all) and values. Python lists of them
+    # are made a chunk at a time (a whole field's would take ~40 bytes a posting).
     ids = np.diff(p.docs, prepend=0)
     ids[bstart] = p.docs[bstart]
-    idl = ids.tolist()
-    ones = np.add.reduceat((w32 != 1.0).astype(np.int64), bstart) == 0
+    ones = ~np.logical_or.reduceat(w32 != 1.0, bstart)
     same = np.maximum.reduceat(w32, bstart) == np.minimum.reduceat(w32, bstart)
-    wkind = np.where(ones, 0, np.where(same, 1, 2)).tolist()
-    wfirst = w32[bstart].tolist()
-    w32l = w32.tolist() if 2 in wkind else []
+    wkind = np.where(ones, 0, np.where(same, 1, 2)).astype(np.int8)
+    del ones, same
+    vdata = vb = None
     if isinstance(p.values, tuple):
-        vdata, vb = p.values[0], p.values[1].tolist()
+        vdata, vb = p.values
     freq_values = fixed == 4 and p.values is None  # each value is the frequency's 4 bytes
-    freq_bytes = p.freqs.astype(">u4").tobytes() if freq_values else b""
     # Blocks of one posting are pickled with numpy (see _single_pickles), a chunk at a
     # time, for fields whose values are nothing or the frequency: their docnum, weight
     # and frequency are kept here, not the pickles of the whole field.
@@ -518,8 +535,6 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
         single_at = np.zeros(0, dtype=np.int64)
     s_docs, s_w = ids[bstart[single_at]], w32[bstart[single_at]]
     s_freqs = p.freqs[bstart[single_at]] if freq_values else None
-    del ids, w32
-    bs_l, be_l = bstart.tolist(), bend.tolist()
     dumps, compress = pickle.dumps, zlib.compress
     # Terms in chunks of about _FIELD_TERMS blocks or _FIELD_POSTINGS postings.
     cum = np.maximum(np.cumsum(nblocks) // _FIELD_TERMS, p.starts[1:] // _FIELD_POSTINGS)
@@ -528,6 +543,19 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     for t1 in cuts.tolist():
         b0 = int(tblock[t0])
         b1 = int(tblock[t1]) if t1 < len(counts) else nb
+        # The chunk's postings are [p0, p1); its lists count from p0.
+        p0, p1 = int(p.starts[t0]), int(p.starts[t1])
+        idl = ids[p0:p1].tolist()
+        bs_l, be_l = (bstart[b0:b1] - p0).tolist(), (bend[b0:b1] - p0).tolist()
+        wk = wkind[b0:b1]
+        wkl = wk.tolist()
+        wfirst = w32[bstart[b0:b1]].tolist()
+        w32l = w32[p0:p1].tolist() if (wk == 2).any() else []
+        if vdata is not None:
+            v0, v1 = int(vb[p0]), int(vb[p1])
+            vdc, vbl = bytes(memoryview(vdata)[v0:v1]), (vb[p0:p1 + 1] - v0).tolist()
+        elif freq_values:
+            freq_bytes = p.freqs[p0:p1].astype(">u4").tobytes()
         datas = []
         levels = []
         single: list[bytes | None] = [None] * (b1 - b0)
@@ -538,22 +566,22 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
             sb = sbounds.tolist()
             for j, b in enumerate(single_at[k0:k1].tolist()):
                 single[b - b0] = sdata[sb[j]:sb[j + 1]]
-        for b in range(b0, b1):
-            pk = single[b - b0]
+        for b in range(b1 - b0):
+            pk = single[b]
             if pk is None:
                 i, j = bs_l[b], be_l[b]
-                k = wkind[b]
+                k = wkl[b]
                 w = None if k == 0 else wfirst[b] if k == 1 else tuple(w32l[i:j])
-                if isinstance(p.values, tuple):
-                    vs = tuple([vdata[vb[x]:vb[x + 1]] for x in range(i, j)])
+                if vdata is not None:
+                    vs = tuple([vdc[vbl[x]:vbl[x + 1]] for x in range(i, j)])
                 elif fixed is None or fixed < 0:
-                    vs = tuple(p.values[i:j])
+                    vs = tuple(p.values[p0 + i:p0 + j])
                 elif fixed == 0:
                     vs = None
                 elif freq_values:
                     vs = freq_bytes[4 * i:4 * j]
                 else:
-                    vs = b"".join(p.values[i:j])
+                    vs = b"".join(p.values[p0 + i:p0 + j])
                 pk = dumps((tuple(idl[i:j]), w, vs), 2)
             if len(pk) < _MIN_COMPRESS:
                 datas.append(pk)
@@ -794,16 +822,13 @@ def _flat_part(name: str, p: _Postings) -> tuple:
     """The part of a field's postings that goes into flat postings files (terms held by
     at least ``FLAT_MIN_DF`` articles), as ``_postings.write_flat`` takes it."""
     counts = np.diff(p.starts)
-    keep = np.flatnonzero(counts >= _postings.FLAT_MIN_DF)
+    kept = counts >= _postings.FLAT_MIN_DF
+    keep = np.flatnonzero(kept)
     btexts = [p.btexts[t] for t in keep.tolist()]
-    sel = np.repeat(keep, counts[keep])
-    if len(sel):
-        sel = np.arange(len(sel)) - np.repeat(np.cumsum(counts[keep]) - counts[keep],
-                                              counts[keep]) + np.repeat(p.starts[keep],
-                                                                        counts[keep])
+    sel = np.repeat(kept, counts)  # the kept terms' postings (a byte each)
     starts = np.append(0, np.cumsum(counts[keep]))
     return (name, btexts, starts, p.docs[sel].astype(np.int32),
-            p.weights[sel].astype(np.float32))
+            p.weight(sel).astype(np.float32))
 
 
 _PAIR = 1 << 31  # a pair of stem ids (a, b) is the key a * _PAIR + b

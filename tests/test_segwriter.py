@@ -450,6 +450,25 @@ def test_term_records_and_hash_tables_are_whoosh_s(tmp_path: Path) -> None:
     assert out["whoosh"] == out["bulk"]
 
 
+def test_fields_written_in_many_chunks_have_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment's files do not depend on how many postings, blocks and positions are
+    handled at a time (each field's terms in chunks of a few blocks, Python lists per
+    chunk; positions encoded a few hundred at a time)."""
+    arts = load_corpus([ROOT / "corpus"]).articles + ODD + _articles(tmp_path, 60, seed=3)
+    docs = [_doc(a, i) for i, a in enumerate(arts)]
+    schema = make_schema(common_stems(_surface_dfs(docs), len(docs)))
+    one = _write(tmp_path / "one", schema, [([], docs)], bulk=True)
+    monkeypatch.setattr(_segwriter, "_FIELD_TERMS", 7)
+    monkeypatch.setattr(_segwriter, "_FIELD_POSTINGS", 300)
+    monkeypatch.setattr(_segwriter, "_ENCODE_TOKENS", 500)
+    many = _write(tmp_path / "many", schema, [([], docs)], bulk=True)
+    expected, got = _segment_files(one), _segment_files(many)
+    assert len(expected[0]) >= 11
+    assert expected == got
+
+
 def test_small_commits_merged_by_whoosh_lose_nothing(tmp_path: Path) -> None:
     """Whoosh's merge policy folds small bulk segments into its own; a later bulk commit
     keeps them (eight small commits, then a large one)."""
