@@ -478,7 +478,7 @@ class _Work:
     final: Path
     db: sqlite3.Connection
     ix: object | None
-    keys: dict[str, str]
+    keys: _Keys
     bp: Boilerplate
     reuse: bool
     todo: list[Article]
@@ -550,7 +550,7 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
             report.notes.append(Skipped(str(old_gen), f"not reused, rebuilt in full: {exc}"))
     bp = run.files.boilerplate(articles)
     report.boilerplate = bp.table
-    keys = _keys(articles, bp, run.files)
+    keys = _Keys(articles, bp, run.files)
     if (reuse and old_marker.get("sources") == _recorded(report)
             and not _has_changes(keys, old_gen)):
         report.unchanged = report.total = len(articles)
@@ -618,29 +618,46 @@ def _finish_entities(articles: list[Article], report: BuildReport, run: _Run) ->
 # --- load: what changed -------------------------------------------------------------------
 
 
-def _keys(articles: list[Article], bp: Boilerplate, files: SourceFiles) -> dict[str, str]:
-    """What decides whether an article is indexed again: its content, and the boilerplate
-    lines found for its outlet (they change what is indexed of it)."""
-    digests = {o: hashlib.sha1("\n".join(sorted(bp.lines_for(o))).encode()).hexdigest()[:12]
-               for o in {a.outlet for a in articles}}
-    return {a.doc_id: f"{files.content_hash(a)}:{digests[a.outlet]}" for a in articles}
+class _Keys(Mapping[str, str]):
+    """doc_id -> what decides whether an article is indexed again: its content, and the
+    boilerplate lines found for its outlet (they change what is indexed of it). Made
+    when asked, from the content hash its file's record holds: held for every article
+    they would cost ~200 bytes each."""
+
+    def __init__(self, articles: list[Article], bp: Boilerplate, files: SourceFiles) -> None:
+        self.by_id = {a.doc_id: a for a in articles}
+        self.files = files
+        self.digests = {o: hashlib.sha1("\n".join(sorted(bp.lines_for(o))).encode())
+                        .hexdigest()[:12] for o in {a.outlet for a in articles}}
+
+    def __getitem__(self, doc_id: str) -> str:
+        a = self.by_id[doc_id]
+        return f"{self.files.content_hash(a)}:{self.digests[a.outlet]}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_id)
+
+    def __len__(self) -> int:
+        return len(self.by_id)
 
 
 def _recorded(report: BuildReport) -> list[list[str]]:
     return [list(s.rsplit("=", 1)) if "=" in s else [s, ""] for s in report.sources]
 
 
-def _has_changes(keys: dict[str, str], gen: Path) -> bool:
+def _has_changes(keys: _Keys, gen: Path) -> bool:
     db = store.open_manifest_readonly(gen)
     try:
-        known = dict(db.execute("SELECT doc_id, hash FROM articles"))
+        if db.execute("SELECT count(*) FROM articles").fetchone()[0] != len(keys):
+            return True
+        return any(d not in keys or keys[d] != h
+                   for d, h in db.execute("SELECT doc_id, hash FROM articles"))
     finally:
         db.close()
-    return known != keys
 
 
 def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article],
-           keys: dict[str, str], bp: Boilerplate, files: SourceFiles) -> _Work:
+           keys: _Keys, bp: Boilerplate, files: SourceFiles) -> _Work:
     """The temp generation, seeded from the previous one when it can be reused."""
     if old_gen is not None:
         for f in old_gen.iterdir():
@@ -657,7 +674,7 @@ def _start(tmp: Path, final: Path, old_gen: Path | None, articles: list[Article]
         ix = None  # created once the common words are known
     (tmp / store.READERS).touch()
     known = {d: (h, src) for d, h, src in db.execute("SELECT doc_id, hash, source FROM articles")}
-    by_id = {a.doc_id: a for a in articles}
+    by_id = keys.by_id  # (one dict: _full swaps in the articles it reads for both)
     todo = [a for a in articles if known.get(a.doc_id) != (keys[a.doc_id], a.source)]
     gone = [d for d in known if d not in by_id]
     return _Work(tmp, final, db, ix, keys, bp, old_gen is not None, todo, gone, known, by_id,
