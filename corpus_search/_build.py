@@ -634,6 +634,9 @@ class _Keys(Mapping[str, str]):
         a = self.by_id[doc_id]
         return f"{self.files.content_hash(a)}:{self.digests[a.outlet]}"
 
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.by_id
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.by_id)
 
