@@ -943,9 +943,9 @@ def _decoded_lengths(lengths: np.ndarray | None) -> np.ndarray:
 
 SEGMENT_MAX_DOCS = 25_000
 """A batch larger than this is written as several segments, so that the arrays of one
-segment bound the writer's memory: about 68 bytes per token of its text at the peak
-(measured: +209 MB for 5,000 synthetic articles, 3.1M tokens), ~1 GB at 25,000 articles
-of 600 words, per writing process."""
+segment bound the writer's memory: about 37 bytes per body token at the peak (measured:
++525 MB of RSS over one call for 25,000 synthetic articles of benchmarks/data/100000,
+14.3M body tokens, documents made one at a time), per writing process."""
 
 
 def write_segments(storage, schema: Schema, indexname: str,
