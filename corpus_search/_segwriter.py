@@ -14,7 +14,8 @@ batch becomes one new segment in one pass:
    indexed fields (keywords, ids, dates) go through ``field.index`` as in Whoosh.
 3. Each field's tokens are sorted once with numpy into postings (term, docnum, frequency,
    positions); the position lists are encoded as Whoosh's ``Positions`` format encodes
-   them (``pack_uint(n) + pickle.dumps(deltas, 2)``), all at once in one byte buffer.
+   them (``pack_uint(n) + pickle.dumps(deltas, 2)``), with numpy, a chunk of postings
+   at a time as step 4 writes them (a field's encoded values are never all held).
 4. Terms and posting blocks are written in order with the W3 codec's block layout
    (``W3PostingsWriter._write_block``: pickled and zlib-compressed blocks of up to 128
    postings, block info, term infos in the ``.trm`` ordered hash), one Python step per
@@ -56,7 +57,9 @@ import zlib
 from array import array
 from collections.abc import Callable, Sequence
 from hashlib import md5
+from itertools import pairwise
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from whoosh import formats
@@ -140,16 +143,19 @@ class _Tokens:
         self.firsts.append(first)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Term ids, docnums (int32) and positions (int32) of all tokens; the per-document
-        arrays are released."""
+        """Term ids and positions (int32) of all tokens, and how many tokens each
+        document has; the per-document arrays are released."""
         sizes = np.fromiter((len(a) for a in self.ids), dtype=np.int64, count=len(self.ids))
         ids = np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int32)
         self.ids = []
-        docs = np.repeat(np.asarray(self.docs, dtype=np.int32), sizes)
         shift = (np.cumsum(sizes) - sizes - np.asarray(self.firsts, dtype=np.int64))
         pos = np.arange(len(ids), dtype=np.int32)
         pos -= np.repeat(shift.astype(np.int32), sizes)
-        return ids, docs, pos
+        return ids, pos, sizes
+
+    def docnums(self, sizes: np.ndarray) -> np.ndarray:
+        """The docnum (int32) of each token, given each document's token count."""
+        return np.repeat(np.asarray(self.docs, dtype=np.int32), sizes)
 
 
 def _fast_field(field) -> bool:
@@ -170,12 +176,19 @@ def _check_schema(schema: Schema) -> None:
 # --- postings of a field ---------------------------------------------------------------------
 
 
+class _Positions(NamedTuple):
+    """Positions of postings: posting p's are ``pos[starts[p]:starts[p + 1]]``."""
+
+    starts: np.ndarray
+    pos: np.ndarray
+
+
 class _Postings:
     """One field's postings, sorted by (term bytes, docnum)."""
 
     def __init__(self, btexts: list[bytes], starts: np.ndarray, docs: np.ndarray,
                  freqs: np.ndarray, weights: np.ndarray | float,
-                 values: list[bytes] | tuple[bytearray, np.ndarray] | None) -> None:
+                 values: list[bytes] | _Positions | None) -> None:
         self.btexts = btexts  # one per term, ascending
         self.starts = starts  # term t's postings are [starts[t], starts[t + 1])
         self.docs = docs  # docnums (int32 or int64)
@@ -183,8 +196,9 @@ class _Postings:
         # float64 per posting, or the field boost: then each posting's weight is its
         # frequency times it, as Whoosh computes it, made only when asked (see weight).
         self.weights = weights
-        # Encoded value bytes per posting: a list, or one buffer and each posting's start
-        # in it (Positions); None for the Frequency format (its value is the frequency).
+        # Encoded value bytes per posting: a list, or the postings' positions, encoded a
+        # chunk at a time when written (Positions); None for the Frequency format (its
+        # value is the frequency).
         self.values = values
 
     def weight(self, sel: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -194,9 +208,9 @@ class _Postings:
         return self.freqs[sel] * self.weights
 
 
-def _term_order(texts: list[str]) -> tuple[list[bytes], np.ndarray]:
-    """Terms' UTF-8 bytes in ascending order, and each term id's rank in that order."""
-    enc = [t.encode("utf-8") for t in texts]
+def _term_order(enc: list[bytes]) -> tuple[list[bytes], np.ndarray]:
+    """Terms' UTF-8 bytes (``enc``, by term id) in ascending order, and each term id's
+    rank in that order."""
     order = sorted(range(len(enc)), key=enc.__getitem__)
     rank = np.empty(len(enc), dtype=np.int64)
     rank[order] = np.arange(len(enc), dtype=np.int64)
@@ -267,35 +281,41 @@ def _encode_positions(post_start: np.ndarray, pos: np.ndarray
     cuts = np.searchsorted(post_start, np.arange(0, int(post_start[-1]), _ENCODE_TOKENS))
     cuts = np.unique(np.append(cuts, len(post_start) - 1))
     data = bytearray()
-    bounds = np.zeros(len(post_start), dtype=np.int64)
+    bounds = np.zeros(len(post_start), dtype=np.int32)  # int64 once they need it
     for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
         starts = post_start[a:b + 1]
         part, bnd = _encode_chunk(starts - starts[0], pos[starts[0]:starts[-1]])
+        if len(data) + len(part) >= 2**31 and bounds.dtype != np.int64:
+            bounds = bounds.astype(np.int64)
         bounds[a + 1:b + 1] = bnd[1:] + len(data)
         data += part
     return data, bounds
 
 
-def _distinct(s: np.ndarray) -> np.ndarray:
-    """The distinct values of the sorted 1-D array ``s`` (numpy 2.4's hash-based
-    ``np.unique`` took 15 times as long on a segment's pair keys: 3.3 s for 3.3M int64)."""
-    if not len(s):
-        return s
-    new = np.empty(len(s), dtype=bool)
-    new[0] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    return s[new]
+_PASS = 1 << 20  # array entries per pass of a step done in runs to bound its temporaries
 
 
-def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Postings:
-    """Postings of a StemTokenizer field from its tokens (term ids index ``texts``)."""
-    ids, docs, pos = tokens.arrays()
+def _flat_index(mask: np.ndarray, dtype: type) -> np.ndarray:
+    """``np.flatnonzero(mask)`` in ``dtype`` (not int64 first), in runs of ``_PASS``."""
+    out = np.empty(int(np.count_nonzero(mask)), dtype=dtype)
+    k = 0
+    for a in range(0, len(mask), _PASS):
+        got = np.flatnonzero(mask[a:a + _PASS])
+        got += a
+        out[k:k + len(got)] = got
+        k += len(got)
+    return out
+
+
+def _text_postings(tokens: _Tokens, texts: list[bytes], field, ndocs: int) -> _Postings:
+    """Postings of a StemTokenizer field from its tokens (term ids index ``texts``, the
+    terms' UTF-8 bytes)."""
+    ids, pos, sizes = tokens.arrays()
     btexts, rank = _term_order(texts)
     key = rank[ids]
     del ids
     key *= ndocs + 1
-    key += docs
-    del docs
+    key += tokens.docnums(sizes)
     npos = int(pos.max()) + 1 if len(pos) else 1
     if (len(btexts) + 1) * (ndocs + 1) * npos < 2**63:
         # (term, doc, position) in one int64 sorted in place: no argsort, no gathered
@@ -311,20 +331,34 @@ def _text_postings(tokens: _Tokens, texts: list[str], field, ndocs: int) -> _Pos
         key = key[order]
         pos = pos[order]
         del order
-    new = np.ones(len(key), dtype=bool)
-    new[1:] = key[1:] != key[:-1]
-    post_start = np.append(np.flatnonzero(new), len(key))
+    # Postings: where each (term, doc) run of tokens starts, its docnum, and where each
+    # term's postings start; made in runs of _PASS (no int64 array of a value per posting
+    # besides the tokens' keys: this is a build's peak).
+    new = np.ones(len(key) + 1, dtype=bool)  # and one past the end
+    np.not_equal(key[1:], key[:-1], out=new[1:-1])
+    post_start = _flat_index(new, np.int32 if len(key) < 2**31 else np.int64)
     del new
-    pterm = key[post_start[:-1]]
-    del key  # (arrays are dropped as soon as they are used: this is a build's peak)
-    pdoc = (pterm % (ndocs + 1)).astype(np.int32)
-    pterm //= ndocs + 1
+    nposts = len(post_start) - 1
+    pdoc = np.empty(nposts, dtype=np.int32)
+    tnew = np.empty(nposts + 1, dtype=bool)  # a posting starts a term (and one past the end)
+    tnew[-1] = True
+    used, prev, pterm = [], -1, None
+    for a in range(0, nposts, _PASS):
+        b = min(a + _PASS, nposts)
+        pterm = key[post_start[a:b]]
+        pdoc[a:b] = pterm % (ndocs + 1)
+        pterm //= ndocs + 1
+        tnew[a] = pterm[0] != prev
+        np.not_equal(pterm[1:], pterm[:-1], out=tnew[a + 1:b])
+        used.append(pterm[tnew[a:b]])
+        prev = int(pterm[-1])
+    del key, pterm  # (arrays are dropped as soon as they are used)
+    starts = np.flatnonzero(tnew)
+    del tnew
+    used = np.concatenate(used) if used else np.zeros(0, dtype=np.int64)
     freqs = np.diff(post_start).astype(np.int32)
-    used = _distinct(pterm)
-    starts = np.searchsorted(pterm, np.append(used, len(btexts)))
-    del pterm
     fmt = field.format
-    values = _encode_positions(post_start, pos) if type(fmt) is formats.Positions else None
+    values = _Positions(post_start, pos) if type(fmt) is formats.Positions else None
     return _Postings([btexts[t] for t in used.tolist()], starts, pdoc, freqs,
                      float(fmt.field_boost), values)
 
@@ -446,6 +480,15 @@ assert _TERMINFO.itemsize == W3TermInfo._struct.size + 12
 
 _FIELD_TERMS = 8192  # about as many posting blocks are written at a time
 _FIELD_POSTINGS = 1 << 18  # ... or postings
+_BLOCK_PASS = 1 << 20  # postings per pass of the per-block statistics
+
+
+def _block_runs(bstart: np.ndarray) -> list[tuple[int, int]]:
+    """Blocks (starting at ``bstart``, ascending, each ending where the next starts) in
+    runs ``[b0, b1)`` of about ``_BLOCK_PASS`` postings."""
+    cuts = np.searchsorted(bstart, np.arange(0, int(bstart[-1]) + 1, _BLOCK_PASS))
+    cuts = np.unique(np.append(cuts, len(bstart))).tolist()
+    return list(pairwise(cuts))
 
 
 def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
@@ -472,33 +515,47 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     tblock = np.cumsum(nblocks) - nblocks  # each term's first block
     bstart = p.starts[:-1][bterm] + _BLOCK * (np.arange(nb) - tblock[bterm])
     bend = np.minimum(bstart + _BLOCK, p.starts[1:][bterm])
-    # (Arrays of a value per posting are made one at a time, in the smallest dtype, and
-    # dropped when used: a field's postings are a build's peak.)
-    weights = p.weight()
-    bmaxw = np.maximum.reduceat(weights, bstart)
-    w32 = weights.astype(np.float32)
-    del weights
-    bsumw = np.add.reduceat(w32.astype(np.float64), bstart)
+    # Per block: max and sum of weights, which weights (see wkind below), min and max
+    # field length. Computed over runs of about _BLOCK_PASS postings: no array of a value
+    # per posting is made for the whole field (a field's postings are a build's peak).
     # Decoded lengths are at most 106,374 (the length byte 255): int32, and a larger
     # value stands for "no length" in block minima.
     big = np.iinfo(np.int32).max
-    lengths = (dfl.astype(np.int32)[p.docs] if len(dfl)
-               else np.zeros(len(p.docs), dtype=np.int32))
-    bmax = np.maximum.reduceat(lengths, bstart)
-    lengths[lengths == 0] = big
-    bmin = np.minimum.reduceat(lengths, bstart)
-    del lengths
-    # Each block's info tuple (count, last id, max weight, compression, min and max
-    # length bytes), pickled as W3PostingsWriter._write_block does, for all at once.
-    info, info_at = _rows([
-        _const(b"\x80\x02(K", nb), _column(bend - bstart, "u1"),
-        _pickled_ints(p.docs[bend - 1]), _const(b"G", nb), _column(bmaxw, ">f8"),
-        _const(b"K%cK" % _COMPRESSION, nb),  # the level is set per block below
-        _column(_length_bytes(np.where(bmin == big, 0, bmin)) * (bmin != big), "u1"),
-        _const(b"K", nb), _column(_length_bytes(bmax), "u1"), _const(b"tq\x00.", nb)])
-    info_len = np.diff(info_at)
-    info = np.frombuffer(info, dtype=np.uint8).copy()
-    level_at = info_at[1:] - 9  # each info ends K<level>K<min>K<max>tq\x00.
+    dfl32 = dfl.astype(np.int32)
+    bmaxw, bsumw = np.empty(nb), np.empty(nb)
+    bmin, bmax = np.empty(nb, dtype=np.int32), np.empty(nb, dtype=np.int32)
+    ones, same = np.empty(nb, dtype=bool), np.empty(nb, dtype=bool)
+    for b0, b1 in _block_runs(bstart):
+        i0, i1 = int(bstart[b0]), int(bend[b1 - 1])
+        at = bstart[b0:b1] - i0
+        weights = p.weight(slice(i0, i1))
+        bmaxw[b0:b1] = np.maximum.reduceat(weights, at)
+        w32 = weights.astype(np.float32)
+        del weights
+        bsumw[b0:b1] = np.add.reduceat(w32.astype(np.float64), at)
+        ones[b0:b1] = ~np.logical_or.reduceat(w32 != 1.0, at)
+        same[b0:b1] = np.maximum.reduceat(w32, at) == np.minimum.reduceat(w32, at)
+        del w32
+        lengths = dfl32[p.docs[i0:i1]] if len(dfl) else np.zeros(i1 - i0, dtype=np.int32)
+        bmax[b0:b1] = np.maximum.reduceat(lengths, at)
+        lengths[lengths == 0] = big
+        bmin[b0:b1] = np.minimum.reduceat(lengths, at)
+        del lengths
+
+    def block_infos(b0: int, b1: int) -> tuple[np.ndarray, np.ndarray]:
+        # Blocks b0..b1's info tuples (count, last id, max weight, compression, min and
+        # max length bytes), pickled as W3PostingsWriter._write_block does, for all at
+        # once: the bytes, and where each starts (and the last ends) in them.
+        n, be, lo = b1 - b0, bend[b0:b1], bmin[b0:b1]
+        info, info_at = _rows([
+            _const(b"\x80\x02(K", n), _column(be - bstart[b0:b1], "u1"),
+            _pickled_ints(p.docs[be - 1]), _const(b"G", n), _column(bmaxw[b0:b1], ">f8"),
+            _const(b"K%cK" % _COMPRESSION, n),  # the level is set per block below
+            _column(_length_bytes(np.where(lo == big, 0, lo)) * (lo != big), "u1"),
+            _const(b"K", n), _column(_length_bytes(bmax[b0:b1]), "u1"),
+            _const(b"tq\x00.", n)])
+        return np.frombuffer(info, dtype=np.uint8).copy(), info_at
+
     # Term statistics, as W3TermInfo.add_block accumulates them over a term's blocks.
     tinfo = np.zeros(len(counts), dtype=_TERMINFO)
     weight = bsumw[tblock]
@@ -512,19 +569,13 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     tinfo["maxweight"] = np.maximum(np.maximum.reduceat(bmaxw, tblock), 0)
     tinfo["minid"] = p.docs[p.starts[:-1]]
     tinfo["maxid"] = p.docs[p.starts[1:] - 1]
-    del bmin, bmax, bmaxw, bsumw, tmin, weight
+    del bsumw, tmin, weight
     # Per block, the pickle's parts: ids (delta-coded, the first absolute), weights
-    # (None if all 1, one float if all equal, else all) and values. Python lists of them
-    # are made a chunk at a time (a whole field's would take ~40 bytes a posting).
-    ids = np.diff(p.docs, prepend=0)
-    ids[bstart] = p.docs[bstart]
-    ones = ~np.logical_or.reduceat(w32 != 1.0, bstart)
-    same = np.maximum.reduceat(w32, bstart) == np.minimum.reduceat(w32, bstart)
+    # (None if all 1, one float if all equal, else all) and values. They are made a chunk
+    # at a time (Python lists of a whole field's would take ~40 bytes a posting).
     wkind = np.where(ones, 0, np.where(same, 1, 2)).astype(np.int8)
     del ones, same
-    vdata = vb = None
-    if isinstance(p.values, tuple):
-        vdata, vb = p.values
+    positions = p.values if isinstance(p.values, _Positions) else None
     freq_values = fixed == 4 and p.values is None  # each value is the frequency's 4 bytes
     # Blocks of one posting are pickled with numpy (see _single_pickles), a chunk at a
     # time, for fields whose values are nothing or the frequency: their docnum, weight
@@ -533,7 +584,8 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
         single_at = np.flatnonzero(bend - bstart == 1)
     else:
         single_at = np.zeros(0, dtype=np.int64)
-    s_docs, s_w = ids[bstart[single_at]], w32[bstart[single_at]]
+    s_docs = p.docs[bstart[single_at]]  # (a block's first id is absolute)
+    s_w = p.weight(bstart[single_at]).astype(np.float32)
     s_freqs = p.freqs[bstart[single_at]] if freq_values else None
     dumps, compress = pickle.dumps, zlib.compress
     # Terms in chunks of about _FIELD_TERMS blocks or _FIELD_POSTINGS postings.
@@ -545,15 +597,23 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
         b1 = int(tblock[t1]) if t1 < len(counts) else nb
         # The chunk's postings are [p0, p1); its lists count from p0.
         p0, p1 = int(p.starts[t0]), int(p.starts[t1])
-        idl = ids[p0:p1].tolist()
-        bs_l, be_l = (bstart[b0:b1] - p0).tolist(), (bend[b0:b1] - p0).tolist()
+        at = bstart[b0:b1] - p0
+        ids = np.diff(p.docs[p0:p1], prepend=0)
+        ids[at] = p.docs[p0:p1][at]
+        idl = ids.tolist()
+        del ids
+        bs_l, be_l = at.tolist(), (bend[b0:b1] - p0).tolist()
         wk = wkind[b0:b1]
         wkl = wk.tolist()
-        wfirst = w32[bstart[b0:b1]].tolist()
-        w32l = w32[p0:p1].tolist() if (wk == 2).any() else []
-        if vdata is not None:
-            v0, v1 = int(vb[p0]), int(vb[p1])
-            vdc, vbl = bytes(memoryview(vdata)[v0:v1]), (vb[p0:p1 + 1] - v0).tolist()
+        w32 = p.weight(slice(p0, p1)).astype(np.float32)
+        wfirst = w32[at].tolist()
+        w32l = w32.tolist() if (wk == 2).any() else []
+        del w32
+        if positions is not None:  # the chunk's values, encoded now
+            ps = positions.starts[p0:p1 + 1]
+            vdc, vb = _encode_positions(ps - ps[0], positions.pos[ps[0]:ps[-1]])
+            vdc, vbl = bytes(vdc), vb.tolist()
+            del ps, vb
         elif freq_values:
             freq_bytes = p.freqs[p0:p1].astype(">u4").tobytes()
         datas = []
@@ -572,7 +632,7 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
                 i, j = bs_l[b], be_l[b]
                 k = wkl[b]
                 w = None if k == 0 else wfirst[b] if k == 1 else tuple(w32l[i:j])
-                if vdata is not None:
+                if positions is not None:
                     vs = tuple([vdc[vbl[x]:vbl[x + 1]] for x in range(i, j)])
                 elif fixed is None or fixed < 0:
                     vs = tuple(p.values[p0 + i:p0 + j])
@@ -589,23 +649,22 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
             else:
                 datas.append(compress(pk, _COMPRESSION))
                 levels.append(_COMPRESSION)
-        info[level_at[b0:b1]] = levels
+        info, iat = block_infos(b0, b1)
+        info[iat[1:] - 9] = levels  # each info ends K<level>K<min>K<max>tq\x00.
         # Block headers: the term's magic before its first block, the block's length
         # (negative for the term's last block) and info.
         dlen = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
-        blen = info_len[b0:b1] + dlen
+        blen = np.diff(iat) + dlen
         first = np.zeros(b1 - b0, dtype=bool)
         first[tblock[t0:t1] - b0] = True
         last = np.zeros(b1 - b0, dtype=bool)
         last[tblock[t0:t1] + nblocks[t0:t1] - 1 - b0] = True
         magic = np.tile(np.frombuffer(WHOOSH3_HEADER_MAGIC, dtype=np.uint8), (b1 - b0, 1))
-        a, z = int(info_at[b0]), int(info_at[b1])
-        iat = info_at[b0:b1 + 1] - a
         head, hat = _rows([(magic, np.repeat(first[:, None], 4, axis=1)),
                            _column(np.where(last, -blen, blen), ">i4")])
         hat_l = hat.tolist()
         iat_l = iat.tolist()
-        chunk_info = info[a:z].tobytes()
+        chunk_info = info.tobytes()
         parts = []
         for x, data in enumerate(datas):
             parts += (head[hat_l[x]:hat_l[x + 1]], chunk_info[iat_l[x]:iat_l[x + 1]], data)
@@ -660,14 +719,16 @@ def _add_terms(tindex, fieldkey: bytes, btexts: list[bytes], values: bytes,
     hashes = np.fromiter((int.from_bytes(md5(fieldkey + bt, usedforsecurity=False)
                                          .digest()[12:], "big") for bt in btexts),
                          dtype=np.int64, count=n)
+    # Each bucket gets an (n, 2) array of (hash, position) rows, not n tuples (~130 bytes
+    # each, held until the term file is closed: a million terms a segment).
     low = hashes & 255
     order = np.argsort(low, kind="stable")
     bounds = np.searchsorted(low[order], np.arange(257)).tolist()
-    entries = list(zip(hashes[order].tolist(), pos[order].tolist(), strict=True))
+    entries = np.stack([hashes[order], pos[order]], axis=1)
     buckets = tindex.buckets
     for k in range(256):
         if bounds[k + 1] > bounds[k]:
-            buckets[k].extend(entries[bounds[k]:bounds[k + 1]])
+            buckets[k].append(entries[bounds[k]:bounds[k + 1]])
     tindex.lastkey = fieldkey + btexts[-1]
 
 
@@ -676,9 +737,16 @@ _POINTER = np.dtype([("hash", ">u4"), ("pos", ">i8")])
 
 def _write_hashes(self) -> None:
     """``HashWriter._write_hashes`` with each table written in one call (the slots are
-    filled by the same linear probing, in the same order)."""
+    filled by the same linear probing, in the same order). A bucket holds ``(hash,
+    position)`` tuples (``HashWriter.add``) or arrays of them (:func:`_add_terms`)."""
     dbfile = self.dbfile
-    for entries in self.buckets:
+    for bucket in self.buckets:
+        entries = []
+        for e in bucket:
+            if isinstance(e, np.ndarray):
+                entries += map(tuple, e.tolist())
+            else:
+                entries.append(e)
         pos = dbfile.tell()
         numslots = 2 * len(entries)
         self.directory.append((pos, numslots))
@@ -780,8 +848,9 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
         if name in generic:
             return _generic_postings(generic.pop(name))
         field, toks = schema[name], tokens.pop(name)
+        stems = [s.encode("utf-8") for s in vocab.stems]
         if name not in common:
-            return _text_postings(toks, vocab.stems, field, ndocs)
+            return _text_postings(toks, stems, field, ndocs)
         sizes = np.fromiter(map(len, toks.ids), dtype=np.int64, count=len(toks.ids))
         keys = np.concatenate(toks.ids) if toks.ids else np.zeros(0, dtype=np.int64)
         toks.ids = []
@@ -794,11 +863,14 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
         np.not_equal(keys[1:], keys[:-1], out=new[1:])
         uniq = keys[new]
         del keys
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.cumsum(new) - 1
+        small = np.int32 if len(order) < 2**31 else np.int64
+        rank = np.empty(len(order), dtype=small)
+        rank[order] = np.cumsum(new, dtype=small) - 1
         del order, new
-        texts = [f"{vocab.stems[k // _PAIR]} {vocab.stems[k % _PAIR]}" for k in uniq.tolist()]
+        texts = [stems[k // _PAIR] + b" " + stems[k % _PAIR] for k in uniq.tolist()]
+        del uniq, stems
         toks.ids = np.split(rank, np.cumsum(sizes)[:-1]) if len(sizes) else []
+        del rank  # (held by the views until _Tokens.arrays releases them)
         return _text_postings(toks, texts, field, ndocs)
 
     flat = []
@@ -827,8 +899,14 @@ def _flat_part(name: str, p: _Postings) -> tuple:
     btexts = [p.btexts[t] for t in keep.tolist()]
     sel = np.repeat(kept, counts)  # the kept terms' postings (a byte each)
     starts = np.append(0, np.cumsum(counts[keep]))
-    return (name, btexts, starts, p.docs[sel].astype(np.int32),
-            p.weight(sel).astype(np.float32))
+    docs = p.docs[sel].astype(np.int32, copy=False)
+    weights = np.empty(len(docs), dtype=np.float32)  # (float64 a run at a time)
+    k = 0
+    for a in range(0, len(sel), _PASS):
+        w = p.weight(slice(a, a + _PASS))[sel[a:a + _PASS]]
+        weights[k:k + len(w)] = w
+        k += len(w)
+    return name, btexts, starts, docs, weights
 
 
 _PAIR = 1 << 31  # a pair of stem ids (a, b) is the key a * _PAIR + b
@@ -863,9 +941,9 @@ def _decoded_lengths(lengths: np.ndarray | None) -> np.ndarray:
 
 SEGMENT_MAX_DOCS = 25_000
 """A batch larger than this is written as several segments, so that the arrays of one
-segment bound the writer's memory: about 68 bytes per token of its text at the peak
-(measured: +209 MB for 5,000 synthetic articles, 3.1M tokens), ~1 GB at 25,000 articles
-of 600 words, per writing process."""
+segment bound the writer's memory: about 37 bytes per body token at the peak (measured:
++525 MB of RSS over one call for 25,000 synthetic articles of benchmarks/data/100000,
+14.3M body tokens, documents made one at a time), per writing process."""
 
 
 def write_segments(storage, schema: Schema, indexname: str,
