@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-STEPS = ("read_corpus", "_keys", "_start", "_surfaces", "_enrich", "_resolve_entities",
+STEPS = ("read_corpus", "_Keys", "_start", "_surfaces", "_enrich", "_resolve_entities",
          "_write_index", "_layout", "_write_columns", "_write_stream_and_duplicates",
          "_publish")
 
