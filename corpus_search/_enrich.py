@@ -1,5 +1,4 @@
-"""Entity extraction on dask.distributed (private); and ``run_halves``, the build's
-two-process runs (surface words, segments) on a one-worker local cluster.
+"""Entity extraction on dask.distributed (private).
 
 The spaCy model runs on dask workers: by default a ``LocalCluster`` of one process per CPU
 core (one thread each), started and closed by the call; or an existing cluster, given as
@@ -212,70 +211,56 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                here: Callable[[Iterable[Any]], R], there: Callable[..., R],
                there_args: tuple, took: Callable[[int, R], None], *, doing: str,
                config: dict[str, Any] | None = None) -> None:
-    """Runs of work on two processes: ``here(run)`` for the runs of ``mine``, from the
-    first, in this process, while the one worker of a new one-process ``LocalCluster``
-    does ``there(*there_args, list(run))`` for the runs of ``theirs``. Whichever gets
-    there first takes the other's runs from the last (the worker while this process has
-    at least two left to do; this process the worker's runs not sent yet), so the two
-    finish within about a run of each other, whichever process is slower.
+    """Runs of work on two processes: ``here(run)`` for each run of ``mine``, in order, in
+    this process, while the one worker of a new one-process ``LocalCluster`` does
+    ``there(*there_args, list(run))`` for each run of ``theirs``.
 
     Each result goes to ``took(k, result)``, in this process, as soon as it is taken:
-    ``k`` numbers ``mine`` then ``theirs``. The worker's results are taken after each of
-    this process's runs (those finished by then) and at the end. The worker is kept two
-    runs ahead, each materialised (``list(run)``: lazy items made, texts read) only when
-    sent, so this process holds at most two of them: memory is bounded by the run size,
-    not by the work. A taken run's future is dropped at once (the scheduler, in this
-    process, keeps a task's arguments while a future refers to it).
+    ``k`` numbers ``mine`` then ``theirs``. Ours come in order; theirs are taken after each
+    of ours (those finished by then) and at the end, in order. The worker's runs are sent
+    at most two ahead of it, each materialised (``list(run)``: lazy items made, texts read)
+    only when sent, so this process holds at most two of them: memory is bounded by the
+    run size, not by the work. A taken run's future is dropped at once (the scheduler, in
+    this process, keeps a task's arguments while a future refers to it).
 
     Always a local cluster, whatever scheduler entity extraction was given (the build's
     workers read and write this machine's files), with ``_open_client``'s kill safety.
     ``config``: dask settings for it. Ctrl-C stops the worker and raises
     ``KeyboardInterrupt("<doing> was interrupted; its dask worker was stopped")``."""
-    ours = list(range(len(mine)))  # this process's runs not started yet
-    queue = [(len(mine) + j, run) for j, run in enumerate(theirs)][::-1]  # popped from the end
-    sent: list[tuple[int, Any]] = []  # (k, future) of the worker's runs not taken yet
+    futures: list = []  # per run sent: its future, until its result is taken
     key = f"corpus-search-{uuid.uuid4().hex[:12]}"
     with _quiet_dask():
         try:
             with _open_client(None, None, 1, config=config) as client:
 
-                def feed() -> None:
-                    while len(sent) < 2:
-                        if queue:
-                            k, run = queue.pop()
-                        elif len(ours) >= 2:  # the worker is ahead: one of ours, the last
-                            k = ours.pop()
-                            run = mine[k]
-                        else:
-                            return
-                        sent.append((k, client.submit(there, *there_args, list(run),
-                                                      pure=False, key=f"{key}-{k}")))
+                def collect() -> int:
+                    for j, fut in enumerate(futures):
+                        if fut is not None and fut.done():
+                            took(len(mine) + j, fut.result())
+                            futures[j] = None
+                    return sum(1 for f in futures if f is None)
 
-                def collect(wait: bool) -> None:
-                    for item in list(sent):
-                        if wait or item[1].done():
-                            sent.remove(item)
-                            took(item[0], item[1].result())
-                            wait = False
+                def feed(upto: int) -> None:
+                    while len(futures) < min(upto, len(theirs)):
+                        j = len(futures)
+                        futures.append(client.submit(there, *there_args, list(theirs[j]),
+                                                     pure=False, key=f"{key}-{j}"))
 
                 try:
-                    feed()
-                    while ours or queue:
-                        if ours:
-                            k = ours.pop(0)
-                            run = mine[k]
-                        else:  # the worker is behind: one of its runs, the last, here
-                            k, run = queue.pop(0)
+                    feed(2)
+                    for k, run in enumerate(mine):
                         took(k, here(run))
-                        collect(wait=False)
-                        feed()
-                    while sent:
-                        collect(wait=True)
-                        feed()
+                        feed(collect() + 2)
+                    for j in range(len(theirs)):
+                        feed(j + 2)
+                        if futures[j] is not None:
+                            took(len(mine) + j, futures[j].result())
+                            futures[j] = None
                 except BaseException:
-                    for _, fut in sent:
-                        with contextlib.suppress(Exception):
-                            fut.cancel()
+                    for fut in futures:
+                        if fut is not None:
+                            with contextlib.suppress(Exception):
+                                fut.cancel()
                     raise
         except KeyboardInterrupt:
             raise KeyboardInterrupt(f"{doing} was interrupted; its dask worker was "

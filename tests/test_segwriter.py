@@ -594,44 +594,13 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
         return doc
 
     _segwriter.commit(writer, _Documents(docs, make), two_processes=True)
-    assert len(seen) <= 8  # (the worker may take the last of them: see the next test)
-    assert made[0] == 320  # each document made once
+    assert len(seen) == 8
     assert seen[0] == 40  # two runs sent before this process starts its first, not 160
     # A finished run's future is let go (the scheduler keeps a task's documents while a
-    # future refers to it): the two runs in flight, and at most two being let go (the
+    # future refers to it): the two runs in flight, and at most one being let go (the
     # client tells the scheduler asynchronously). Keeping them all gave 8.
-    assert max(held) <= 4
+    assert max(held) <= 3
     assert whoosh_index.open_dir(str(tmp_path / "ix")).doc_count() == 320
-
-
-def test_a_worker_ahead_takes_this_process_runs_from_the_last(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """When this process is slower, the worker, done with its half, writes this process's
-    runs from the last: fewer runs here, each document made once, the same docnum order."""
-    monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 20)  # eight runs per half
-    docs = [_doc(a, i) for i, a in enumerate(_articles(tmp_path, 320, seed=13))]
-    schema = make_schema(common_stems(_surface_dfs(docs), len(docs)))
-    made, here = [0], [0]
-    real = _segwriter.write_segment
-
-    def slow(storage, schema, indexname, run):  # this process's runs, slowed down
-        here[0] += 1
-        time.sleep(1.5)  # the worker writes a run of 20 in ~0.1 s (its start: ~3 s)
-        return real(storage, schema, indexname, run)
-
-    def make(doc: dict) -> dict:
-        made[0] += 1
-        return doc
-
-    monkeypatch.setattr(_segwriter, "write_segment", slow)
-    (tmp_path / "ix").mkdir()
-    ix = whoosh_index.create_in(str(tmp_path / "ix"), schema)
-    _segwriter.commit(ix.writer(compound=False), _Documents(docs, make), two_processes=True)
-    assert here[0] < 8
-    assert made[0] == 320
-    with whoosh_index.open_dir(str(tmp_path / "ix")).searcher() as s:
-        assert [s.stored_fields(n)["doc_id"] for n in range(320)] == [d["doc_id"] for d in docs]
 
 
 def test_merge_policy_does_not_merge_many_large_segments(
