@@ -1,4 +1,5 @@
-"""Entity extraction on dask.distributed (private).
+"""Entity extraction on dask.distributed (private); and ``run_halves``, the build's
+two-process runs (surface words, segments) on a one-worker local cluster.
 
 The spaCy model runs on dask workers: by default a ``LocalCluster`` of one process per CPU
 core (one thread each), started and closed by the call; or an existing cluster, given as
