@@ -103,18 +103,9 @@ class PreparedIds:
 
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}
-        self._raw: dict[str, int] = {}
         self._words: list[str] | None = None
         self._spill = _Spill()
         self._at: dict[str, int] = {}  # key -> offset << 32 | count (one int: ~60 B less)
-
-    def add(self, key: str, text: str, toks: list[str] | None = None) -> None:
-        """Keep the word ids of ``text`` (an indexed text) under ``key``; ``toks`` is
-        ``findall`` of it, if already made."""
-        if self._words is not None:
-            raise ValueError("PreparedIds.add after finish()")
-        ids = _word_ids(text, self.vocab, self._raw, toks)
-        self._at[key] = self._spill.put_bytes(ids.tobytes()) << 32 | len(ids)
 
     def add_run(self, keys: Sequence[str], words: list[str], ids: np.ndarray,
                 lengths: np.ndarray) -> None:
@@ -143,11 +134,10 @@ class PreparedIds:
                              dtype=np.int32)
 
     def finish(self) -> None:
-        """No more articles: keep the words as a list and let the token caches go (a
-        build writes its segments in between, and the caches grow with the vocabulary:
-        each token as written, ~100 bytes a distinct token)."""
+        """No more articles: keep the words as a list and let the word -> id dict go (a
+        build writes its segments in between; the dict grows with the vocabulary)."""
         self._words = list(self.vocab)
-        self.vocab, self._raw = {}, {}
+        self.vocab = {}
 
     @property
     def words(self) -> list[str]:

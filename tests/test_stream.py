@@ -178,13 +178,17 @@ def test_prepared_word_ids_give_the_stream_of_the_texts(tmp_path: Path) -> None:
     arts = load_corpus([REALSHAPED]).articles
     texts = [*ODD_TEXTS, *(_analysis.strip_furniture(a.body) for a in arts[:30])]
     prepared = _stream.PreparedIds()
-    for k in reversed(range(len(texts))):  # prepared in another order than written
-        toks = _analysis._FINDALL(texts[k]) if k % 2 else None
-        prepared.add(f"d{k}", texts[k], toks)
+    order = list(reversed(range(len(texts))))  # prepared in another order than written
+    for run in (order[:len(order) // 2], order[len(order) // 2:]):  # each its own words
+        vocab: dict[str, int] = {}
+        raw: dict[str, int] = {}
+        ids = [_stream._word_ids(texts[k], vocab, raw,
+                                 _analysis._FINDALL(texts[k]) if k % 2 else None)
+               for k in run]
+        prepared.add_run([f"d{k}" for k in run], list(vocab), np.concatenate(ids),
+                         np.array([len(i) for i in ids]))
     assert prepared.get("missing") is None
     prepared.finish()
-    with pytest.raises(ValueError, match="after finish"):
-        prepared.add("late", "a late text")
     old, want_dir, got_dir = tmp_path / "old", tmp_path / "want", tmp_path / "got"
     for d in (old, want_dir, got_dir):
         d.mkdir()
