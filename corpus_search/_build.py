@@ -777,6 +777,8 @@ class _SurfaceRun:
     """The articles' stream word ids one after another (int32; see ``_stream``)."""
     lengths: np.ndarray
     """How many ids each article has."""
+    firsts: list[int]
+    """Each article's ``PreparedIds.first``: -1 where its ids are not its indexed tokens."""
 
 
 def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
@@ -790,17 +792,26 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
     ntokens: list[int] = []
     indexed: list[str | None] = []
     ids: list[np.ndarray] = []
+    firsts: list[int] = []
     for text, lines in texts:
         t = analysis.strip_furniture(text, lines)
         toks = analysis._FINDALL(t)
-        ids.append(_stream._word_ids(t, vocab, raw, toks))
+        if analysis.furniture_ranges(t):  # the stream leaves out tokens the index keeps
+            ids.append(_stream._word_ids(t, vocab, raw, toks, ordered=False))
+            firsts.append(-1)
+        else:
+            arr = _stream._plain_word_ids(toks, vocab, raw, ordered=False)
+            kept = arr >= 0
+            ids.append(arr[kept])
+            firsts.append(int(np.argmax(kept)) if len(ids[-1]) else 0)
         words = analysis.cased_words(t, toks)
         ntokens.append(len(words))
         df.update(cases.add(words))  # (counted in C)
         indexed.append(None if t == text else t)
     lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
     return _SurfaceRun(df, cases, ntokens, indexed, list(vocab),
-                       np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32), lengths)
+                       np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32), lengths,
+                       firsts)
 
 
 class _RunTexts:
@@ -870,7 +881,8 @@ def _surfaces(work: _Work) -> dict[str, int]:
             held = a.held_body() if t is None else t
             work.indexed[a.doc_id] = (held if isinstance(held, _Spilled)
                                       else work.spill.put(held))
-        work.prepared.add_run([a.doc_id for a in arts], run.words, run.ids, run.lengths)
+        work.prepared.add_run([a.doc_id for a in arts], run.words, run.ids, run.lengths,
+                              run.firsts)
 
     if two:
         run_halves(runs[:mine], runs[mine:], _surface_run, _surface_run, (), took,
@@ -1141,27 +1153,55 @@ def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
         writer.cancel()
         raise
 
-    def make(art: Article) -> dict:
+    prepared = work.prepared
+
+    def make(art: Article, words: _RunWords | None) -> dict:
         held, kept = art.held_body(), work.indexed.get(art.doc_id)
         text = held if isinstance(held, str) else held.read()
         # Most articles are indexed as written: one string for both fields (one read,
         # pickled once when the document goes to the worker).
         body = text if kept is held else _indexed(work, art)
-        return _document(art, body, text, per_doc[art.doc_id], typed_now[art.doc_id])
+        doc = _document(art, body, text, per_doc[art.doc_id], typed_now[art.doc_id])
+        if words is not None and (first := prepared.first(art.doc_id)) >= 0:
+            # The surface-word pass cut this body already: its words, not its text, are
+            # looked up (once per distinct word of the run; see _segwriter).
+            ids = np.searchsorted(words.ids, prepared.get(art.doc_id)).astype(np.int32)
+            doc["_tokens"] = {"body": (ids, first, words.words)}
+        return doc
 
-    docs = _Documents(arts, make)
+    def run_words(arts: list[Article]) -> _RunWords | None:
+        all_words = prepared.words
+        seen = np.zeros(len(all_words), dtype=bool)
+        for a in arts:
+            if (ids := prepared.get(a.doc_id)) is not None:
+                seen[ids] = True
+        used = np.flatnonzero(seen)
+        return _RunWords(used, [all_words[i] for i in used.tolist()]) if len(used) else None
+
+    docs = _Documents(arts, make, run_words)
     _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
                       and (os.cpu_count() or 1) > 1)
 
 
+@dataclass
+class _RunWords:
+    """The prepared words of a run of documents: their ids (sorted) and the words."""
+
+    ids: np.ndarray
+    words: list[str]
+
+
 class _Documents(Sequence):
     """The documents of ``arts`` for the segment writer, each made (by ``make``) when it
-    is read; slices are views, so halves and segment-sized runs stay lazy too."""
+    is read; slices are views, so halves and segment-sized runs stay lazy too. The first
+    document read from a slice makes ``run(arts)`` for all of the slice's articles (its
+    prepared words: one list the run's documents share, see ``_segwriter``)."""
 
-    def __init__(self, arts: list[Article], make: Any, start: int = 0,
+    def __init__(self, arts: list[Article], make: Any, run: Any, start: int = 0,
                  stop: int | None = None) -> None:
-        self.arts, self.make = arts, make
+        self.arts, self.make, self.run = arts, make, run
         self.start, self.stop = start, len(arts) if stop is None else stop
+        self._made: list = []  # the run's value, once made
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -1171,11 +1211,13 @@ class _Documents(Sequence):
             a, b, step = key.indices(len(self))
             if step != 1:
                 raise ValueError("only contiguous slices")
-            return _Documents(self.arts, self.make, self.start + a,
+            return _Documents(self.arts, self.make, self.run, self.start + a,
                               self.start + max(a, b))
         if not -len(self) <= key < len(self):
             raise IndexError(key)
-        return self.make(self.arts[self.start + key % len(self)])
+        if not self._made:
+            self._made.append(self.run(self.arts[self.start:self.stop]))
+        return self.make(self.arts[self.start + key % len(self)], self._made[0])
 
 
 # --- write columns ----------------------------------------------------------------------------

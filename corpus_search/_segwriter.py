@@ -10,7 +10,10 @@ batch becomes one new segment in one pass:
    calls it (a few calls per field, no per-posting work).
 2. Text fields analysed by :class:`~corpus_search._analysis.StemTokenizer` are tokenised
    once per distinct value (``body`` and ``pairs`` share one pass) into arrays of
-   (term id, position); ``pairs`` is derived from the body's stem ids with numpy. Other
+   (term id, position); ``pairs`` is derived from the body's stem ids with numpy. A
+   document may bring a value's tokens already cut (its ``_tokens``, see
+   :func:`write_segment`; the build's surface-word pass made them): then its words are
+   stemmed once per distinct word of the batch, not looked up once per token. Other
    indexed fields (keywords, ids, dates) go through ``field.index`` as in Whoosh.
 3. Each field's tokens are sorted once with numpy into postings (term, docnum, frequency,
    positions); the position lists are encoded as Whoosh's ``Positions`` format encodes
@@ -99,6 +102,24 @@ class _Vocab:
         self.stems: list[str] = []
         self.ids: dict[str, int] = {}
         self.raw: dict[str, int] = {}
+        self._words: tuple[list[str], np.ndarray] | None = None
+
+    def of_words(self, words: list[str]) -> np.ndarray:
+        """The stem id of each of ``words`` (lower-cased indexed tokens), made once for
+        the list the batch's ``_tokens`` documents share."""
+        if self._words is not None and self._words[0] is words:
+            return self._words[1]
+        cache, ids, stems = StemTokenizer._cache, self.ids, self.stems
+        codes = np.empty(len(words), dtype=np.int32)
+        for i, low in enumerate(words):
+            stemmed = cache.get(low) or _stem_word(low)
+            code = ids.get(stemmed)
+            if code is None:
+                code = ids[stemmed] = len(stems)
+                stems.append(stemmed)
+            codes[i] = code
+        self._words = (words, codes)
+        return codes
 
     def _miss(self, tok: str) -> int:
         low = tok.lower()
@@ -783,7 +804,11 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
         The index's name in the storage (``"MAIN"`` for ``open_dir``'s default).
     docs : sequence of dict
         Field name -> value, as for ``writer.add_document(**doc)``; ``None`` values are
-        skipped. Docnums follow the order of ``docs``.
+        skipped. Docnums follow the order of ``docs``. A document may also hold
+        ``"_tokens"``: field name -> ``(ids, first, words)``, that field's value already
+        cut into its indexed tokens (as :class:`~corpus_search._analysis.StemTokenizer`
+        cuts it, before stemming): ``words[ids[i]]`` is the i-th token lower-cased,
+        ``first`` the position of the first. Documents of a batch share one ``words``.
     flat_fields : frozenset of str
         Fields whose common terms get flat postings files beside the segment.
 
@@ -810,6 +835,8 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
                 raise UnknownFieldError(f"No field named {name!r} in {schema}")
         pdw.start_doc(docnum)
         seen: dict[int, tuple[np.ndarray, int]] = {}  # one tokenisation per value
+        for name, (ids, first, words) in doc.get("_tokens", {}).items():
+            seen[id(doc[name])] = (vocab.of_words(words)[ids], first)
         for name in names:
             value = doc[name]
             if value is None:

@@ -72,51 +72,74 @@ _FINDALL = analysis._FINDALL
 
 
 def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int],
-              toks: list[str] | None = None) -> np.ndarray:
+              toks: list[str] | None = None, *, ordered: bool = True) -> np.ndarray:
     """Word ids of :func:`_tokens` of ``text`` (new words are added to ``vocab`` in order
-    of first occurrence). Texts without furniture are cut by one ``findall`` (or given
-    its result, ``toks``), and each token as written is looked up in ``raw`` (token ->
-    word id, -1 if not indexed)."""
+    of first occurrence, or with ``ordered=False`` in any order, found by one C-level set
+    difference). Texts without furniture are cut by one ``findall`` (or given its result,
+    ``toks``), and each token as written is looked up in ``raw`` (token -> word id, -1 if
+    not indexed)."""
     if analysis.furniture_ranges(text):
         setdefault = vocab.setdefault
         return np.fromiter((setdefault(w, len(vocab)) for w in _tokens(text)),
                            dtype=np.int32)
-    if toks is None:
-        toks = _FINDALL(text)
+    arr = _plain_word_ids(_FINDALL(text) if toks is None else toks, vocab, raw,
+                          ordered=ordered)
+    return arr[arr >= 0]
+
+
+def _plain_word_ids(toks: list[str], vocab: dict[str, int], raw: dict[str, int], *,
+                    ordered: bool = True) -> np.ndarray:
+    """A word id for each of ``toks`` (a text's ``findall``, furniture ranges ignored),
+    -1 where the token is not indexed; as :func:`_word_ids`."""
     try:
-        arr = np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
-    except KeyError:  # tokens not seen before, numbered in order of first occurrence
-        for t in toks:
+        return np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
+    except KeyError:  # tokens not seen before
+        for t in toks if ordered else set(toks).difference(raw):
             if t not in raw:
                 low = t.lower()
                 raw[t] = (-1 if len(low) < analysis.MIN_TOKEN_CHARS
                           else vocab.setdefault(low, len(vocab)))
-        arr = np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
-    return arr[arr >= 0]
+        return np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
 
 
 class PreparedIds:
     """Articles' stream word ids, made where their text is cut into tokens anyway (the
     build's surface-word count) and kept in a nameless temporary file: the token stream
     renumbers them (:func:`write_stream`'s ``prepared``) instead of tokenising again.
-    Ids count from this object's own ``vocab``, in order of first occurrence."""
+    Ids count from this object's own ``vocab``, in order of first occurrence.
+
+    Where an article's ids are also its indexed tokens (no furniture range inside its
+    text: the stream and the index then drop the same tokens), :meth:`first` gives the
+    position of the first, and the segment writer takes its tokens from here too
+    (``_segwriter``'s ``_tokens`` documents)."""
 
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}
         self._words: list[str] | None = None
         self._spill = _Spill()
         self._at: dict[str, int] = {}  # key -> offset << 32 | count (one int: ~60 B less)
+        self._firsts: dict[str, int] = {}  # only where not 0
 
     def add_run(self, keys: Sequence[str], words: list[str], ids: np.ndarray,
-                lengths: np.ndarray) -> None:
+                lengths: np.ndarray, firsts: Sequence[int] | None = None) -> None:
         """Keep the word ids of a run of articles made elsewhere (by :func:`_word_ids`
         with a vocabulary of their own, whose words are ``words``), renumbered to this
         object's: ``ids`` holds the articles' ids one after another, ``lengths`` how many
-        each, ``keys`` their keys."""
+        each, ``keys`` their keys; ``firsts`` each article's :meth:`first` (all -1 when
+        not given)."""
         if self._words is not None:
             raise ValueError("PreparedIds.add_run after finish()")
         if len(keys) != len(lengths) or int(np.sum(lengths)) != len(ids):
             raise ValueError("add_run: keys, lengths and ids do not agree")
+        if firsts is None:
+            firsts = [-1] * len(keys)
+        if len(firsts) != len(keys):
+            raise ValueError("add_run: keys and firsts do not agree")
+        for key, first in zip(keys, firsts, strict=True):
+            if first:
+                self._firsts[key] = first
+            else:
+                self._firsts.pop(key, None)
         vocab = self.vocab
         table = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words),
                             dtype=np.int32, count=len(words))
@@ -132,6 +155,12 @@ class PreparedIds:
             return None
         return np.frombuffer(self._spill.get_bytes(at >> 32, 4 * (at & 0xFFFFFFFF)),
                              dtype=np.int32)
+
+    def first(self, key: str) -> int:
+        """Where the ids under ``key`` are its article's indexed tokens: the position of
+        the first (how many tokens of one character come before it); -1 where they are
+        not, or nothing is kept under ``key``."""
+        return self._firsts.get(key, 0) if key in self._at else -1
 
     def finish(self) -> None:
         """No more articles: keep the words as a list and let the word -> id dict go (a

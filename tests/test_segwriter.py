@@ -469,6 +469,32 @@ def test_fields_written_in_many_chunks_have_the_same_bytes(
     assert expected == got
 
 
+def test_documents_bringing_their_tokens_give_the_same_bytes(tmp_path: Path) -> None:
+    """Bodies given already cut (``_tokens``: word ids, first position, shared words, as
+    the build's surface pass makes them) give the segment of bodies cut here (one-letter
+    tokens first, a first position of 70,000, dotted words, Unicode that lower-cases
+    longer)."""
+    from corpus_search._build import _surface_run  # noqa: PLC0415
+
+    arts = load_corpus([ROOT / "corpus"]).articles + ODD + _articles(tmp_path, 60, seed=4)
+    docs = [_doc(a, i) for i, a in enumerate(arts)]
+    schema = make_schema(common_stems(_surface_dfs(docs), len(docs)))
+    run = _surface_run((d["body"], frozenset()) for d in docs)
+    ends = np.cumsum(run.lengths)
+    cut = []
+    for d, first, end, n in zip(docs, run.firsts, ends.tolist(), run.lengths.tolist(),
+                                strict=True):
+        d = dict(d)
+        if first >= 0:
+            d["_tokens"] = {"body": (run.ids[end - n:end], first, run.words)}
+        cut.append(d)
+    assert [first for first in run.firsts if first][:2] == [2, 70_000]  # odd-1, odd-5
+    expected = _segment_files(_write(tmp_path / "texts", schema, [([], docs)], bulk=True))
+    got = _segment_files(_write(tmp_path / "cut", schema, [([], cut)], bulk=True))
+    assert sum("_tokens" in d for d in cut) == len(docs)
+    assert expected == got
+
+
 def test_small_commits_merged_by_whoosh_lose_nothing(tmp_path: Path) -> None:
     """Whoosh's merge policy folds small bulk segments into its own; a later bulk commit
     keeps them (eight small commits, then a large one)."""
@@ -593,7 +619,8 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
         made[0] += 1
         return doc
 
-    _segwriter.commit(writer, _Documents(docs, make), two_processes=True)
+    _segwriter.commit(writer, _Documents(docs, lambda doc, words: make(doc), lambda arts: None),
+                      two_processes=True)
     assert len(seen) == 8
     assert seen[0] == 40  # two runs sent before this process starts its first, not 160
     # A finished run's future is let go (the scheduler keeps a task's documents while a

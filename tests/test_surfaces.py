@@ -19,7 +19,8 @@ REALSHAPED = Path(__file__).resolve().parent / "data" / "realshaped" / "corpus"
 
 def _contents(index_dir: Path) -> dict[str, object]:
     """Everything a generation holds, by what it is: manifest tables, and the md5 of each
-    file (Whoosh's segment files by extension, their names being random)."""
+    file (Whoosh's segment files by extension, their names being random: the sorted md5s
+    of all segments' files of an extension)."""
     gen = index_dir / (index_dir / "CURRENT").read_text().strip()
     db = sqlite3.connect(gen / "manifest.sqlite")
     got: dict[str, object] = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
@@ -28,7 +29,9 @@ def _contents(index_dir: Path) -> dict[str, object]:
     for f in sorted(gen.iterdir()):
         if f.name.startswith("MAIN_") and not f.name.endswith("WRITELOCK"):
             key = "segment" + f.name[len("MAIN_") + 16:]
-        elif f.suffix in (".sqlite", ".json", ".sig") or f.name.startswith("_MAIN"):
+            got[key] = sorted([*got.get(key, []), hashlib.md5(f.read_bytes()).hexdigest()])
+            continue
+        if f.suffix in (".sqlite", ".json", ".sig") or f.name.startswith("_MAIN"):
             continue  # the manifest (compared above), marker, signature, TOC: dated
         else:
             key = f.name
@@ -83,6 +86,7 @@ def test_surface_run_counts_each_article_once_per_word() -> None:
     assert run.indexed[0] is None and run.indexed[2] is None
     assert run.indexed[1] == "Mayor Smith spoke."
     assert run.lengths.tolist() == [7, 3, 1]
+    assert run.firsts == [0, 0, 2]  # "a b": two tokens of one letter before "mayor"
     words = np.asarray(run.words)
     assert words[run.ids[:7]].tolist() == ["the", "mayor", "said", "the", "mayor", "would",
                                            "go"]
@@ -104,3 +108,48 @@ def test_prepared_ids_of_runs_are_renumbered_to_one_vocabulary() -> None:
     other = _stream.PreparedIds()
     with pytest.raises(ValueError, match="do not agree"):
         other.add_run(["d"], ["x"], np.array([0, 0], dtype=np.int32), np.array([1]))
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_segments_from_the_surface_pass_tokens_equal_segments_from_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: int
+) -> None:
+    """Bodies the segment writer takes as the surface pass cut them (``_tokens``) give the
+    segments, stream and manifest of bodies it cuts itself (the real-shaped corpus; on
+    two processes, the worker's runs come to it with their words)."""
+    if processes == 2:
+        monkeypatch.setattr(build_module, "PARALLEL_MIN_ARTICLES", 10)
+        monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 20)
+    cut: list[bool] = []
+    real_make = build_module._Documents.__getitem__
+
+    def getitem(self, key):
+        got = real_make(self, key)
+        if isinstance(got, dict):
+            cut.append("_tokens" in got)
+        return got
+
+    monkeypatch.setattr(build_module._Documents, "__getitem__", getitem)
+    cs.build([REALSHAPED], tmp_path / "cut", entities=False, progress=False)
+    expected_cut = cut.copy()
+    monkeypatch.setattr(_stream.PreparedIds, "first", lambda self, key: -1)
+    cut.clear()
+    cs.build([REALSHAPED], tmp_path / "texts", entities=False, progress=False)
+    assert (len(expected_cut), sum(cut)) == (len(cut), 0)
+    assert sum(expected_cut) >= 80  # of 90 (bodies with furniture left in are cut again)
+    expected, got = _contents(tmp_path / "texts"), _contents(tmp_path / "cut")
+    assert sorted(expected) == sorted(got)
+    for key in expected:
+        assert (key, expected[key]) == (key, got[key])
+
+
+def test_prepared_first_says_where_ids_are_indexed_tokens() -> None:
+    """``first``: 0 unless given, -1 for ids that are not the indexed tokens and for keys
+    not kept."""
+    prepared = _stream.PreparedIds()
+    prepared.add_run(["a", "b", "c"], ["x"], np.zeros(3, dtype=np.int32), np.array([1, 1, 1]),
+                     [0, 4, -1])
+    prepared.add_run(["d"], ["x"], np.zeros(1, dtype=np.int32), np.array([1]))
+    assert [prepared.first(k) for k in "abcde"] == [0, 4, -1, -1, -1]
+    with pytest.raises(ValueError, match="firsts"):
+        prepared.add_run(["e"], ["x"], np.zeros(1, dtype=np.int32), np.array([1]), [0, 0])
