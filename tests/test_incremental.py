@@ -13,6 +13,7 @@ import pytest
 from datasketch import LeanMinHash, MinHashLSH
 
 import corpus_search as cs
+from corpus_search import _build as build_module
 from corpus_search import _corpus, _dups, _sourcefiles, _stream, synthetic
 from corpus_search._boilerplate import find_boilerplate
 from corpus_search._sourcefiles import SourceFiles
@@ -95,17 +96,35 @@ def test_update_equals_full_build(tmp_path: Path, corpora, monkeypatch) -> None:
     inc = tmp_path / "inc"
     cs.build([first], inc, entities=False, progress=False)
     _write(first, later)
-    tokenised: list[int] = []
+    tokenised: list[str] = []  # texts cut into tokens by the surface pass
+    again: list[str] = []  # texts cut again elsewhere (the token stream)
     hashed: list[int] = []
     real_tokens, real_sigs = _stream._word_ids, _dups._signatures
-    monkeypatch.setattr(_stream, "_word_ids",
-                        lambda t, v, r, k=None: tokenised.append(1) or real_tokens(t, v, r, k))
+    real_run = build_module._surface_run
+    inside = [False]
+
+    def surface_run(texts):
+        texts = list(texts)
+        tokenised.extend(t for t, _ in texts)
+        inside[0] = True
+        try:
+            return real_run(texts)
+        finally:
+            inside[0] = False
+
+    def word_ids(text, vocab, raw, toks=None, *, ordered=True):
+        if not inside[0]:
+            again.append(text)
+        return real_tokens(text, vocab, raw, toks, ordered=ordered)
+
+    monkeypatch.setattr(build_module, "_surface_run", surface_run)
+    monkeypatch.setattr(_stream, "_word_ids", word_ids)
     monkeypatch.setattr(_dups, "_signatures",
                         lambda s, d: hashed.append(len(d)) or real_sigs(s, d))
     report = cs.build([first, more], inc, entities=False, progress=False)
     monkeypatch.undo()
     assert (report.added, report.updated, report.removed) == (12, 1, 1)
-    assert len(tokenised) == 13
+    assert (len(tokenised), again) == (13, [])
     assert sum(hashed) == 13
     full = tmp_path / "full"
     cs.build([first, more], full, entities=False, progress=False)
