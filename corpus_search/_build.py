@@ -493,6 +493,8 @@ class _Work:
     """doc_id -> the indexed text of a new or changed article, kept in ``spill``."""
     prepared: _stream.PreparedIds = field(default_factory=_stream.PreparedIds)
     """The token stream's word ids of the same articles, made with their surface words."""
+    prehash: _trust.Prehash = field(default_factory=_trust.Prehash)
+    """The new segment files, hashed for the signature while the next steps run."""
 
 
 @dataclass
@@ -560,6 +562,7 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
     final = index_dir / f"gen-{number:06d}"
     tmp = index_dir / f"gen-{number:06d}.tmp-{os.getpid()}"
     tmp.mkdir()
+    work: _Work | None = None
     try:
         work = _start(tmp, final, old_gen if reuse else None, articles, keys, bp, run.files)
         work.todo = _full(work, work.todo, articles)
@@ -571,6 +574,10 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
         per_doc, typed_now, retyped = _resolve_entities(work, report, index_dir)
         _write_index(work, per_doc, typed_now, retyped, run.progress)
         work.db.commit()
+        for f in sorted(tmp.iterdir()):  # the new segments' files (others are linked)
+            if (f.name.startswith("MAIN_") and not f.name.endswith("WRITELOCK")
+                    and f.stat().st_nlink == 1):
+                work.prehash.add(f)
         layout = _layout(work, retyped)
         _write_columns(work, layout)
         _write_stream_and_duplicates(work, layout)
@@ -580,6 +587,8 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
         _check_cancel(run)
         _publish(work, index_dir, cfg, report, old_gen if reuse else None, pending)
     except BaseException:
+        if work is not None:
+            work.prehash.close()
         store.remove_old_generations(index_dir, keep=[p.name for p in index_dir.iterdir()
                                                       if p.name != tmp.name])
         raise
@@ -1165,7 +1174,7 @@ def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
         if words is not None and (first := prepared.first(art.doc_id)) >= 0:
             # The surface-word pass cut this body already: its words, not its text, are
             # looked up (once per distinct word of the run; see _segwriter).
-            ids = np.searchsorted(words.ids, prepared.get(art.doc_id)).astype(np.int32)
+            ids = words.local[prepared.get(art.doc_id)]
             doc["_tokens"] = {"body": (ids, first, words.words)}
         return doc
 
@@ -1176,7 +1185,11 @@ def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
             if (ids := prepared.get(a.doc_id)) is not None:
                 seen[ids] = True
         used = np.flatnonzero(seen)
-        return _RunWords(used, [all_words[i] for i in used.tolist()]) if len(used) else None
+        if not len(used):
+            return None
+        local = np.full(len(all_words), -1, dtype=np.int32)
+        local[used] = np.arange(len(used), dtype=np.int32)
+        return _RunWords(local, [all_words[i] for i in used.tolist()])
 
     docs = _Documents(arts, make, run_words)
     _segwriter.commit(writer, docs, two_processes=len(docs) >= PARALLEL_MIN_ARTICLES
@@ -1185,9 +1198,10 @@ def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
 
 @dataclass
 class _RunWords:
-    """The prepared words of a run of documents: their ids (sorted) and the words."""
+    """The prepared words of a run of documents: the words, and each prepared word id's
+    place among them (-1: not in the run)."""
 
-    ids: np.ndarray
+    local: np.ndarray
     words: list[str]
 
 
@@ -1458,7 +1472,10 @@ def _publish(work: _Work, index_dir: Path, cfg: dict[str, str], report: BuildRep
               "fingerprint": corpus_fingerprint(
                   (d, k) for d, k in sorted(work.keys.items()))}
     (work.tmp / store.MARKER).write_text(json.dumps(marker, indent=2), "utf-8")
-    _trust.sign(work.tmp, reuse=reused)
+    try:
+        _trust.sign(work.tmp, reuse=reused, prehashed=work.prehash)
+    finally:
+        work.prehash.close()
     for f in work.tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())

@@ -64,6 +64,7 @@ __all__ = [
     "READ_ERRORS",
     "SECRET_ENV",
     "SIGNATURE",
+    "Prehash",
     "check_index",
     "guard_whoosh",
     "is_damage",
@@ -249,7 +250,52 @@ def _read_signature(gen: Path, index_dir: Path) -> dict:
     return sig
 
 
-def sign(gen: str | Path, *, reuse: str | Path | None = None) -> Path:
+class Prehash:
+    """Full digests of finished files, made on a background thread ahead of
+    :func:`sign` (hashing and reading let the GIL go): a build hashes its segment files
+    while it goes on with steps that use one core, instead of reading them all back when
+    it signs (at a million articles 22 GB, which no longer fit in the page cache: 56 s).
+
+    A digest is used only for a file whose inode, size and modification time are those
+    it had when it was hashed (and not changed while it was)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._futures: list = []
+
+    def add(self, path: Path) -> None:
+        """Hash ``path`` (a file nothing writes to any more) in the background."""
+        self._futures.append(self._pool.submit(_stamped_digest, path))
+
+    def digests(self) -> dict[tuple[int, int, int, int], str]:
+        """(inode, device, size, mtime_ns) -> full digest of the files added, once all are
+        hashed (those that could not be are left out)."""
+        out = {}
+        for fut in self._futures:
+            with contextlib.suppress(OSError):
+                got = fut.result()
+                if got is not None:
+                    out[got[0]] = got[1]
+        return out
+
+    def close(self) -> None:
+        """Stop: what is not hashed yet is not (idempotent)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
+
+
+def _stamped_digest(path: Path) -> tuple[tuple[int, int, int, int], str] | None:
+    with open_regular(path) as fh:
+        before = _stamp(os.fstat(fh.fileno()))
+        digest = _full_digest(fh)
+        return (before, digest) if _stamp(os.fstat(fh.fileno())) == before else None
+
+
+def sign(gen: str | Path, *, reuse: str | Path | None = None,
+         prehashed: Prehash | None = None) -> Path:
     """Write ``gen``'s signature: every file's size and digests, HMAC'd with this user's key.
 
     Parameters
@@ -259,6 +305,8 @@ def sign(gen: str | Path, *, reuse: str | Path | None = None) -> Path:
     reuse : str or Path, optional
         The previous generation, already verified: files hard-linked from it (same inode
         and size) take its full digests instead of being read whole again.
+    prehashed : Prehash, optional
+        Files of ``gen`` already hashed: those unchanged since take that digest.
 
     Returns
     -------
@@ -268,6 +316,7 @@ def sign(gen: str | Path, *, reuse: str | Path | None = None) -> Path:
     gen = Path(gen)
     key = _secret(create=True)
     assert key is not None
+    ahead = prehashed.digests() if prehashed is not None else {}
     known: dict[tuple[int, int], str] = {}
     if reuse is not None:
         reuse = Path(reuse)
@@ -282,7 +331,8 @@ def sign(gen: str | Path, *, reuse: str | Path | None = None) -> Path:
         with open_regular(gen / name) as fh:
             st = os.fstat(fh.fileno())
             return {"size": st.st_size, "quick": _quick_digest(fh, st.st_size),
-                    "full": known.get((st.st_ino, st.st_dev)) or _full_digest(fh)}
+                    "full": (known.get((st.st_ino, st.st_dev)) or ahead.get(_stamp(st))
+                             or _full_digest(fh))}
 
     # Files are read and hashed on as many threads as cores (hashlib and reads let the
     # GIL go): a million articles' index is ~20 GB.

@@ -216,3 +216,34 @@ def test_endless_files_are_not_read(ix_dir: Path) -> None:
     (ix_dir / "CURRENT").symlink_to("/dev/zero")
     with pytest.raises(cs.UnsafeIndexError, match="CURRENT"):
         cs.open_index(ix_dir)
+
+
+def test_prehashed_digests_sign_only_files_unchanged_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A digest made ahead (``Prehash``) signs its file while the file's inode, size and
+    time are unchanged; a file rewritten since (same size) is read and hashed again."""
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    for name in ("kept", "rewritten"):
+        (gen / name).write_bytes(b"a" * 300_000)
+    ahead = _trust.Prehash()
+    for name in ("kept", "rewritten"):
+        ahead.add(gen / name)
+    assert len(ahead.digests()) == 2
+    again = gen / "rewritten"
+    old = again.stat()
+    again.write_bytes(b"b" * 300_000)
+    os.utime(again, ns=(old.st_atime_ns, old.st_mtime_ns + 1_000_000))
+    expected = {}
+    for name in ("kept", "rewritten"):
+        with open(gen / name, "rb") as fh:
+            expected[name] = _trust._full_digest(fh)
+    read_whole: list[int] = []
+    real = _trust._full_digest
+    monkeypatch.setattr(_trust, "_full_digest", lambda fh: read_whole.append(1) or real(fh))
+    sig = json.loads(_trust.sign(gen, prehashed=ahead).read_text("utf-8"))
+    ahead.close()
+    assert read_whole == [1]  # the rewritten file, not the kept one
+    assert {n: sig["files"][n]["full"] for n in expected} == expected
+    _trust.verify(gen, full=True)
