@@ -803,9 +803,13 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
     ids: list[np.ndarray] = []
     firsts: list[int] = []
     for text, lines in texts:
-        t = analysis.strip_furniture(text, lines)
+        if lines or analysis._may_have_furniture(text):
+            t = analysis.strip_furniture(text, lines)
+            ranges = bool(analysis.furniture_ranges(t))
+        else:  # (most texts: what both would find out again from the same two searches)
+            t, ranges = text.strip(), False
         toks = analysis._FINDALL(t)
-        if analysis.furniture_ranges(t):  # the stream leaves out tokens the index keeps
+        if ranges:  # the stream leaves out tokens the index keeps
             ids.append(_stream._word_ids(t, vocab, raw, toks, ordered=False))
             firsts.append(-1)
         else:
