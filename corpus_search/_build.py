@@ -1233,9 +1233,17 @@ class _Documents(Sequence):
                               self.start + max(a, b))
         if not -len(self) <= key < len(self):
             raise IndexError(key)
+        return self.make(self.arts[self.start + key % len(self)], self._run())
+
+    def _run(self) -> Any:
         if not self._made:
             self._made.append(self.run(self.arts[self.start:self.stop]))
-        return self.make(self.arts[self.start + key % len(self)], self._made[0])
+        return self._made[0]
+
+    def shared(self) -> list:
+        """What the slice's documents share (its word list), for ``_enrich._Packed``."""
+        words = self._run()
+        return [] if words is None else [words.words]
 
 
 # --- write columns ----------------------------------------------------------------------------

@@ -29,6 +29,8 @@ the folder and re-raises with a one-line message.
 from __future__ import annotations
 
 import contextlib
+import copy
+import io
 import itertools
 import logging
 import os
@@ -208,18 +210,65 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int,
 R = TypeVar("R")
 
 
-def _packed(run: Iterable[Any]) -> bytes:
-    """A run's items pickled as one value. Given as they are, dask walks every item of a
-    task's arguments (looking for futures inside them: 150M calls for 5,000 documents
-    sharing their run's word list) and serialises a list holding numpy arrays item by
-    item, pickling what the items share again for each."""
-    return pickle.dumps(list(run), protocol=pickle.HIGHEST_PROTOCOL)
+class _Packed(Sequence):
+    """A run's items, pickled one at a time as they are made (the run is never held
+    whole) and read back one at a time where it is used: on the worker, one item is
+    unpickled while the one before it is dropped.
 
+    Sent to dask as one opaque value. Given as a list, dask walks every item of a task's
+    arguments looking for futures (150M calls for 5,000 documents sharing their run's word
+    list) and serialises a list holding numpy arrays item by item. Objects the items
+    share (``run.shared()``, if the run has it: the word list of a run of documents) are
+    pickled once, not once per item. Only this build's own bytes are unpickled."""
 
-def _call_unpacked(there: Callable[..., R], *args: Any) -> R:
-    """On the worker: ``there(*args[:-1], run)``, the run unpickled from the last
-    argument (this build's own bytes, made by :func:`_packed`)."""
-    return there(*args[:-1], pickle.loads(args[-1]))
+    def __init__(self, run: Iterable[Any]) -> None:
+        shared = list(run.shared()) if hasattr(run, "shared") else []
+        ids = {id(obj): k for k, obj in enumerate(shared)}
+        buf = io.BytesIO()
+
+        class Pickler(pickle.Pickler):
+            def persistent_id(self, obj: Any) -> int | None:
+                return ids.get(id(obj))
+
+        pickler = Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        ends = [0]
+        for item in run:
+            pickler.dump(item)
+            pickler.clear_memo()  # (the memo would hold every item made so far)
+            ends.append(buf.tell())
+        self._data = buf.getvalue()
+        self._ends = ends
+        self._shared = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        self._start, self._stop = 0, len(ends) - 1
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            a, b, step = key.indices(len(self))
+            if step != 1:
+                raise ValueError("only contiguous slices")
+            view = copy.copy(self)
+            view._start, view._stop = self._start + a, self._start + max(a, b)
+            return view
+        if not -len(self) <= key < len(self):
+            raise IndexError(key)
+        i = self._start + key % len(self)
+        shared = self._loaded_shared()
+        unpickler = pickle.Unpickler(io.BytesIO(
+            memoryview(self._data)[self._ends[i]:self._ends[i + 1]]))
+        unpickler.persistent_load = shared.__getitem__
+        return unpickler.load()
+
+    def _loaded_shared(self) -> list:
+        got = self.__dict__.get("_shared_objects")
+        if got is None:
+            got = self.__dict__["_shared_objects"] = pickle.loads(self._shared)
+        return got
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_shared_objects"}
 
 
 def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
@@ -228,14 +277,14 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                config: dict[str, Any] | None = None) -> None:
     """Runs of work on two processes: ``here(run)`` for each run of ``mine``, in order, in
     this process, while the one worker of a new one-process ``LocalCluster`` does
-    ``there(*there_args, list(run))`` for each run of ``theirs`` (sent pickled as one
-    value, :func:`_packed`).
+    ``there(*there_args, run)`` for each run of ``theirs`` (sent as a :class:`_Packed`
+    sequence: pickled an item at a time, read back an item at a time).
 
     Each result goes to ``took(k, result)``, in this process, as soon as it is taken:
     ``k`` numbers ``mine`` then ``theirs``. Ours come in order; theirs are taken after each
     of ours (those finished by then) and at the end, in order. The worker's runs are sent
-    at most two ahead of it, each materialised (``list(run)``: lazy items made, texts read)
-    only when sent, so this process holds at most two of them: memory is bounded by the
+    at most two ahead of it, each made (lazy items made, texts read) and pickled only when
+    sent, so this process holds at most two of them, as bytes: memory is bounded by the
     run size, not by the work. A taken run's future is dropped at once (the scheduler, in
     this process, keeps a task's arguments while a future refers to it).
 
@@ -259,8 +308,8 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                 def feed(upto: int) -> None:
                     while len(futures) < min(upto, len(theirs)):
                         j = len(futures)
-                        futures.append(client.submit(_call_unpacked, there, *there_args,
-                                                     _packed(theirs[j]),
+                        futures.append(client.submit(there, *there_args,
+                                                     _Packed(theirs[j]),
                                                      pure=False, key=f"{key}-{j}"))
 
                 try:

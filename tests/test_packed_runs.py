@@ -1,0 +1,57 @@
+"""Runs sent to the build's dask worker: pickled an item at a time, shared objects once."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from corpus_search._enrich import _Packed
+
+
+class _Run:
+    """A run whose items share one word list, made as they are read."""
+
+    def __init__(self, n: int, words: list[str]) -> None:
+        self.words, self.n, self.made = words, n, 0
+
+    def shared(self) -> list:
+        return [self.words]
+
+    def __iter__(self):
+        for i in range(self.n):
+            self.made += 1
+            yield {"i": i, "ids": np.arange(i, dtype=np.int32), "words": self.words}
+
+
+def test_items_come_back_in_order_with_their_shared_objects() -> None:
+    """Each item reads back equal to what was made, its shared list one object."""
+    words = [f"word{k}" for k in range(5_000)]
+    packed = pickle.loads(pickle.dumps(_Packed(_Run(30, words))))  # (as dask sends it)
+    assert len(packed) == 30
+    got = list(packed)
+    assert [d["i"] for d in got] == list(range(30))
+    assert got[7]["ids"].tolist() == list(range(7))
+    assert got[0]["words"] == words
+    assert packed[0]["words"] is packed[29]["words"]  # unpickled once
+    assert [d["i"] for d in packed[10:13]] == [10, 11, 12]
+    assert [d["i"] for d in packed[10:13][1:]] == [11, 12]
+    assert packed[-1]["i"] == 29
+    with pytest.raises(IndexError):
+        packed[30]
+
+
+def test_shared_objects_are_pickled_once_not_per_item() -> None:
+    """A word list shared by 200 items costs its size once."""
+    words = [f"word{k}" for k in range(20_000)]
+    one = len(pickle.dumps(words))
+    packed = _Packed(_Run(200, words))
+    assert len(pickle.dumps(packed)) < 2 * one
+
+
+def test_a_run_without_shared_objects_is_packed_too() -> None:
+    """Plain items (texts and their furniture lines) round-trip."""
+    lines = frozenset({"Share this"})
+    packed = _Packed([("a text", lines), ("another", lines)])
+    assert list(packed) == [("a text", lines), ("another", lines)]
