@@ -837,6 +837,11 @@ class _RunTexts:
         lines = self.bp.lines_for
         return ((a.body, lines(a.outlet)) for a in self.arts)
 
+    def shared(self) -> list[frozenset[str]]:
+        """Each outlet's furniture lines, once (for ``_enrich._Packed``)."""
+        return list({id(f): f for f in map(self.bp.lines_for, {a.outlet for a in self.arts})
+                     }.values())
+
 
 def _surfaces(work: _Work) -> dict[str, int]:
     """Surface-word document frequencies and case counts: take out what leaves, add what
