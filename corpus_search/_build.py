@@ -39,7 +39,7 @@ from . import _store as store
 from ._boilerplate import Boilerplate
 from ._corpus import Article, ColumnMap, Skipped, _Spill, _Spilled, read_corpus
 from ._dates import to_iso
-from ._enrich import run_halves
+from ._enrich import run_halves, view_bounds
 from ._entities import (
     ENTITY_TYPES,
     OVERRIDE_FILE,
@@ -810,7 +810,7 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
             t, ranges = text.strip(), False
         toks = analysis._FINDALL(t)
         if ranges:  # the stream leaves out tokens the index keeps
-            ids.append(_stream._word_ids(t, vocab, raw, toks, ordered=False))
+            ids.append(_stream._word_ids(t, vocab, raw, toks))
             firsts.append(-1)
         else:
             arr = _stream._plain_word_ids(toks, vocab, raw, ordered=False)
@@ -1231,11 +1231,8 @@ class _Documents(Sequence):
 
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
-            a, b, step = key.indices(len(self))
-            if step != 1:
-                raise ValueError("only contiguous slices")
-            return _Documents(self.arts, self.make, self.run, self.start + a,
-                              self.start + max(a, b))
+            return _Documents(self.arts, self.make, self.run,
+                              *view_bounds(key, self.start, len(self)))
         if not -len(self) <= key < len(self):
             raise IndexError(key)
         return self.make(self.arts[self.start + key % len(self)], self._run())

@@ -210,6 +210,15 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int,
 R = TypeVar("R")
 
 
+def view_bounds(key: slice, start: int, length: int) -> tuple[int, int]:
+    """Where the contiguous slice ``key`` of a view of ``length`` items starting at
+    ``start`` (of what it views) starts and stops, in what it views."""
+    a, b, step = key.indices(length)
+    if step != 1:
+        raise ValueError("only contiguous slices")
+    return start + a, start + max(a, b)
+
+
 class _Packed(Sequence):
     """A run's items, pickled one at a time as they are made (the run is never held
     whole) and read back one at a time where it is used: on the worker, one item is
@@ -246,11 +255,8 @@ class _Packed(Sequence):
 
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
-            a, b, step = key.indices(len(self))
-            if step != 1:
-                raise ValueError("only contiguous slices")
             view = copy.copy(self)
-            view._start, view._stop = self._start + a, self._start + max(a, b)
+            view._start, view._stop = view_bounds(key, self._start, len(self))
             return view
         if not -len(self) <= key < len(self):
             raise IndexError(key)

@@ -72,25 +72,24 @@ _FINDALL = analysis._FINDALL
 
 
 def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int],
-              toks: list[str] | None = None, *, ordered: bool = True) -> np.ndarray:
+              toks: list[str] | None = None) -> np.ndarray:
     """Word ids of :func:`_tokens` of ``text`` (new words are added to ``vocab`` in order
-    of first occurrence, or with ``ordered=False`` in any order, found by one C-level set
-    difference). Texts without furniture are cut by one ``findall`` (or given its result,
-    ``toks``), and each token as written is looked up in ``raw`` (token -> word id, -1 if
-    not indexed)."""
+    of first occurrence). Texts without furniture are cut by one ``findall`` (or given
+    its result, ``toks``), and each token as written is looked up in ``raw`` (token ->
+    word id, -1 if not indexed)."""
     if analysis.furniture_ranges(text):
         setdefault = vocab.setdefault
         return np.fromiter((setdefault(w, len(vocab)) for w in _tokens(text)),
                            dtype=np.int32)
-    arr = _plain_word_ids(_FINDALL(text) if toks is None else toks, vocab, raw,
-                          ordered=ordered)
+    arr = _plain_word_ids(_FINDALL(text) if toks is None else toks, vocab, raw)
     return arr[arr >= 0]
 
 
 def _plain_word_ids(toks: list[str], vocab: dict[str, int], raw: dict[str, int], *,
                     ordered: bool = True) -> np.ndarray:
     """A word id for each of ``toks`` (a text's ``findall``, furniture ranges ignored),
-    -1 where the token is not indexed; as :func:`_word_ids`."""
+    -1 where the token is not indexed; as :func:`_word_ids`, or with ``ordered=False``
+    new words numbered in any order (found by one C-level set difference)."""
     try:
         return np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
     except KeyError:  # tokens not seen before

@@ -112,10 +112,10 @@ def test_update_equals_full_build(tmp_path: Path, corpora, monkeypatch) -> None:
         finally:
             inside[0] = False
 
-    def word_ids(text, vocab, raw, toks=None, *, ordered=True):
+    def word_ids(text, vocab, raw, toks=None):
         if not inside[0]:
             again.append(text)
-        return real_tokens(text, vocab, raw, toks, ordered=ordered)
+        return real_tokens(text, vocab, raw, toks)
 
     monkeypatch.setattr(build_module, "_surface_run", surface_run)
     monkeypatch.setattr(_stream, "_word_ids", word_ids)
