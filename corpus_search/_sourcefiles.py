@@ -58,7 +58,7 @@ QUIET_NS = 2_000_000_000
 _VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KnownArticle(Article):
     """An article of an unchanged source file, as the previous build read it: its id,
     source and outlet, and the hashes of its content; no title, text, date or url (see
@@ -100,20 +100,29 @@ def _code_version() -> str:
     return _CODE
 
 
+def _hashes(hexes: Iterable[str], n: int) -> np.ndarray:
+    """Hex digests as one array (40 bytes each, not a ``str`` of 89 bytes each)."""
+    return np.fromiter((h.encode("ascii") for h in hexes), dtype="S40", count=n)
+
+
 @dataclass
 class _File:
-    """What one source file gave a build."""
+    """What one source file gave a build. For a file read this time, the per-article
+    lists (``doc_ids``, ``wheres``, ``outlets``, ``origins``) are ``None``: they are its
+    articles' (see :meth:`lists`), not held twice."""
 
     stat: list[int]
     context: str
     src_prefix: str
     given_prefix: str
-    doc_ids: list[str]
-    wheres: list[str]
-    outlets: list[str]
-    origins: list[str]
-    content: list[str]
-    text: list[str]
+    doc_ids: list[str] | None
+    wheres: list[str] | None
+    outlets: list[str] | None
+    origins: list[str] | None
+    content: np.ndarray
+    """Each article's content hash (hex, ``S40``)."""
+    text: np.ndarray
+    """Each article's text hash (hex, ``S40``)."""
     ptr: np.ndarray
     hashes: np.ndarray
     skipped: list[list[str]]
@@ -127,10 +136,80 @@ class _File:
     def lines_of(self, pos: int) -> np.ndarray:
         return self.hashes[self.ptr[pos]:self.ptr[pos + 1]]
 
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+    def lists(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """Each article's id, place in the file (``:line``, ``#row`` or ``""``), outlet and
+        where the outlet came from."""
+        if self.doc_ids is not None:
+            assert self.wheres is not None and self.outlets is not None
+            assert self.origins is not None
+            return self.doc_ids, self.wheres, self.outlets, self.origins
+        arts = self.articles or []
+        cut = len(self.src_prefix)
+        return ([a.doc_id for a in arts], [a.source[cut:] for a in arts],
+                [a.outlet for a in arts], [a.outlet_from for a in arts])
+
     def meta(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "stat", "context", "src_prefix", "given_prefix", "doc_ids", "wheres", "outlets",
-            "origins", "content", "text", "skipped", "notes", "digest")}
+        doc_ids, wheres, outlets, origins = self.lists()
+        return {"stat": self.stat, "context": self.context, "src_prefix": self.src_prefix,
+                "given_prefix": self.given_prefix, "doc_ids": doc_ids, "wheres": wheres,
+                "outlets": outlets, "origins": origins,
+                "content": [h.decode("ascii") for h in self.content.tolist()],
+                "text": [h.decode("ascii") for h in self.text.tolist()],
+                "skipped": self.skipped, "notes": self.notes, "digest": self.digest}
+
+
+class _Places:
+    """Where each article read this time is: ``id(article)`` -> (file number, position),
+    kept as sorted arrays (16 bytes an article; a dict of tuples cost ~125) with the
+    latest additions in a dict until there are enough to merge. A place is only trusted
+    when the file's record still holds that very article (:meth:`SourceFiles._place_of`):
+    an id can be reused once its article is gone."""
+
+    MERGE_MIN = 1 << 16
+    """Places held in the dict before they are merged (at least; or a quarter of those
+    merged, so merging costs O(n log n) overall)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self._numbers: dict[str, int] = {}
+        self._ids = np.zeros(0, dtype=np.uint64)
+        self._where = np.zeros(0, dtype=np.int64)  # file number << 32 | position
+        self._new: dict[int, int] = {}
+
+    def add(self, key: str, first: int, arts: Iterable[Article]) -> None:
+        """Record ``arts`` at positions ``first``, ``first + 1``... of file ``key``."""
+        f = self._numbers.setdefault(key, len(self.keys))
+        if f == len(self.keys):
+            self.keys.append(key)
+        new = self._new
+        for i, a in enumerate(arts, first):
+            new[id(a)] = f << 32 | i
+        if len(new) > max(self.MERGE_MIN, len(self._ids) // 4):
+            self._merge()
+
+    def _merge(self) -> None:
+        ids = np.fromiter(self._new, dtype=np.uint64, count=len(self._new))
+        where = np.fromiter(self._new.values(), dtype=np.int64, count=len(self._new))
+        # (A newer entry for an id replaces an older one: the older article is gone.)
+        keep = ~np.isin(self._ids, ids)
+        ids, where = np.concatenate([self._ids[keep], ids]), np.concatenate(
+            [self._where[keep], where])
+        order = np.argsort(ids, kind="stable")
+        self._ids, self._where = ids[order], where[order]
+        self._new = {}
+
+    def get(self, art: Article) -> tuple[str, int] | None:
+        """The file and position recorded for ``art``'s id (check it is ``art``)."""
+        code = self._new.get(id(art))
+        if code is None:
+            i = int(np.searchsorted(self._ids, id(art)))
+            if i == len(self._ids) or int(self._ids[i]) != id(art):
+                return None
+            code = int(self._where[i])
+        return self.keys[code >> 32], code & 0xFFFFFFFF
 
 
 def _digest(path: Path) -> str | None:
@@ -159,8 +238,11 @@ class SourceFiles:
         self._texts = texts or {}
         self._files: dict[str, _File] = {}
         self._unrecorded: set[str] = set()
-        self._place: dict[int, tuple[str, int, Article]] = {}
-        """id(article) -> (file, position, the article), for articles read this time."""
+        self._place = _Places()
+        """Where each article read this time is (its file and position)."""
+        self._renamed: dict[int, tuple[str, int, Article]] = {}
+        """id(article) -> (file, position, the article), for known articles read again
+        under another id (:meth:`full`)."""
         self._kept_texts: dict[str, dict[int, str]] = {}
         """Per outlet, the text of each line in ``BOILERPLATE_MIN_ARTICLES`` or more
         articles (found by :meth:`boilerplate`, recorded by :meth:`write`)."""
@@ -185,6 +267,8 @@ class SourceFiles:
             for path, m, n in zip(meta["paths"], meta["files"], meta["counts"], strict=True):
                 ptr = ptrs[at:at + n + 1] - ptrs[at]
                 base = int(ptrs[at])
+                m["content"] = _hashes(m["content"], len(m["content"]))
+                m["text"] = _hashes(m["text"], len(m["text"]))
                 files[path] = _File(**m, ptr=ptr,
                                     hashes=hashes[base:base + int(ptr[-1])])
                 at += n + 1
@@ -249,27 +333,24 @@ class SourceFiles:
         """What reading the file gave, with each article's line hashes (None when its
         articles' sources do not share the file's prefix)."""
         src_prefix = ctx.source(Path(key))
-        wheres = []
+        cut = len(src_prefix)
         for a in articles:
             if not a.source.startswith(src_prefix):
                 return None
-            where = a.source[len(src_prefix):]
-            if report._given.get(a.source) != key + where:
+            if report._given.get(a.source) != key + a.source[cut:]:
                 return None
-            wheres.append(where)
         ptr = np.zeros(len(articles) + 1, dtype=np.int64)
         flat: list[int] = []
         for i, a in enumerate(articles):
             lines = _line_hashes(a.body)
             flat.extend(lines)
             ptr[i + 1] = len(flat)
-            self._place[id(a)] = (key, i, a)
+        self._place.add(key, 0, articles)
+        n = len(articles)
         return _File(stat=stat or [], context=context, src_prefix=src_prefix, given_prefix=key,
-                     doc_ids=[a.doc_id for a in articles], wheres=wheres,
-                     outlets=[a.outlet for a in articles],
-                     origins=[a.outlet_from for a in articles],
-                     content=[a.content_hash for a in articles],
-                     text=[a.text_hash for a in articles], ptr=ptr,
+                     doc_ids=None, wheres=None, outlets=None, origins=None,
+                     content=_hashes((a.content_hash for a in articles), n),
+                     text=_hashes((a.text_hash for a in articles), n), ptr=ptr,
                      hashes=np.array(flat, dtype=np.uint64),
                      skipped=[[s.path, s.reason] for s in skipped],
                      notes=[[s.path, s.reason] for s in notes], articles=list(articles))
@@ -280,15 +361,15 @@ class SourceFiles:
         rec = dataclasses.replace(rec, articles=None,
                                   reread=lambda rep: read(dataclasses.replace(ctx, report=rep)))
         self._files[key] = rec
-        given = report._given
-        for i, (d, w, o, f, c, t) in enumerate(zip(rec.doc_ids, rec.wheres, rec.outlets,
-                                                   rec.origins, rec.content, rec.text,
+        report._given.add(rec.src_prefix, rec.given_prefix)
+        doc_ids, wheres, outlets, origins = rec.lists()
+        for i, (d, w, o, f, c, t) in enumerate(zip(doc_ids, wheres, outlets, origins,
+                                                   rec.content.tolist(), rec.text.tolist(),
                                                    strict=True)):
-            source = rec.src_prefix + w
             report.articles.append(KnownArticle(
-                doc_id=d, title="", body="", outlet=o, source=source, outlet_from=f,
-                known_content_hash=c, known_text_hash=t, file=key, position=i))
-            given[source] = rec.given_prefix + w
+                doc_id=d, title="", body="", outlet=o, source=rec.src_prefix + w,
+                outlet_from=f, known_content_hash=c.decode("ascii"),
+                known_text_hash=t.decode("ascii"), file=key, position=i))
         report.skipped.extend(Skipped(p, r) for p, r in rec.skipped)
         report.notes.extend(Skipped(p, r) for p, r in rec.notes)
 
@@ -297,20 +378,27 @@ class SourceFiles:
     def _place_of(self, art: Article) -> tuple[str, int] | None:
         if isinstance(art, KnownArticle):
             return art.file, art.position
-        place = self._place.get(id(art))
-        return place[:2] if place is not None and place[2] is art else None
+        renamed = self._renamed.get(id(art))
+        if renamed is not None and renamed[2] is art:
+            return renamed[:2]
+        place = self._place.get(art)
+        if place is None:
+            return None
+        rec = self._files.get(place[0])
+        arts = rec.articles if rec is not None else None
+        return place if arts is not None and arts[place[1]] is art else None
 
     def content_hash(self, art: Article) -> str:
         """``art.content_hash``, as recorded when its file was read (not hashed again)."""
         place = self._place_of(art)
         rec = self._files.get(place[0]) if place is not None else None
-        return rec.content[place[1]] if rec is not None else art.content_hash
+        return rec.content[place[1]].decode("ascii") if rec is not None else art.content_hash
 
     def text_hash(self, art: Article) -> str:
         """``art.text_hash``, as recorded when its file was read (not hashed again)."""
         place = self._place_of(art)
         rec = self._files.get(place[0]) if place is not None else None
-        return rec.text[place[1]] if rec is not None else art.text_hash
+        return rec.text[place[1]].decode("ascii") if rec is not None else art.text_hash
 
     def boilerplate(self, articles: Iterable[Article], *,
                     min_share: float = BOILERPLATE_MIN_SHARE,
@@ -388,11 +476,10 @@ class SourceFiles:
         rep = LoadReport()
         assert rec.reread is not None
         rec.reread(rep)
-        if [a.content_hash for a in rep.articles] != rec.content:
+        if [a.content_hash.encode("ascii") for a in rep.articles] != rec.content.tolist():
             raise _corpus.CorpusError(f"{key} changed during the build; build again")
         rec.articles = rep.articles
-        for i, a in enumerate(rep.articles):
-            self._place[id(a)] = (key, i, a)
+        self._place.add(key, 0, rep.articles)
         return rep.articles
 
     def full(self, arts: list[Article]) -> list[Article]:
@@ -406,7 +493,7 @@ class SourceFiles:
                 real = read[a.position]
                 if real.doc_id != a.doc_id:
                     real = dataclasses.replace(real, doc_id=a.doc_id)
-                    self._place[id(real)] = (a.file, a.position, real)
+                    self._renamed[id(real)] = (a.file, a.position, real)
                 a = real
             out.append(a)
         return out
@@ -423,7 +510,7 @@ class SourceFiles:
                 continue
             paths.append(key)
             metas.append(rec.meta())
-            counts.append(len(rec.doc_ids))
+            counts.append(len(rec))
             ptrs.append(rec.ptr + offset)
             hashes.append(rec.hashes)
             offset += int(rec.ptr[-1])

@@ -445,4 +445,28 @@ def test_loaded_texts_are_kept_on_disk_and_read_back_whole(tmp_path: Path) -> No
     assert list(scratch.iterdir()) == []  # the file has no name
     copy = pickle.loads(pickle.dumps(report.articles[3]))
     assert (copy.body, copy) == (bodies[3], report.articles[3])
-    assert type(copy.__dict__["_body"]) is str
+    assert type(copy.held_body()) is str
+
+
+def test_given_paths_are_reported_per_file_and_place(tmp_path: Path) -> None:
+    """Skips, notes and duplicates name the path as given, with the line or row, for
+    text files, JSONL and CSV alike (kept per file, not per article)."""
+    (tmp_path / "a.txt").write_text("Title\n\nBody of a.", "utf-8")
+    (tmp_path / "b.txt").write_text("Title\n\nBody of a.", "utf-8")
+    (tmp_path / "t.jsonl").write_text(
+        '{"text": "one"}\n{"text": "two"}\n{"text": "one", "date": "never"}\n', "utf-8")
+    (tmp_path / "t.csv").write_text("text\nthree\ntwo\n", "utf-8")
+    report = load_corpus([tmp_path])
+    given = report._given
+    assert sorted([f"{tmp_path}/b.txt", f"{tmp_path}/t.jsonl:2", f"{tmp_path}/t.jsonl:3"]
+                  ) == sorted(s.path for s in report.duplicates)
+    assert [f"{tmp_path}/t.jsonl:3"] == [s.path for s in report.notes]
+    src = tmp_path.name
+    assert (f"{tmp_path}/t.csv#12", f"{tmp_path}/a.txt", None) == (
+        given.get(f"{src}/t.csv#12"), given.get(f"{src}/a.txt"), given.get(f"{src}/c.txt"))
+
+
+def test_articles_are_slotted() -> None:
+    """An article holds its fields in slots, not a dict (a build holds one per article)."""
+    art = _corpus.Article(doc_id="x", title="t", body="b")
+    assert not hasattr(art, "__dict__")

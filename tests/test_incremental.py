@@ -330,3 +330,33 @@ def test_recently_modified_file_is_checked_by_digest(tmp_path: Path, bp_corpus: 
     report = cs.build([bp_corpus, more], inc, entities=False, progress=False)
     assert read == ["b.jsonl", "a.jsonl"]
     assert report.updated == 1
+
+
+def test_places_survive_merges_and_reused_ids(monkeypatch) -> None:
+    """Where articles are is found before and after the pending places are merged into
+    the sorted arrays, and an id reused by a later article points at the later one."""
+    places = _sourcefiles._Places()
+    monkeypatch.setattr(_sourcefiles._Places, "MERGE_MIN", 5)  # merge often
+    arts = [_corpus.Article(doc_id=str(i), title="", body="x") for i in range(40)]
+    for f in range(4):
+        places.add(f"file{f}", 0, arts[10 * f:10 * f + 10])
+    assert [(f"file{i // 10}", i % 10) for i in range(40)] == [places.get(a) for a in arts]
+    assert places.get(_corpus.Article(doc_id="new", title="", body="x")) is None
+    places.add("again", 3, arts[:6])  # the same objects, read again from another file
+    assert [*(("again", 3 + i) for i in range(6)), ("file0", 6)] == [
+        places.get(a) for a in arts[:7]]
+
+
+def test_sources_answer_from_the_record_only_for_the_same_article(tmp_path: Path) -> None:
+    """Content and text hashes come from a file's record for the articles read from it,
+    and are computed for an equal article that was not (or for a renamed copy)."""
+    path = _write(tmp_path / "a.jsonl", _records()[:5])
+    files = SourceFiles.open(None)
+    report = _corpus.read_corpus([path], None, "", follow_links=False, reads=files)
+    art = report.articles[2]
+    files._files[str(path)].content[2] = b"f" * 40  # what the record says, to tell apart
+    copy = _corpus.Article(doc_id=art.doc_id, title=art.title, body=art.body,
+                           outlet=art.outlet, date=art.date, url=art.url, source=art.source,
+                           outlet_from=art.outlet_from)
+    assert ("f" * 40, art.content_hash) == (files.content_hash(art), files.content_hash(copy))
+    assert files.text_hash(art) == copy.text_hash
