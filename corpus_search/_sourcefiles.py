@@ -175,7 +175,9 @@ class _Places:
     def __init__(self) -> None:
         self.keys: list[str] = []
         self._numbers: dict[str, int] = {}
-        self._ids = np.zeros(0, dtype=np.uint64)
+        # (int64: ids are addresses below 2**63; searching a uint64 array for a Python
+        # int would convert the whole array to float64 on every call.)
+        self._ids = np.zeros(0, dtype=np.int64)
         self._where = np.zeros(0, dtype=np.int64)  # file number << 32 | position
         self._new: dict[int, int] = {}
 
@@ -191,7 +193,7 @@ class _Places:
             self._merge()
 
     def _merge(self) -> None:
-        ids = np.fromiter(self._new, dtype=np.uint64, count=len(self._new))
+        ids = np.fromiter(self._new, dtype=np.int64, count=len(self._new))
         where = np.fromiter(self._new.values(), dtype=np.int64, count=len(self._new))
         # (A newer entry for an id replaces an older one: the older article is gone.)
         keep = ~np.isin(self._ids, ids)

@@ -342,6 +342,7 @@ def test_places_survive_merges_and_reused_ids(monkeypatch) -> None:
         places.add(f"file{f}", 0, arts[10 * f:10 * f + 10])
     assert [(f"file{i // 10}", i % 10) for i in range(40)] == [places.get(a) for a in arts]
     assert places.get(_corpus.Article(doc_id="new", title="", body="x")) is None
+    assert places._ids.dtype == np.int64  # a Python int searched in uint64 goes via float64
     places.add("again", 3, arts[:6])  # the same objects, read again from another file
     assert [*(("again", 3 + i) for i in range(6)), ("file0", 6)] == [
         places.get(a) for a in arts[:7]]
