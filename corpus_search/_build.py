@@ -747,7 +747,10 @@ class _Cases:
 
     def add(self, words: list[str]) -> set[str]:
         """Count one article's words (as written); returns its lower-cased word set."""
-        written = set(words)
+        return self.add_written(set(words))
+
+    def add_written(self, written: set[str]) -> set[str]:
+        """:meth:`add`, given the article's distinct words as written."""
         # (Lowering never looks across a space, so the distinct words suffice.)
         lowered = set(" ".join(written).lower().split(" ")) if written else set()
         caps = {w.lower() for w in written - lowered if w[0].isupper()}
@@ -790,11 +793,22 @@ class _SurfaceRun:
     """Each article's ``PreparedIds.first``: -1 where its ids are not its indexed tokens."""
 
 
+_GROWS = "\u0130"
+"""The one character that lower-cases to two ("İ" -> "i̇"; tested): as a one-letter
+token it is a stream word (the stream and the index go by the lower-cased length) but
+not a surface word (``cased_words`` goes by the written length)."""
+
+
 def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
     """The surface-word pass over a run of articles, given as ``(text, furniture lines)``:
     each indexed text is made (furniture out) and cut into tokens once, for its surface
-    words, case counts and stream word ids. Runs in either process of a build."""
-    df: Counter[str] = Counter()
+    words, case counts and stream word ids. Runs in either process of a build.
+
+    An article's surface words lower-cased are its stream words (so they are counted as
+    its distinct word ids), except where a furniture range is left in its indexed text
+    (the stream leaves out the words in it) or it has a one-letter token of ``_GROWS``:
+    those are counted from the words themselves."""
+    df: Counter[str] = Counter()  # the articles counted from their words
     cases = _Cases()
     vocab: dict[str, int] = {}
     raw: dict[str, int] = {}
@@ -802,6 +816,9 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
     indexed: list[str | None] = []
     ids: list[np.ndarray] = []
     firsts: list[int] = []
+    nd = np.zeros(0, dtype=np.int64)  # per word id: the articles counted from their ids
+    last = np.zeros(0, dtype=np.int32)  # per word id: scratch (see below)
+    at = np.arange(0, dtype=np.int32)
     for text, lines in texts:
         if lines or analysis._may_have_furniture(text):
             t = analysis.strip_furniture(text, lines)
@@ -809,20 +826,46 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
         else:  # (most texts: what both would find out again from the same two searches)
             t, ranges = text.strip(), False
         toks = analysis._FINDALL(t)
+        indexed.append(None if t == text else t)
         if ranges:  # the stream leaves out tokens the index keeps
             ids.append(_stream._word_ids(t, vocab, raw, toks))
             firsts.append(-1)
         else:
-            arr = _stream._plain_word_ids(toks, vocab, raw, ordered=False)
+            arr = _stream._plain_word_ids(toks, vocab, raw)
             kept = arr >= 0
-            ids.append(arr[kept])
-            firsts.append(int(np.argmax(kept)) if len(ids[-1]) else 0)
+            mine = arr[kept]
+            ids.append(mine)
+            firsts.append(int(np.argmax(kept)) if len(mine) else 0)
+            if _GROWS not in t:
+                # Tokens kept are those of two characters or more, as written.
+                n = len(mine)
+                ntokens.append(n)
+                written = set(toks)
+                if n < len(toks):
+                    written.difference_update([toks[i] for i in
+                                               np.flatnonzero(arr < 0).tolist()])
+                cases.add_written(written)
+                if len(vocab) > len(nd):
+                    size = 2 * len(vocab)
+                    nd = np.concatenate([nd, np.zeros(size - len(nd), dtype=np.int64)])
+                    last = np.zeros(size, dtype=np.int32)
+                if n > len(at):
+                    at = np.arange(2 * n, dtype=np.int32)
+                # Each distinct id once: of the positions writing it, one reads itself back.
+                pos = at[:n]
+                last[mine] = pos
+                nd[mine[last[mine] == pos]] += 1
+                continue
         words = analysis.cased_words(t, toks)
         ntokens.append(len(words))
         df.update(cases.add(words))  # (counted in C)
-        indexed.append(None if t == text else t)
+    words = list(vocab)
+    counted = np.flatnonzero(nd)
+    run_df = Counter(dict(zip(map(words.__getitem__, counted.tolist()),
+                              nd[counted].tolist(), strict=True)))
+    run_df.update(df)
     lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    return _SurfaceRun(df, cases, ntokens, indexed, list(vocab),
+    return _SurfaceRun(run_df, cases, ntokens, indexed, words,
                        np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32), lengths,
                        firsts)
 
