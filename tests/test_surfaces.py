@@ -117,6 +117,8 @@ TRICKY = [
     ("a b c", frozenset()),
     ("Sigma ΣΑΣ σας İ", frozenset()),
     ("iPhone IPHONE Iphone mayor Mayor", frozenset()),
+    ("eBay iOS said", frozenset()),  # mixed case, no capital first
+    ("𝐀𝐁𝐂 Ǆemal ǅemal ǆemal ⅠⅡ ⅰⅱ", frozenset()),  # capitals without a lower case, title case
 ]
 
 
@@ -140,6 +142,12 @@ def test_only_dotted_capital_i_lowers_to_two_characters() -> None:
     token of another would be a stream word and not a surface word)."""
     longer = [chr(c) for c in range(0x110000) if len(chr(c).lower()) != 1]
     assert longer == [build_module._GROWS]
+
+
+def test_lower_casing_is_idempotent() -> None:
+    """No character's lower case lower-cases further (``_Cases.add_cached`` relies on it)."""
+    moved = [chr(c) for c in range(0x110000) if chr(c).lower().lower() != chr(c).lower()]
+    assert moved == []
 
 
 def test_prepared_ids_of_runs_are_renumbered_to_one_vocabulary() -> None:
