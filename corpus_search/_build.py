@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -790,11 +791,53 @@ class _SurfaceRun:
     """Each article's ``PreparedIds.first``: -1 where its ids are not its indexed tokens."""
 
 
+_GROWS = "\u0130"
+"""The one character that lower-cases to two ("İ" -> "i̇"; tested): as a one-letter
+token it is a stream word (the stream and the index go by the lower-cased length) but
+not a surface word (``cased_words`` goes by the written length)."""
+
+
+_LOWER, _CAPITAL, _OTHER = 0, 1, 2
+"""How a token is written (the low two bits of its code, :func:`_coded_ids`): as its
+own lower case; not, with a capital first (``_Cases``'s capitals); not, otherwise."""
+
+
+def _coded_ids(toks: list[str], vocab: dict[str, int], coded: dict[str, int]
+               ) -> np.ndarray:
+    """``_stream._plain_word_ids`` of ``toks`` with how each is written: a code
+    ``word id << 2 | kind`` per token (kind ``_LOWER``, ``_CAPITAL`` or ``_OTHER``), -1
+    where it is not indexed; ``coded`` keeps each token's code across texts. Since lower-
+    casing is idempotent (tested), a token not its own lower case is no token's lower
+    case: what ``_Cases.add`` finds by comparing the word sets."""
+    arr = np.fromiter(map(coded.get, toks, repeat(-2)), dtype=np.int32, count=len(toks))
+    new = np.flatnonzero(arr == -2)
+    if len(new):
+        for p in new.tolist():
+            t = toks[p]
+            got = coded.get(t)
+            if got is None:
+                low = t.lower()
+                if len(low) < analysis.MIN_TOKEN_CHARS:
+                    got = -1
+                else:
+                    kind = _LOWER if low == t else _CAPITAL if t[0].isupper() else _OTHER
+                    got = vocab.setdefault(low, len(vocab)) << 2 | kind
+                coded[t] = got
+            arr[p] = got
+    return arr
+
+
 def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
     """The surface-word pass over a run of articles, given as ``(text, furniture lines)``:
     each indexed text is made (furniture out) and cut into tokens once, for its surface
-    words, case counts and stream word ids. Runs in either process of a build."""
-    df: Counter[str] = Counter()
+    words, case counts and stream word ids. Runs in either process of a build.
+
+    An article's surface words lower-cased are its stream words, so its document
+    frequencies and case counts are counted from its distinct word ids (and how each is
+    written, :func:`_coded_ids`) with numpy; except where a furniture range is left in its
+    indexed text (the stream leaves out the words in it) or it has a one-letter token of
+    ``_GROWS``: those are counted from the words themselves (``_Cases.add``)."""
+    df: Counter[str] = Counter()  # the articles counted from their words
     cases = _Cases()
     vocab: dict[str, int] = {}
     raw: dict[str, int] = {}
@@ -802,6 +845,13 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
     indexed: list[str | None] = []
     ids: list[np.ndarray] = []
     firsts: list[int] = []
+    nd = np.zeros(0, dtype=np.int64)  # per word id: the articles counted from their ids
+    last = np.zeros(0, dtype=np.int32)  # per word id: scratch (see below)
+    at = np.arange(0, dtype=np.int32)
+    coded: dict[str, int] = {}  # token as written -> code (see _coded_ids)
+    capital, only = np.zeros(0, np.int64), np.zeros(0, np.int64)  # per word id, as _Cases
+    mark = np.zeros(0, np.int64)  # per word id: the last article (k) writing it in lower case
+    k = 0
     for text, lines in texts:
         if lines or analysis._may_have_furniture(text):
             t = analysis.strip_furniture(text, lines)
@@ -809,20 +859,57 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
         else:  # (most texts: what both would find out again from the same two searches)
             t, ranges = text.strip(), False
         toks = analysis._FINDALL(t)
+        indexed.append(None if t == text else t)
         if ranges:  # the stream leaves out tokens the index keeps
             ids.append(_stream._word_ids(t, vocab, raw, toks))
             firsts.append(-1)
         else:
-            arr = _stream._plain_word_ids(toks, vocab, raw, ordered=False)
-            kept = arr >= 0
-            ids.append(arr[kept])
-            firsts.append(int(np.argmax(kept)) if len(ids[-1]) else 0)
+            codes = _coded_ids(toks, vocab, coded)
+            kept = codes >= 0
+            mine = codes[kept]
+            kinds = mine & 3
+            mine >>= 2
+            ids.append(mine)
+            firsts.append(int(np.argmax(kept)) if len(mine) else 0)
+            if _GROWS not in t:
+                # Its surface words are its kept tokens, its lower-cased ones their ids.
+                k += 1
+                n = len(mine)
+                ntokens.append(n)
+                if len(vocab) > len(nd):
+                    size = 2 * len(vocab)
+                    nd, capital, only = (np.concatenate([c, np.zeros(size - len(c), np.int64)])
+                                         for c in (nd, capital, only))
+                    last, mark = np.zeros(size, np.int32), np.zeros(size, np.int64)
+                if n > len(at):
+                    at = np.arange(2 * n, dtype=np.int32)
+                # Each distinct id once: of the positions writing it, one reads itself back.
+                pos = at[:n]
+                last[mine] = pos
+                nd[mine[last[mine] == pos]] += 1
+                caps = mine[kinds == _CAPITAL]
+                if len(caps):  # the same for the words written with a capital
+                    pos = at[:len(caps)]
+                    last[caps] = pos
+                    caps = caps[last[caps] == pos]
+                    capital[caps] += 1
+                    mark[mine[kinds == _LOWER]] = k  # ... not written in lower case too
+                    only[caps[mark[caps] != k]] += 1
+                continue
         words = analysis.cased_words(t, toks)
         ntokens.append(len(words))
         df.update(cases.add(words))  # (counted in C)
-        indexed.append(None if t == text else t)
+    words = list(vocab)
+    counted = np.flatnonzero(nd)
+    run_df = Counter(dict(zip(map(words.__getitem__, counted.tolist()),
+                              nd[counted].tolist(), strict=True)))
+    run_df.update(df)
+    for counter, got in ((cases.capital, capital), (cases.only, only)):
+        counted = np.flatnonzero(got)
+        counter.update(dict(zip(map(words.__getitem__, counted.tolist()),
+                                got[counted].tolist(), strict=True)))
     lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    return _SurfaceRun(df, cases, ntokens, indexed, list(vocab),
+    return _SurfaceRun(run_df, cases, ntokens, indexed, words,
                        np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32), lengths,
                        firsts)
 

@@ -28,6 +28,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -85,20 +86,24 @@ def _word_ids(text: str, vocab: dict[str, int], raw: dict[str, int],
     return arr[arr >= 0]
 
 
-def _plain_word_ids(toks: list[str], vocab: dict[str, int], raw: dict[str, int], *,
-                    ordered: bool = True) -> np.ndarray:
+def _plain_word_ids(toks: list[str], vocab: dict[str, int], raw: dict[str, int]
+                    ) -> np.ndarray:
     """A word id for each of ``toks`` (a text's ``findall``, furniture ranges ignored),
-    -1 where the token is not indexed; as :func:`_word_ids`, or with ``ordered=False``
-    new words numbered in any order (found by one C-level set difference)."""
-    try:
-        return np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
-    except KeyError:  # tokens not seen before
-        for t in toks if ordered else set(toks).difference(raw):
-            if t not in raw:
+    -1 where the token is not indexed; new words numbered as first met, as by
+    :func:`_word_ids`. (One C-level lookup of every token, with a default; then a Python
+    step for each token not seen before, at its positions.)"""
+    arr = np.fromiter(map(raw.get, toks, repeat(-2)), dtype=np.int32, count=len(toks))
+    new = np.flatnonzero(arr == -2)
+    if len(new):
+        for p in new.tolist():
+            t = toks[p]
+            got = raw.get(t)
+            if got is None:
                 low = t.lower()
-                raw[t] = (-1 if len(low) < analysis.MIN_TOKEN_CHARS
-                          else vocab.setdefault(low, len(vocab)))
-        return np.fromiter(map(raw.__getitem__, toks), dtype=np.int32, count=len(toks))
+                got = raw[t] = (-1 if len(low) < analysis.MIN_TOKEN_CHARS
+                                else vocab.setdefault(low, len(vocab)))
+            arr[p] = got
+    return arr
 
 
 class PreparedIds:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import corpus_search as cs
+from corpus_search import _analysis, _segwriter, _stream
 from corpus_search import _build as build_module
-from corpus_search import _segwriter, _stream
 
 REALSHAPED = Path(__file__).resolve().parent / "data" / "realshaped" / "corpus"
 
@@ -90,6 +91,63 @@ def test_surface_run_counts_each_article_once_per_word() -> None:
     words = np.asarray(run.words)
     assert words[run.ids[:7]].tolist() == ["the", "mayor", "said", "the", "mayor", "would",
                                            "go"]
+
+
+def _counted_from_words(texts: list[tuple[str, frozenset[str]]]
+                        ) -> tuple[Counter[str], Counter[str], Counter[str], list[int]]:
+    """Surface document frequencies, case counts and token counts as the incremental build
+    takes them out again: from each article's words (``cased_words``), word by word."""
+    df: Counter[str] = Counter()
+    cases = build_module._Cases()
+    ntokens = []
+    for text, lines in texts:
+        words = _analysis.cased_words(_analysis.strip_furniture(text, lines))
+        df.update(cases.add(words))
+        ntokens.append(len(words))
+    return df, cases.capital, cases.only, ntokens
+
+
+TRICKY = [
+    ("İ İstanbul İ i̇ I a b İs the THE The", frozenset()),  # U+0130 alone and in words
+    ("Advertisement read full story at rt.com\nMayor Ali said a word", frozenset()),
+    ("Image\nThe Mayor of İzmir\nFollow us on X", frozenset()),
+    ("BBC bbc Bbc x Y 7 99 U.S. u.s. ΟΔΟΣ οδος Straße STRASSE", frozenset()),
+    ("Share this\nMayor\nrel line", frozenset({"rel line"})),
+    ("", frozenset()),
+    ("a b c", frozenset()),
+    ("Sigma ΣΑΣ σας İ", frozenset()),
+    ("iPhone IPHONE Iphone mayor Mayor", frozenset()),
+    ("eBay iOS said", frozenset()),  # mixed case, no capital first
+    ("𝐀𝐁𝐂 Ǆemal ǅemal ǆemal ⅠⅡ ⅰⅱ", frozenset()),  # capitals without a lower case, title case
+]
+
+
+def test_surface_run_counts_as_the_words_do() -> None:
+    """The pass's document frequencies (taken from word ids where they are the surface
+    words), case and token counts equal those counted from the words themselves, with
+    one-letter "İ" (a two-character stream word), furniture left in, and mixed case."""
+    texts = TRICKY * 3 + [(t.lower(), f) for t, f in TRICKY] + [(t.upper(), f)
+                                                                for t, f in TRICKY]
+    assert any(_analysis.furniture_ranges(_analysis.strip_furniture(t, f))
+               for t, f in texts)
+    run = build_module._surface_run(texts)
+    df, capital, only, ntokens = _counted_from_words(texts)
+    assert (dict(run.df), dict(run.cases.capital), dict(run.cases.only), run.ntokens) == (
+        dict(df), dict(capital), dict(only), ntokens)
+    assert ("i̇" in run.words, "i̇" in df, df["i̇stanbul"] > 0) == (True, False, True)
+
+
+def test_only_dotted_capital_i_lowers_to_two_characters() -> None:
+    """``_GROWS`` is the one character whose lower case is longer (else a one-letter
+    token of another would be a stream word and not a surface word)."""
+    longer = [chr(c) for c in range(0x110000) if len(chr(c).lower()) != 1]
+    assert longer == [build_module._GROWS]
+
+
+def test_lower_casing_is_idempotent() -> None:
+    """No character's lower case lower-cases further (``_Cases.add_cached`` relies on it)."""
+    moved = [chr(c) for c in range(0x110000) if chr(c).lower().lower() != chr(c).lower()]
+    assert moved == []
 
 
 def test_prepared_ids_of_runs_are_renumbered_to_one_vocabulary() -> None:
