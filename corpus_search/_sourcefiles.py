@@ -23,13 +23,14 @@ reused (same configuration, verified signature).
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,16 +182,18 @@ class _Places:
         self._where = np.zeros(0, dtype=np.int64)  # file number << 32 | position
         self._new: dict[int, int] = {}
 
-    def add(self, key: str, first: int, arts: Iterable[Article]) -> None:
+    def add(self, key: str, first: int, arts: Sequence[Article]) -> None:
         """Record ``arts`` at positions ``first``, ``first + 1``... of file ``key``."""
         f = self._numbers.setdefault(key, len(self.keys))
         if f == len(self.keys):
             self.keys.append(key)
-        new = self._new
-        for i, a in enumerate(arts, first):
-            new[id(a)] = f << 32 | i
-        if len(new) > max(self.MERGE_MIN, len(self._ids) // 4):
-            self._merge()
+        step = self.MERGE_MIN
+        for at in range(0, len(arts), step):  # (a big file's in parts: a small dict)
+            new = self._new
+            for i, a in enumerate(arts[at:at + step], first + at):
+                new[id(a)] = f << 32 | i
+            if len(new) > max(self.MERGE_MIN, len(self._ids) // 4):
+                self._merge()
 
     def _merge(self) -> None:
         ids = np.fromiter(self._new, dtype=np.int64, count=len(self._new))
@@ -342,7 +345,7 @@ class SourceFiles:
             if report._given.get(a.source) != key + a.source[cut:]:
                 return None
         ptr = np.zeros(len(articles) + 1, dtype=np.int64)
-        flat: list[int] = []
+        flat = array.array("Q")  # (8 bytes a hash, not a 32-byte int and a pointer)
         for i, a in enumerate(articles):
             lines = _line_hashes(a.body)
             flat.extend(lines)
@@ -353,7 +356,7 @@ class SourceFiles:
                      doc_ids=None, wheres=None, outlets=None, origins=None,
                      content=_hashes((a.content_hash for a in articles), n),
                      text=_hashes((a.text_hash for a in articles), n), ptr=ptr,
-                     hashes=np.array(flat, dtype=np.uint64),
+                     hashes=np.frombuffer(flat, dtype=np.uint64).copy(),
                      skipped=[[s.path, s.reason] for s in skipped],
                      notes=[[s.path, s.reason] for s in notes], articles=list(articles))
 
