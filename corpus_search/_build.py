@@ -59,6 +59,7 @@ from ._entities import (
 )
 from ._errors import BuildCancelled, IndexNotFoundError, IndexProblem, UnsafeIndexError
 from ._provenance import corpus_fingerprint
+from ._segwriter import give_back_memory
 from ._sourcefiles import SOURCES_FILE, SourceFiles, is_known
 from ._sources import Source, parse_source_arg
 
@@ -570,11 +571,13 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
         work.todo = _full(work, work.todo, articles)
         _count(work, report, len(articles))
         ntokens = _surfaces(work)
+        give_back_memory()  # (after each big step: see the function)
         _check_cancel(run)
         pending = _enrich(work, report, run, ntokens)
         _check_cancel(run)
         per_doc, typed_now, retyped = _resolve_entities(work, report, index_dir)
         _write_index(work, per_doc, typed_now, retyped, run.progress)
+        give_back_memory()
         work.db.commit()
         for f in sorted(tmp.iterdir()):  # the new segments' files (others are linked)
             if (f.name.startswith("MAIN_") and not f.name.endswith("WRITELOCK")
@@ -582,7 +585,9 @@ def _build_generation(articles: list[Article], old_gen: Path | None, report: Bui
                 work.prehash.add(f)
         layout = _layout(work, retyped)
         _write_columns(work, layout)
+        give_back_memory()
         _write_stream_and_duplicates(work, layout)
+        give_back_memory()
         work.db.close()
         bp.table.to_csv(tmp / store.BOILERPLATE, index=False)
         run.files.write(tmp / SOURCES_FILE)
