@@ -877,7 +877,7 @@ def _surface_run(texts: Iterable[tuple[str, frozenset[str]]]) -> _SurfaceRun:
             mine >>= 2
             ids.append(mine)
             firsts.append(int(np.argmax(kept)) if len(mine) else 0)
-            if _GROWS not in t:
+            if _GROWS not in t or _GROWS not in toks:  # (a substring search first: fast)
                 # Its surface words are its kept tokens, its lower-cased ones their ids.
                 k += 1
                 n = len(mine)

@@ -253,6 +253,12 @@ class _Given:
                 return given + source[at.start():]
         return default
 
+    def __eq__(self, other: object) -> bool:
+        """The same given paths (two loads of the same files compare equal)."""
+        return isinstance(other, _Given) and self._files == other._files
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dict it replaced
+
 
 @dataclass
 class LoadReport:

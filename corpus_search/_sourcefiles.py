@@ -147,7 +147,8 @@ class _File:
             assert self.wheres is not None and self.outlets is not None
             assert self.origins is not None
             return self.doc_ids, self.wheres, self.outlets, self.origins
-        arts = self.articles or []
+        arts = self.articles
+        assert arts is not None, "a file read this build keeps its articles"
         cut = len(self.src_prefix)
         return ([a.doc_id for a in arts], [a.source[cut:] for a in arts],
                 [a.outlet for a in arts], [a.outlet_from for a in arts])
@@ -391,7 +392,9 @@ class SourceFiles:
             return None
         rec = self._files.get(place[0])
         arts = rec.articles if rec is not None else None
-        return place if arts is not None and arts[place[1]] is art else None
+        # (an id can be reused by an article of a later read of the same path, shorter)
+        return (place if arts is not None and place[1] < len(arts) and arts[place[1]] is art
+                else None)
 
     def content_hash(self, art: Article) -> str:
         """``art.content_hash``, as recorded when its file was read (not hashed again)."""

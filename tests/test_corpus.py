@@ -466,6 +466,17 @@ def test_given_paths_are_reported_per_file_and_place(tmp_path: Path) -> None:
         given.get(f"{src}/t.csv#12"), given.get(f"{src}/a.txt"), given.get(f"{src}/c.txt"))
 
 
+def test_two_loads_of_the_same_files_are_equal(tmp_path: Path) -> None:
+    """A load report compares by what was loaded, given paths included."""
+    (tmp_path / "a.txt").write_text("Title\n\nBody of a.", "utf-8")
+    (tmp_path / "t.jsonl").write_text('{"text": "one"}\n{"text": "two"}\n', "utf-8")
+    first = load_corpus([tmp_path])
+    (tmp_path / "b.txt").write_text("Other\n\nBody of b.", "utf-8")
+    same = first == load_corpus([tmp_path / "a.txt", tmp_path / "t.jsonl"])
+    changed = first == load_corpus([tmp_path])
+    assert [same, changed] == [True, False]
+
+
 def test_articles_are_slotted() -> None:
     """An article holds its fields in slots, not a dict (a build holds one per article)."""
     art = _corpus.Article(doc_id="x", title="t", body="b")
