@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 QUERY = "Kremlin OR sanctions"
+T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -95,6 +97,14 @@ def _run_all(page) -> None:
         page.wait_for_timeout(500)
 
 
+def _settled(read: Callable[[], T], ok: Callable[[T], bool], timeout: float = 30.0) -> T:
+    """``read()`` again every 0.2 s until ``ok`` of it or ``timeout`` seconds: the last read."""
+    end = time.monotonic() + timeout
+    while not ok(value := read()) and time.monotonic() < end:
+        time.sleep(0.2)
+    return value
+
+
 def test_explorer_in_jupyterlab(lab: str) -> None:
     """Run notebook 05 in JupyterLab, type a query, and read results and facets off the page."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional, heavy
@@ -126,17 +136,30 @@ def test_explorer_in_jupyterlab(lab: str) -> None:
             page.wait_for_function(
                 "q => [...document.querySelectorAll('code')].some(c => c.textContent === q)",
                 arg=QUERY, timeout=30_000)
-            assert f"{expected.total:,}" == status.inner_text()
-            shown_titles = app.locator(".widget-html b").all_inner_texts()
-            for rank, title in enumerate(expected.hits["title"], start=1):
-                assert any(t.startswith(f"{rank}. {title[:40]}") for t in shown_titles)
+            assert f"{expected.total:,}" == _settled(status.inner_text,
+                                                     f"{expected.total:,}".__eq__)
+            # The status, the hits and each facet are separate widgets: each arrives in
+            # its own message from the kernel, so the page is read until it has them all.
+            wanted = [f"{rank}. {title[:40]}"
+                      for rank, title in enumerate(expected.hits["title"], start=1)]
+
+            def has_titles(shown: list[str]) -> bool:
+                return all(any(t.startswith(w) for t in shown) for w in wanted)
+
+            shown_titles = _settled(app.locator(".widget-html b").all_inner_texts, has_titles)
+            for want in wanted:
+                assert any(t.startswith(want) for t in shown_titles), (want, shown_titles)
             org_box = app.locator(".widget-vbox").filter(
                 has=page.locator("b", has_text=re.compile(r"^org$"))).last
-            org_options = [o.replace("\xa0", " ") for o in
-                           org_box.locator("select option").all_inner_texts()]
             facet = expected.facets["org"]
-            assert [f"{v} ({c})" for v, c in zip(facet["value"], facet["count"], strict=True)
-                    ] == org_options
+            expected_options = [f"{v} ({c})" for v, c in
+                                zip(facet["value"], facet["count"], strict=True)]
+
+            def org_options() -> list[str]:
+                return [o.replace("\xa0", " ") for o in
+                        org_box.locator("select option").all_inner_texts()]
+
+            assert expected_options == _settled(org_options, expected_options.__eq__)
             box.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "explorer.png"))
         finally:
