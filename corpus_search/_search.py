@@ -161,7 +161,12 @@ def query_stems(snap: Snapshot, q: wq.Query) -> set[str]:
     """The indexed words a query matches in titles and bodies (for highlighting)."""
     if isinstance(q, wq.Every):
         return set()
-    terms = q.existing_terms(snap.searcher.reader(), phrases=True, expand=True)
+    reader = snap.searcher.reader()
+    # A leaf at a time: Whoosh's ``existing_terms`` over a tree reuses its ``fieldname``
+    # parameter as a loop variable, so after the first leaf's terms (the title's) it skips
+    # every leaf of another field, and words in no title were never highlighted.
+    terms = {term for leaf in q.leaves()
+             for term in leaf.existing_terms(reader, phrases=True, expand=True)}
     out: set[str] = set()
     for f, t in terms:
         word = t.decode("utf-8") if isinstance(t, bytes) else t

@@ -24,6 +24,17 @@ def test_nato_finds_all_five(seed_index: cs.Index) -> None:
     assert res.hits["snippet"].str.contains(r"\*\*NATO\*\*").all()
 
 
+def test_words_only_in_bodies_are_highlighted(seed_index: cs.Index) -> None:
+    """A query word found in no title is highlighted in the bodies (not only title words)."""
+    marked = {q: seed_index.search(q).hits["snippet"].str.contains(pattern).tolist()
+              for q, pattern in [("sanctions", r"\*\*[Ss]anctions\*\*"),
+                                 ("Kremlin", r"\*\*Kremlin\*\*"),
+                                 ("Kremlin OR sanctions", r"\*\*(?:Kremlin|[Ss]anctions)\*\*")]}
+    expected = {"sanctions": [True, True], "Kremlin": [True, True, True],
+                "Kremlin OR sanctions": [True, True, True]}
+    assert expected == marked
+
+
 def test_stoltenberg_is_one_person(seed_index: cs.Index) -> None:
     """Jens Stoltenberg has 3 articles and no separate "Stoltenberg" entry."""
     people = _facet(seed_index.search("NATO", facet_limit=None), "person")
