@@ -149,6 +149,11 @@ def test_explorer_in_jupyterlab(lab: str) -> None:
             shown_titles = _settled(app.locator(".widget-html b").all_inner_texts, has_titles)
             for want in wanted:
                 assert any(t.startswith(want) for t in shown_titles), (want, shown_titles)
+            # Every hit's passage shows a query word highlighted (in these three, the
+            # words are in the bodies, and "sanctions" and "Kremlin" in no title).
+            marked = {m.lower() for m in app.locator(".widget-html mark").all_inner_texts()}
+            assert {"kremlin", "sanctions"} == marked
+            assert len(wanted) <= app.locator(".widget-html mark").count()
             org_box = app.locator(".widget-vbox").filter(
                 has=page.locator("b", has_text=re.compile(r"^org$"))).last
             facet = expected.facets["org"]
