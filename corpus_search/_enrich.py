@@ -155,9 +155,7 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int,
     settings ``config`` on top of ours. (Settings are set here, after ``distributed`` is
     imported: a ``dask.config.set`` of a ``distributed.*`` key made before would, on exit,
     drop the defaults that the import added.)"""
-    # heavy (~0.8 s to import), needed only when a cluster runs
-    import dask  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
-    from distributed import Client, LocalCluster  # noqa: PLC0415 - heavy: only when a cluster runs
+    from distributed import Client  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
 
     if client is not None:
         yield client
@@ -173,6 +171,20 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int,
         finally:
             connected.close()  # the cluster is someone else's: it stays up
         return
+    with _local_cluster(n_workers, config) as (local, _scratch):
+        yield local
+
+
+@contextlib.contextmanager
+def _local_cluster(n_workers: int, config: dict[str, Any] | None = None
+                   ) -> Iterator[tuple[Any, str]]:
+    """A client of a new LocalCluster of ``n_workers`` one-thread processes, and its
+    scratch folder (a fresh temporary folder that the janitor removes, with everything in
+    it, when the cluster closes or this process dies); ``config`` as for
+    ``_open_client``."""
+    import dask  # noqa: PLC0415 - heavy (~0.8 s): only when a cluster runs
+    from distributed import Client, LocalCluster  # noqa: PLC0415 - heavy: only when a cluster runs
+
     scratch = tempfile.mkdtemp(prefix="cs-dask-")
     janitor = _Janitor(scratch)
     # A nanny sets its workers' "pre-spawn" variables (OMP_NUM_THREADS=1,
@@ -193,7 +205,7 @@ def _open_client(client: Any, scheduler: str | None, n_workers: int,
         try:
             local = Client(cluster, set_as_default=False)
             try:
-                yield local
+                yield local, scratch
             finally:
                 local.close()
         finally:
@@ -228,24 +240,32 @@ class _Packed(Sequence):
     arguments looking for futures (150M calls for 5,000 documents sharing their run's word
     list) and serialises a list holding numpy arrays item by item. Objects the items
     share (``run.shared()``, if the run has it: the word list of a run of documents) are
-    pickled once, not once per item. Only this build's own bytes are unpickled."""
+    pickled once, not once per item. Only this build's own bytes are unpickled.
 
-    def __init__(self, run: Iterable[Any]) -> None:
+    With ``path``, the items are pickled into that new file (the cluster's scratch folder)
+    and the value sent is only its name and the items' offsets: neither this process nor
+    dask holds the bytes (a run of 25,000 documents is ~157 MB, and dask's messages held
+    about a second copy of each run in flight), and the worker reads one item at a time.
+    Whoever sends it removes the file once the result is taken; :meth:`close` closes the
+    reading side."""
+
+    def __init__(self, run: Iterable[Any], path: str | None = None) -> None:
         shared = list(run.shared()) if hasattr(run, "shared") else []
         ids = {id(obj): k for k, obj in enumerate(shared)}
-        buf = io.BytesIO()
 
         class Pickler(pickle.Pickler):
             def persistent_id(self, obj: Any) -> int | None:
                 return ids.get(id(obj))
 
-        pickler = Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-        ends = [0]
-        for item in run:
-            pickler.dump(item)
-            pickler.clear_memo()  # (the memo would hold every item made so far)
-            ends.append(buf.tell())
-        self._data = buf.getvalue()
+        with (io.BytesIO() if path is None else open(path, "xb")) as buf:
+            pickler = Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+            ends = [0]
+            for item in run:
+                pickler.dump(item)
+                pickler.clear_memo()  # (the memo would hold every item made so far)
+                ends.append(buf.tell())
+            self._data = buf.getvalue() if path is None else None
+        self._path = path
         self._ends = ends
         self._shared = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
         self._start, self._stop = 0, len(ends) - 1
@@ -256,16 +276,32 @@ class _Packed(Sequence):
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
             view = copy.copy(self)
+            view.__dict__.pop("_file", None)  # (its own, when it reads)
             view._start, view._stop = view_bounds(key, self._start, len(self))
             return view
         if not -len(self) <= key < len(self):
             raise IndexError(key)
         i = self._start + key % len(self)
         shared = self._loaded_shared()
-        unpickler = pickle.Unpickler(io.BytesIO(
-            memoryview(self._data)[self._ends[i]:self._ends[i + 1]]))
+        a, b = self._ends[i], self._ends[i + 1]
+        if self._data is not None:
+            data: bytes | memoryview = memoryview(self._data)[a:b]
+        else:
+            f = self.__dict__.get("_file")
+            if f is None:
+                f = self.__dict__["_file"] = open(self._path, "rb")  # noqa: SIM115 - see close
+            f.seek(a)
+            data = f.read(b - a)
+        unpickler = pickle.Unpickler(io.BytesIO(data))
         unpickler.persistent_load = shared.__getitem__
         return unpickler.load()
+
+    def close(self) -> None:
+        """Close the file the items are read from, if one is open (so that it can be
+        removed on any system)."""
+        f = self.__dict__.pop("_file", None)
+        if f is not None:
+            f.close()
 
     def _loaded_shared(self) -> list:
         got = self.__dict__.get("_shared_objects")
@@ -274,7 +310,16 @@ class _Packed(Sequence):
         return got
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_shared_objects"}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_shared_objects", "_file")}
+
+
+def _there(there: Callable[..., R], there_args: tuple, packed: _Packed) -> R:
+    """Run on the worker: ``there(*there_args, packed)``, its file closed after."""
+    try:
+        return there(*there_args, packed)
+    finally:
+        packed.close()
 
 
 def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
@@ -290,32 +335,41 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
     ``k`` numbers ``mine`` then ``theirs``. Ours come in order; theirs are taken after each
     of ours (those finished by then) and at the end, in order. The worker's runs are sent
     at most two ahead of it, each made (lazy items made, texts read) and pickled only when
-    sent, so this process holds at most two of them, as bytes: memory is bounded by the
-    run size, not by the work. A taken run's future is dropped at once (the scheduler, in
-    this process, keeps a task's arguments while a future refers to it).
+    sent. Each is pickled into a file of the cluster's scratch folder, removed when its
+    result is taken (the folder goes with the cluster, or with this process however it
+    ends): neither this process nor dask's messages hold the runs' bytes, so memory is
+    bounded by one item, not by the run size nor the work. A taken run's future is
+    dropped at once.
 
     Always a local cluster, whatever scheduler entity extraction was given (the build's
-    workers read and write this machine's files), with ``_open_client``'s kill safety.
+    workers read and write this machine's files), with ``_local_cluster``'s kill safety.
     ``config``: dask settings for it. Ctrl-C stops the worker and raises
     ``KeyboardInterrupt("<doing> was interrupted; its dask worker was stopped")``."""
     futures: list = []  # per run sent: its future, until its result is taken
     key = f"corpus-search-{uuid.uuid4().hex[:12]}"
     with _quiet_dask():
         try:
-            with _open_client(None, None, 1, config=config) as client:
+            with _local_cluster(1, config=config) as (client, scratch):
+
+                def sent(j: int) -> str:
+                    return os.path.join(scratch, f"run-{j}.pickle")
+
+                def take(j: int) -> None:
+                    took(len(mine) + j, futures[j].result())
+                    futures[j] = None
+                    os.remove(sent(j))
 
                 def collect() -> int:
                     for j, fut in enumerate(futures):
                         if fut is not None and fut.done():
-                            took(len(mine) + j, fut.result())
-                            futures[j] = None
+                            take(j)
                     return sum(1 for f in futures if f is None)
 
                 def feed(upto: int) -> None:
                     while len(futures) < min(upto, len(theirs)):
                         j = len(futures)
-                        futures.append(client.submit(there, *there_args,
-                                                     _Packed(theirs[j]),
+                        futures.append(client.submit(_there, there, there_args,
+                                                     _Packed(theirs[j], sent(j)),
                                                      pure=False, key=f"{key}-{j}"))
 
                 try:
@@ -326,8 +380,7 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                     for j in range(len(theirs)):
                         feed(j + 2)
                         if futures[j] is not None:
-                            took(len(mine) + j, futures[j].result())
-                            futures[j] = None
+                            take(j)
                 except BaseException:
                     for fut in futures:
                         if fut is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,31 @@ def test_a_surface_run_packs_each_outlet_s_furniture_lines_once() -> None:
     assert packed[0] == ("text 0", lines)
     assert packed[-1] == ("no lines", frozenset())
     assert len(pickle.dumps(packed)) < len(pickle.dumps(lines)) + 300 * 60
+
+
+def test_a_run_packed_into_a_file_sends_only_its_name(tmp_path: Path) -> None:
+    """With a path, the items are pickled into the file: the value dask sends is small,
+    this process holds none of the items' bytes, and the worker reads them back."""
+    words = [f"word{k}" for k in range(50)]
+    path = tmp_path / "run-0.pickle"
+    packed = _Packed(_Run(2_000, words), str(path))
+    assert packed._data is None
+    assert path.stat().st_size > 2_000 * 100
+    sent = pickle.loads(pickle.dumps(packed))  # (as dask sends it)
+    assert len(pickle.dumps(packed)) < 40_000  # the name, the shared words, the offsets
+    assert [d["i"] for d in sent] == list(range(2_000))
+    view = sent[1_500:1_503]
+    assert [d["ids"].tolist() for d in view] == [list(range(i)) for i in (1500, 1501, 1502)]
+    assert sent[0]["words"] is sent[1_999]["words"]
+    sent.close()
+    view.close()
+    path.unlink()  # (closed: removable on any system)
+
+
+def test_a_packed_file_is_not_overwritten(tmp_path: Path) -> None:
+    """A run is pickled into a new file only, never over one that exists."""
+    path = tmp_path / "run-0.pickle"
+    path.write_bytes(b"not ours")
+    with pytest.raises(FileExistsError):
+        _Packed([1, 2], str(path))
+    assert path.read_bytes() == b"not ours"

@@ -583,7 +583,7 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
 ) -> None:
     """``commit(two_processes=True)`` makes the worker's documents a run at a time, two
     ahead of it (not the whole second half before this process starts writing), and lets
-    each go when the worker is done with it."""
+    each go when the worker is done with it: its file removed, its future dropped."""
     monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 20)  # eight runs per half
     docs = [_doc(a, i) for i, a in enumerate(_articles(tmp_path, 320, seed=12))]
     schema = make_schema(common_stems(_surface_dfs(docs), len(docs)))
@@ -592,20 +592,24 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
     real = _segwriter.write_segment
 
     held: list[int] = []
+    files: list[int] = []
     clients: list = []
-    open_client = _enrich._open_client
+    scratches: list[Path] = []
+    open_client = _enrich._local_cluster
 
     @contextlib.contextmanager
     def capture(*args: object, **kwargs: object):
-        with open_client(*args, **kwargs) as client:
+        with open_client(*args, **kwargs) as (client, scratch):
             clients.append(client)
-            yield client
+            scratches.append(Path(scratch))
+            yield client, scratch
 
-    monkeypatch.setattr(_enrich, "_open_client", capture)
+    monkeypatch.setattr(_enrich, "_local_cluster", capture)
 
     def mine(storage, schema, indexname, run):  # this process's runs
         seen.append(made[0] - 20 * len(seen))  # made for the worker so far
         held.append(len(clients[0].futures))
+        files.append(len(list(scratches[0].glob("run-*.pickle"))))
         deadline = time.monotonic() + 60  # let the worker finish a run meanwhile
         while len(seen) > 1 and time.monotonic() < deadline and not any(
                 f.status == "finished" for f in clients[0].futures.values()):
@@ -627,6 +631,8 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
     # future refers to it): the two runs in flight, and at most one being let go (the
     # client tells the scheduler asynchronously). Keeping them all gave 8.
     assert max(held) <= 3
+    assert max(files) == 2  # the runs waiting for the worker, and no taken run's file
+    assert not scratches[0].exists()
     assert whoosh_index.open_dir(str(tmp_path / "ix")).doc_count() == 320
 
 
