@@ -7,8 +7,11 @@ Builds ``SOURCES`` into ``INDEX`` without entities. It prints one line per step 
 ``_build`` (reading, surface words, segments, columns, stream and duplicates,
 publishing...) as it ends: its seconds, the peak RSS of this process and the peak RSS of
 its children (the dask segment worker) during the step, sampled every 0.5 s, and this
-process's RSS at its end. ``--keep`` builds into an existing index (a rebuild) instead of
-removing it first. It writes no records: copy its output into ``benchmarks/records/``.
+process's RSS at its end; then the peak of this process's anonymous memory (``RssAnon``
+in ``/proc/<pid>/status``, Linux): RSS also counts pages of files the process maps (the
+token stream, segment files being read), which the system can drop and re-read.
+``--keep`` builds into an existing index (a rebuild) instead of removing it first. It
+writes no records: copy its output into ``benchmarks/records/``.
 """
 
 from __future__ import annotations
@@ -27,13 +30,26 @@ STEPS = ("read_corpus", "_Keys", "_start", "_surfaces", "_enrich", "_resolve_ent
          "_publish")
 
 
+def _anon(pid: int) -> int:
+    """The process's resident anonymous memory in bytes (0 where /proc has no figure)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 class _Meter:
-    """Peak RSS of this process and of its largest child, sampled in a thread."""
+    """Peak RSS of this process and of its largest child, and peak anonymous memory of
+    this process, sampled in a thread."""
 
     def __init__(self) -> None:
         self.me = psutil.Process()
         self.started = time.perf_counter()
-        self.peak_self = self.peak_kids = 0
+        self.peak_self = self.peak_kids = self.peak_anon = 0
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         threading.Thread(target=self._sample, daemon=True).start()
@@ -42,12 +58,14 @@ class _Meter:
         while not self.stopped.wait(0.5):
             try:
                 rss = self.me.memory_info().rss
+                anon = _anon(self.me.pid)
                 kids = max([c.memory_info().rss for c in self.me.children(recursive=True)]
                            or [0])
             except psutil.Error:
                 continue
             with self.lock:
                 self.peak_self = max(self.peak_self, rss)
+                self.peak_anon = max(self.peak_anon, anon)
                 self.peak_kids = max(self.peak_kids, kids)
 
     def stop(self) -> None:
@@ -57,15 +75,17 @@ class _Meter:
     def mark(self, label: str) -> None:
         """Print the step just ended and start the next one."""
         now = time.perf_counter()
-        rss = self.me.memory_info().rss
+        rss, anon = self.me.memory_info().rss, _anon(self.me.pid)
         with self.lock:
             elapsed = now - self.started
             peak_self, peak_kids = max(self.peak_self, rss), self.peak_kids
-            self.started, self.peak_self, self.peak_kids = now, rss, 0
+            peak_anon = max(self.peak_anon, anon)
+            self.started, self.peak_self, self.peak_kids, self.peak_anon = now, rss, 0, anon
         if label.startswith("(") and elapsed < 0.05:
             return  # nothing worth a line between two steps
         print(f"{label:32s} {elapsed:8.1f} s  peak {peak_self / 2**20:7.0f} MB"
-              f"  worker {peak_kids / 2**20:7.0f} MB  at end {rss / 2**20:7.0f} MB",
+              f"  worker {peak_kids / 2**20:7.0f} MB  at end {rss / 2**20:7.0f} MB"
+              f"  anon peak {peak_anon / 2**20:7.0f} MB",
               flush=True)
 
 
