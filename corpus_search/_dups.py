@@ -305,7 +305,7 @@ def _result(stream: TokenStream, day: np.ndarray | None, threshold: float,
     return {"cluster": cluster, "similarity": similarity, "pairs": arr,
             "pair_similarity": np.array([s for *_, s in pairs], dtype=np.float32),
             "candidates": np.array(candidates), "sig_docs": sig_docs.astype(np.int32),
-            "sig": sig.astype(np.uint32)}
+            "sig": sig.astype(np.uint32, copy=False)}  # no copy: 384 MB at 1M articles
 
 
 def _root(parent: dict[int, int], x: int) -> int:
