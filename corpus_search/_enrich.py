@@ -1,5 +1,5 @@
 """Entity extraction on dask.distributed (private); and ``run_halves``, the build's
-two-process runs (surface words, segments) on a one-worker local cluster.
+two-process runs (surface words, segments) on a local cluster of one worker (or two).
 
 The spaCy model runs on dask workers: by default a ``LocalCluster`` of one process per CPU
 core (one thread each), started and closed by the call; or an existing cluster, given as
@@ -325,16 +325,18 @@ def _there(there: Callable[..., R], there_args: tuple, packed: _Packed) -> R:
 def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                here: Callable[[Iterable[Any]], R], there: Callable[..., R],
                there_args: tuple, took: Callable[[int, R], None], *, doing: str,
-               config: dict[str, Any] | None = None) -> None:
+               config: dict[str, Any] | None = None, n_workers: int = 1) -> None:
     """Runs of work on two processes: ``here(run)`` for each run of ``mine``, in order, in
     this process, while the one worker of a new one-process ``LocalCluster`` does
     ``there(*there_args, run)`` for each run of ``theirs`` (sent as a :class:`_Packed`
-    sequence: pickled an item at a time, read back an item at a time).
+    sequence: pickled an item at a time, read back an item at a time). With ``n_workers``
+    above 1, that many workers share ``theirs`` (``mine`` is then usually empty: this
+    process only sends runs and takes results).
 
     Each result goes to ``took(k, result)``, in this process, as soon as it is taken:
     ``k`` numbers ``mine`` then ``theirs``. Ours come in order; theirs are taken after each
-    of ours (those finished by then) and at the end, in order. The worker's runs are sent
-    at most two ahead of it, each made (lazy items made, texts read) and pickled only when
+    of ours (those finished by then) and at the end, in order. The workers' runs are sent
+    at most two ahead of each, each made (lazy items made, texts read) and pickled only when
     sent. Each is pickled into a file of the cluster's scratch folder, removed when its
     result is taken (the folder goes with the cluster, or with this process however it
     ends): neither this process nor dask's messages hold the runs' bytes, so memory is
@@ -349,7 +351,8 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
     key = f"corpus-search-{uuid.uuid4().hex[:12]}"
     with _quiet_dask():
         try:
-            with _local_cluster(1, config=config) as (client, scratch):
+            with _local_cluster(n_workers, config=config) as (client, scratch):
+                ahead = 2 * max(1, n_workers)
 
                 def sent(j: int) -> str:
                     return os.path.join(scratch, f"run-{j}.pickle")
@@ -373,12 +376,12 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                                                      pure=False, key=f"{key}-{j}"))
 
                 try:
-                    feed(2)
+                    feed(ahead)
                     for k, run in enumerate(mine):
                         took(k, here(run))
-                        feed(collect() + 2)
+                        feed(collect() + ahead)
                     for j in range(len(theirs)):
-                        feed(j + 2)
+                        feed(j + ahead)
                         if futures[j] is not None:
                             take(j)
                 except BaseException:
@@ -388,7 +391,8 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                                 fut.cancel()
                     raise
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"{doing} was interrupted; its dask worker was "
+            stopped = "workers were" if n_workers > 1 else "worker was"
+            raise KeyboardInterrupt(f"{doing} was interrupted; its dask {stopped} "
                                     "stopped") from None
 
 

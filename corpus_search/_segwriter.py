@@ -78,7 +78,8 @@ from . import _enrich, _postings
 from ._analysis import MIN_TOKEN_CHARS, StemTokenizer
 from ._errors import IndexProblem
 
-__all__ = ["SEGMENT_MAX_DOCS", "commit", "give_back_memory", "write_segment", "write_segments"]
+__all__ = ["SEGMENT_MAX_DOCS", "WORKERS_ONLY_MIN_DOCS", "commit", "give_back_memory",
+           "write_segment", "write_segments"]
 
 _FINDALL = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE).findall  # StemTokenizer's tokens
 _DROPPED = -1  # a token of one character (not indexed)
@@ -1061,16 +1062,43 @@ memory to the system at once), which makes this writer's many short-lived numpy 
 for one commit, so it keeps glibc's default."""
 
 
+WORKERS_ONLY_MIN_DOCS = 200_000
+"""From this many new documents, two dask workers write all the segments and this
+process none: it only makes and sends their runs. Writing a segment leaves this process
+holding heap it cannot give back (freed, fragmented: +30 to +110 MB a segment of 25,000
+synthetic articles, +620 MB over the 20 it wrote of a million), which every later step
+started from; a worker's heap goes when the worker does. At a million synthetic articles
+the process's peak fell from 2,856 to 1,942 MB, the segments step took 676 s instead of
+665 s. The cost is pickling this process's half of the runs for a worker (~1.3 s a run
+of 25,000): at 100,000 the step took 68.0 s instead of 62.9 s, for a peak of 334 instead
+of 899 MB; below this size the process writes half (see
+``benchmarks/records/1000000-session11-phases.txt``)."""
+
+
 def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]) -> list:
     """The segments of ``docs`` in two fixed halves: the second half on a dask worker
     (``_enrich.run_halves``: a new one-process ``LocalCluster``) while this process writes
-    the first; in docnum order. The worker writes the segment files into the index
-    folder; the documents of its runs are made (texts read) only when a run is sent."""
-    half = (len(docs) + 1) // 2
+    the first; in docnum order. From ``WORKERS_ONLY_MIN_DOCS`` documents on, two workers
+    write them all (a two-process cluster), shared as they become free. The workers write
+    the segment files into the index folder; the documents of their runs are made (texts
+    read) only when a run is sent."""
     step = max(1, SEGMENT_MAX_DOCS)
+    if len(docs) >= WORKERS_ONLY_MIN_DOCS:
+        runs = [docs[i:i + step] for i in range(0, len(docs), step)]
+        got: list[list] = [[] for _ in runs]
+
+        def took_one(k: int, segments: list) -> None:
+            got[k] = segments
+
+        _enrich.run_halves([], runs, _no_run, _write_part,
+                           (_settings(), storage.folder, schema, indexname), took_one,
+                           doing="writing the index segments", config=_WORKER_CONFIG,
+                           n_workers=2)
+        return [seg for segs in got for seg in segs]
+    half = (len(docs) + 1) // 2
     mine = [docs[i:min(i + step, half)] for i in range(0, half, step)]
     theirs = [docs[i:i + step] for i in range(half, len(docs), step)]
-    got: list[list] = [[] for _ in range(len(mine) + len(theirs))]
+    got = [[] for _ in range(len(mine) + len(theirs))]
 
     def here(run: Sequence[dict]) -> list:
         segment = write_segment(storage, schema, indexname, run)
@@ -1084,6 +1112,11 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
                        (_settings(), storage.folder, schema, indexname), took,
                        doing="writing the index segments", config=_WORKER_CONFIG)
     return [seg for segs in got for seg in segs]
+
+
+def _no_run(run: Sequence[dict]) -> list:
+    """``here`` when this process writes no segment: never called."""
+    raise AssertionError("no run is written here")
 
 
 MERGE_MAX_DOCS = 2_000
@@ -1123,9 +1156,10 @@ def commit(writer, docs: Sequence[dict], *, two_processes: bool = False) -> None
     two_processes : bool
         Write the second half of ``docs`` on a dask worker at the same time (a local
         one-worker cluster started and closed here, even when entity extraction uses a
-        remote scheduler: the worker writes into the index folder). Two segments or
-        more; the same documents in the same docnum order, and the same segments
-        whichever process writes a half.
+        remote scheduler: the worker writes into the index folder); from
+        :data:`WORKERS_ONLY_MIN_DOCS` documents, all of them on two workers. Two
+        segments or more; the same documents in the same docnum order, and the same
+        segments whichever process writes a run.
     """
     try:
         # A segment whose every document was deleted (an update that replaced them all,

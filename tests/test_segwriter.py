@@ -518,12 +518,15 @@ def test_small_commits_merged_by_whoosh_lose_nothing(tmp_path: Path) -> None:
     assert pickle.dumps(sorted(bulk.schema.names())) == pickle.dumps(sorted(schema.names()))
 
 
+@pytest.mark.parametrize("workers_only", [False, True], ids=["halves", "workers-only"])
 def test_halves_written_on_a_dask_worker_equal_halves_written_here(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_only: bool
 ) -> None:
     """``commit(two_processes=True)``: the segments the dask worker writes for the second
-    half have the bytes this process writes for it, with this process's settings (flat
-    postings threshold, segment size), in docnum order."""
+    half (or two workers for every run, from ``WORKERS_ONLY_MIN_DOCS``) have the bytes
+    this process writes for them, with this process's settings (flat postings threshold,
+    segment size), in docnum order."""
+    monkeypatch.setattr(_segwriter, "WORKERS_ONLY_MIN_DOCS", 1 if workers_only else 10**9)
     monkeypatch.setattr(_postings, "FLAT_MIN_DF", 5)  # not the worker's default
     monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 60)  # three segments per half
     docs = [_doc(a, i) for i, a in enumerate(_articles(tmp_path, 300, seed=10) + ODD)]
@@ -535,10 +538,21 @@ def test_halves_written_on_a_dask_worker_equal_halves_written_here(
         _segwriter.commit(writer, docs, two_processes=True)
         return folder
 
+    if workers_only:  # then this process writes no segment at all
+        real = _segwriter.write_segment
+
+        def nowhere(*args: object) -> None:
+            raise AssertionError("a segment written in this process")
+
+        monkeypatch.setattr(_segwriter, "write_segment", nowhere)
     on_dask = _segment_files(write(tmp_path / "dask"))
+    if workers_only:
+        monkeypatch.setattr(_segwriter, "write_segment", real)
     assert "comm" in dask.config.get("distributed")  # dask's defaults survive the cluster
 
-    def here(storage, schema, indexname, docs):
+    def here(storage, schema, indexname, docs):  # the same runs, written in this process
+        if workers_only:
+            return _segwriter.write_segments(storage, schema, indexname, docs)
         half = (len(docs) + 1) // 2
         return [*_segwriter.write_segments(storage, schema, indexname, docs[:half]),
                 *_segwriter.write_segments(storage, schema, indexname, docs[half:])]
@@ -634,6 +648,48 @@ def test_the_worker_is_sent_its_runs_as_it_goes_not_its_whole_half(
     assert max(files) == 2  # the runs waiting for the worker, and no taken run's file
     assert not scratches[0].exists()
     assert whoosh_index.open_dir(str(tmp_path / "ix")).doc_count() == 320
+
+
+def test_two_workers_are_sent_runs_as_they_go_and_write_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``WORKERS_ONLY_MIN_DOCS`` on, a two-worker cluster writes every run: at most
+    two runs waiting per worker (their files), each file removed when taken, the scratch
+    folder removed, every document indexed in docnum order."""
+    monkeypatch.setattr(_segwriter, "SEGMENT_MAX_DOCS", 20)  # sixteen runs
+    monkeypatch.setattr(_segwriter, "WORKERS_ONLY_MIN_DOCS", 1)
+    docs = [_doc(a, i) for i, a in enumerate(_articles(tmp_path, 320, seed=12))]
+    schema = make_schema(common_stems(_surface_dfs(docs), len(docs)))
+    sizes: list[int] = []
+    files: list[int] = []
+    scratches: list[Path] = []
+    open_client = _enrich._local_cluster
+
+    @contextlib.contextmanager
+    def capture(n_workers: int, config: dict | None = None):
+        sizes.append(n_workers)
+        with open_client(n_workers, config=config) as (client, scratch):
+            scratches.append(Path(scratch))
+            yield client, scratch
+
+    real_init = _enrich._Packed.__init__
+
+    def packed(self, run, path=None) -> None:  # count the files waiting before each run
+        files.append(len(list(scratches[0].glob("run-*.pickle"))))
+        real_init(self, run, path)
+
+    monkeypatch.setattr(_enrich, "_local_cluster", capture)
+    monkeypatch.setattr(_enrich._Packed, "__init__", packed)
+    (tmp_path / "ix").mkdir()
+    writer = whoosh_index.create_in(str(tmp_path / "ix"), schema).writer(compound=False)
+    _segwriter.commit(writer, docs, two_processes=True)
+    ix = whoosh_index.open_dir(str(tmp_path / "ix"))
+    with ix.searcher() as s:
+        numbers = [s.stored_fields(n)["doc_id"] for n in range(ix.doc_count_all())]
+    # files waiting when each run is packed: three, so never more than four at a time
+    assert (sizes, len(files), max(files)) == ([2], 16, 3)
+    assert [d["doc_id"] for d in docs] == numbers
+    assert not scratches[0].exists()
 
 
 def test_merge_policy_does_not_merge_many_large_segments(
