@@ -5,11 +5,13 @@
 
 Builds ``SOURCES`` into ``INDEX`` without entities. It prints one line per step of
 ``_build`` (reading, surface words, segments, columns, stream and duplicates,
-publishing...) as it ends: its seconds, the peak RSS of this process and the peak RSS of
-its children (the dask segment worker) during the step, sampled every 0.5 s, and this
-process's RSS at its end; then the peak of this process's anonymous memory (``RssAnon``
-in ``/proc/<pid>/status``, Linux): RSS also counts pages of files the process maps (the
-token stream, segment files being read), which the system can drop and re-read.
+publishing...) as it ends: its seconds; the peak RSS of this process and of its largest
+child (a dask worker) during the step, sampled every 0.5 s; this process's RSS at its
+end; the peak of this process's anonymous memory (``RssAnon`` in ``/proc/<pid>/status``,
+Linux: RSS also counts pages of files the process maps, the token stream, segment files
+being read, which the system can drop and re-read); and ("all") the peak of the sum of
+this process's and all its children's RSS, the whole build (two segment workers from
+``_segwriter.WORKERS_ONLY_MIN_DOCS`` articles on).
 ``--keep`` builds into an existing index (a rebuild) instead of removing it first. It
 writes no records: copy its output into ``benchmarks/records/``.
 """
@@ -49,7 +51,7 @@ class _Meter:
     def __init__(self) -> None:
         self.me = psutil.Process()
         self.started = time.perf_counter()
-        self.peak_self = self.peak_kids = self.peak_anon = 0
+        self.peak_self = self.peak_kids = self.peak_anon = self.peak_tree = 0
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         threading.Thread(target=self._sample, daemon=True).start()
@@ -59,14 +61,14 @@ class _Meter:
             try:
                 rss = self.me.memory_info().rss
                 anon = _anon(self.me.pid)
-                kids = max([c.memory_info().rss for c in self.me.children(recursive=True)]
-                           or [0])
+                each = [c.memory_info().rss for c in self.me.children(recursive=True)]
             except psutil.Error:
                 continue
             with self.lock:
                 self.peak_self = max(self.peak_self, rss)
                 self.peak_anon = max(self.peak_anon, anon)
-                self.peak_kids = max(self.peak_kids, kids)
+                self.peak_kids = max(self.peak_kids, max(each or [0]))
+                self.peak_tree = max(self.peak_tree, rss + sum(each))
 
     def stop(self) -> None:
         """Stop sampling."""
@@ -79,13 +81,14 @@ class _Meter:
         with self.lock:
             elapsed = now - self.started
             peak_self, peak_kids = max(self.peak_self, rss), self.peak_kids
-            peak_anon = max(self.peak_anon, anon)
-            self.started, self.peak_self, self.peak_kids, self.peak_anon = now, rss, 0, anon
+            peak_anon, peak_tree = max(self.peak_anon, anon), max(self.peak_tree, rss)
+            self.started, self.peak_self, self.peak_kids = now, rss, 0
+            self.peak_anon, self.peak_tree = anon, rss
         if label.startswith("(") and elapsed < 0.05:
             return  # nothing worth a line between two steps
         print(f"{label:32s} {elapsed:8.1f} s  peak {peak_self / 2**20:7.0f} MB"
               f"  worker {peak_kids / 2**20:7.0f} MB  at end {rss / 2**20:7.0f} MB"
-              f"  anon peak {peak_anon / 2**20:7.0f} MB",
+              f"  anon peak {peak_anon / 2**20:7.0f} MB  all {peak_tree / 2**20:7.0f} MB",
               flush=True)
 
 

@@ -91,9 +91,20 @@ db.commit()
 """
 
 CS_BUILD = r"""
-import sys, corpus_search as cs
+import sys, threading, psutil, corpus_search as cs
+_me, _tree, _done = psutil.Process(), [0], threading.Event()
+def _sample():  # the peak of this process's and all its children's RSS together
+    while not _done.wait(0.5):
+        try:
+            _tree[0] = max(_tree[0], sum(p.memory_info().rss
+                                         for p in [_me, *_me.children(recursive=True)]))
+        except psutil.Error:
+            pass
+threading.Thread(target=_sample, daemon=True).start()
 r = cs.build([sys.argv[1]], sys.argv[2], entities=False, progress=False)
+_done.set()
 print(r.added, r.unchanged)
+print("TREE_PEAK_MB", round(_tree[0] / 2**20, 1))
 """
 
 # The index the co-mention lines read: entities found by benchmarks.names.NameMatcher (the
@@ -236,6 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
                              f"{n:,} articles: see its report")
         results["build"]["corpus_search"] = {"seconds": round(secs, 2), "peak_rss_mb": peak,
                                              "worker_peak_rss_mb": WORKER_PEAKS[id(CS_BUILD)],
+                                             "all_processes_peak_rss_mb": float(
+                                                 out.split("TREE_PEAK_MB")[1].split()[0]),
                                              "index_mb": round(_du(cs_dir) / 1e6, 1)}
     if not args.no_rebuild or not fts_path.exists():
         fts_path.unlink(missing_ok=True)
@@ -243,7 +256,8 @@ def main(argv: list[str] | None = None) -> dict:
         results["build"]["fts5"] = {"seconds": round(secs, 2), "peak_rss_mb": peak,
                                     "index_mb": round(fts_path.stat().st_size / 1e6, 1)}
     for engine, b in results["build"].items():
-        worker = (f" (its dask worker: {b['worker_peak_rss_mb']:.0f} MB)"
+        worker = (f" (its largest dask worker: {b['worker_peak_rss_mb']:.0f} MB; all its "
+                  f"processes together: {b['all_processes_peak_rss_mb']:.0f} MB)"
                   if "worker_peak_rss_mb" in b else "")
         print(f"build {engine}: {b['seconds']:.1f} s, peak RSS {b['peak_rss_mb']:.0f} MB"
               f"{worker}, index {b['index_mb']:.0f} MB")

@@ -19,7 +19,9 @@ def test_harness_runs_tiny(tmp_path: Path) -> None:
           "--out", str(out)])
     results = json.loads(out.read_text())
     assert {"corpus_search", "fts5", "incremental"} <= set(results["build"])
-    assert results["build"]["corpus_search"]["worker_peak_rss_mb"] >= 0
+    built = results["build"]["corpus_search"]
+    assert built["worker_peak_rss_mb"] >= 0
+    assert built["all_processes_peak_rss_mb"] > 0  # sampled every 0.5 s while it builds
     assert len(results["queries"]) == 12 + 6  # 6 views FTS5 has no equivalent for
     for name, row in results["queries"].items():
         assert row["corpus_search"]["n"] > 0, name
