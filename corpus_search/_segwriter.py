@@ -1083,22 +1083,10 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
     the segment files into the index folder; the documents of their runs are made (texts
     read) only when a run is sent."""
     step = max(1, SEGMENT_MAX_DOCS)
-    if len(docs) >= WORKERS_ONLY_MIN_DOCS:
-        runs = [docs[i:i + step] for i in range(0, len(docs), step)]
-        got: list[list] = [[] for _ in runs]
-
-        def took_one(k: int, segments: list) -> None:
-            got[k] = segments
-
-        _enrich.run_halves([], runs, _no_run, _write_part,
-                           (_settings(), storage.folder, schema, indexname), took_one,
-                           doing="writing the index segments", config=_WORKER_CONFIG,
-                           n_workers=2)
-        return [seg for segs in got for seg in segs]
-    half = (len(docs) + 1) // 2
+    workers, half = (2, 0) if len(docs) >= WORKERS_ONLY_MIN_DOCS else (1, (len(docs) + 1) // 2)
     mine = [docs[i:min(i + step, half)] for i in range(0, half, step)]
     theirs = [docs[i:i + step] for i in range(half, len(docs), step)]
-    got = [[] for _ in range(len(mine) + len(theirs))]
+    got: list[list] = [[] for _ in range(len(mine) + len(theirs))]
 
     def here(run: Sequence[dict]) -> list:
         segment = write_segment(storage, schema, indexname, run)
@@ -1110,13 +1098,9 @@ def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]
 
     _enrich.run_halves(mine, theirs, here, _write_part,
                        (_settings(), storage.folder, schema, indexname), took,
-                       doing="writing the index segments", config=_WORKER_CONFIG)
+                       doing="writing the index segments", config=_WORKER_CONFIG,
+                       n_workers=workers)
     return [seg for segs in got for seg in segs]
-
-
-def _no_run(run: Sequence[dict]) -> list:
-    """``here`` when this process writes no segment: never called."""
-    raise AssertionError("no run is written here")
 
 
 MERGE_MAX_DOCS = 2_000
