@@ -36,25 +36,19 @@ def _du(path: Path) -> int:
 
 
 _PEAK = ("\nimport resource as _r\n"
-         "print('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss,"
-         " _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss)\n")
-
-WORKER_PEAKS: dict[int, float] = {}
-"""The last child's largest descendant's peak RSS in MB (the build's dask worker), by id
-of the code run."""
+         "print('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)\n")
+# (Not RUSAGE_CHILDREN for the dask workers: a spawned child's ru_maxrss starts from its
+# parent's high-water mark, inherited when it execs: at 1M it reported the build process's
+# 1,441 MB for workers whose own RSS never passed ~0.9 GB. CS_BUILD samples them instead.)
 
 
 def _run_child(code: str, *args: str) -> tuple[float, float, str]:
-    """Run Python code in a fresh process; returns (seconds, its peak RSS in MB, stdout).
-    The peak of its largest child process (a dask worker writing segments) goes to
-    ``WORKER_PEAKS[id(code)]``."""
+    """Run Python code in a fresh process; returns (seconds, its peak RSS in MB, stdout)."""
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code + _PEAK, *args], check=True,
                           capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - started
-    out, _, peaks = proc.stdout.rpartition("PEAK_RSS_KB ")
-    peak, children = peaks.split()
-    WORKER_PEAKS[id(code)] = round(int(children) / 1024, 1)
+    out, _, peak = proc.stdout.rpartition("PEAK_RSS_KB ")
     return seconds, round(int(peak) / 1024, 1), out
 
 
@@ -92,19 +86,20 @@ db.commit()
 
 CS_BUILD = r"""
 import sys, threading, psutil, corpus_search as cs
-_me, _tree, _done = psutil.Process(), [0], threading.Event()
-def _sample():  # the peak of this process's and all its children's RSS together
+_me, _tree, _kid, _done = psutil.Process(), [0], [0], threading.Event()
+def _sample():  # the peaks of the largest child and of all processes together
     while not _done.wait(0.5):
         try:
-            _tree[0] = max(_tree[0], sum(p.memory_info().rss
-                                         for p in [_me, *_me.children(recursive=True)]))
+            kids = [p.memory_info().rss for p in _me.children(recursive=True)]
+            _kid[0] = max(_kid[0], *kids, 0)
+            _tree[0] = max(_tree[0], _me.memory_info().rss + sum(kids))
         except psutil.Error:
             pass
 threading.Thread(target=_sample, daemon=True).start()
 r = cs.build([sys.argv[1]], sys.argv[2], entities=False, progress=False)
 _done.set()
 print(r.added, r.unchanged)
-print("TREE_PEAK_MB", round(_tree[0] / 2**20, 1))
+print("TREE_PEAK_MB", round(_tree[0] / 2**20, 1), "KID_PEAK_MB", round(_kid[0] / 2**20, 1))
 """
 
 # The index the co-mention lines read: entities found by benchmarks.names.NameMatcher (the
@@ -246,7 +241,8 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit(f"the build indexed {out.strip()!r} (added, unchanged), not "
                              f"{n:,} articles: see its report")
         results["build"]["corpus_search"] = {"seconds": round(secs, 2), "peak_rss_mb": peak,
-                                             "worker_peak_rss_mb": WORKER_PEAKS[id(CS_BUILD)],
+                                             "worker_peak_rss_mb": float(
+                                                 out.split("KID_PEAK_MB")[1].split()[0]),
                                              "all_processes_peak_rss_mb": float(
                                                  out.split("TREE_PEAK_MB")[1].split()[0]),
                                              "index_mb": round(_du(cs_dir) / 1e6, 1)}
@@ -257,7 +253,8 @@ def main(argv: list[str] | None = None) -> dict:
                                     "index_mb": round(fts_path.stat().st_size / 1e6, 1)}
     for engine, b in results["build"].items():
         worker = (f" (its largest dask worker: {b['worker_peak_rss_mb']:.0f} MB; all its "
-                  f"processes together: {b['all_processes_peak_rss_mb']:.0f} MB)"
+                  f"processes together: {b['all_processes_peak_rss_mb']:.0f} MB; both "
+                  "sampled every 0.5 s)"
                   if "worker_peak_rss_mb" in b else "")
         print(f"build {engine}: {b['seconds']:.1f} s, peak RSS {b['peak_rss_mb']:.0f} MB"
               f"{worker}, index {b['index_mb']:.0f} MB")
