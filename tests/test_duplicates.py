@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import corpus_search as cs
+from corpus_search import _dups
 from corpus_search._dups import CLUSTER_COLUMNS, count_once, duplicate_clusters
 
 WORDS = [f"story{i}" for i in range(60)]
@@ -35,6 +36,19 @@ def ix(tmp_path: Path, build_rows) -> cs.Snapshot:
     index = cs.open_index(build_rows(ARTICLES, tmp_path, "d.jsonl", title="Title {id}")).snapshot()
     yield index
     index.close()
+
+
+def test_signatures_do_not_depend_on_the_chunk_size(
+    ix: cs.Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MinHash signatures hashed a few tokens at a time equal those hashed all at once."""
+    stream = ix.stream
+    docs = _dups._eligible(stream)
+    monkeypatch.setattr(_dups, "_CHUNK_TOKENS", 10**9)
+    whole = _dups._signatures(stream, docs)
+    monkeypatch.setattr(_dups, "_CHUNK_TOKENS", 70)  # about one article a chunk
+    assert whole.tolist() == _dups._signatures(stream, docs).tolist()
+    assert len(docs) == 4  # every article but the short one
 
 
 def test_one_cluster_earliest_first(ix: cs.Snapshot) -> None:
