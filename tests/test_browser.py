@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -167,6 +168,10 @@ def test_explorer_in_jupyterlab(lab: str) -> None:
             assert expected_options == _settled(org_options, expected_options.__eq__)
             box.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "explorer.png"))
+        except Exception:  # the page as it was, to see why (a timeout says little)
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(ARTIFACTS / "explorer-failed.png"))
+            raise
         finally:
             browser.close()
     if os.environ.get("UPDATE_SCREENSHOT"):  # refresh the README's picture on purpose only
