@@ -45,8 +45,8 @@ def _anon(pid: int) -> int:
 
 
 class _Meter:
-    """Peak RSS of this process and of its largest child, and peak anonymous memory of
-    this process, sampled in a thread."""
+    """Peak RSS of this process, of its largest child and of all of them together, and
+    peak anonymous memory of this process, sampled in a thread."""
 
     def __init__(self) -> None:
         self.me = psutil.Process()

@@ -39,7 +39,9 @@ _PEAK = ("\nimport resource as _r\n"
          "print('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)\n")
 # (Not RUSAGE_CHILDREN for the dask workers: a spawned child's ru_maxrss starts from its
 # parent's high-water mark, inherited when it execs: at 1M it reported the build process's
-# 1,441 MB for workers whose own RSS never passed ~0.9 GB. CS_BUILD samples them instead.)
+# 1,441 MB for workers whose own RSS never passed ~0.9 GB. CS_BUILD samples them instead.
+# Each child's own figure starts from this harness's peak too, which stays small until the
+# builds are done: the queries run here after them.)
 
 
 def _run_child(code: str, *args: str) -> tuple[float, float, str]:
