@@ -20,7 +20,7 @@ batch becomes one new segment in one pass:
    them (``pack_uint(n) + pickle.dumps(deltas, 2)``), with numpy, a chunk of postings
    at a time as step 4 writes them (a field's encoded values are never all held).
 4. Terms and posting blocks are written in order with the W3 codec's block layout
-   (``W3PostingsWriter._write_block``: pickled and zlib-compressed blocks of up to 128
+   (``W3PostingsWriter._write_block``: pickled and deflated blocks of up to 128
    postings, block info, term infos in the ``.trm`` ordered hash), one Python step per
    block, not per posting. Blocks of one posting are pickled with numpy, many at a time
    (most blocks: the ``pairs`` field's rare pairs), and blocks whose pickle is shorter
@@ -56,7 +56,6 @@ import pickle
 import re
 import sys
 import types
-import zlib
 from array import array
 from collections.abc import Callable, Sequence
 from hashlib import md5
@@ -65,6 +64,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from isal.isal_zlib import compress as _deflate
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.fields import Schema, UnknownFieldError
@@ -84,7 +84,14 @@ __all__ = ["SEGMENT_MAX_DOCS", "WORKERS_ONLY_MIN_DOCS", "commit", "give_back_mem
 _FINDALL = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE).findall  # StemTokenizer's tokens
 _DROPPED = -1  # a token of one character (not indexed)
 _BLOCK = 128  # postings per block, as W3Codec's default blocklimit
-_COMPRESSION = 3  # W3Codec's default
+_COMPRESSION = 1
+"""The level written in a compressed block's info: blocks are compressed with ISA-L's
+zlib-compatible deflate (``isal.isal_zlib``, level 1), not the standard library's zlib at
+the W3 codec's level 3. Whoosh reads a block with ``zlib.decompress`` whatever the level
+(the info's level only says whether it is compressed), so the blocks read back the same.
+Over the 314,260 blocks of one segment of 25,000 synthetic articles (593 MB pickled;
+``benchmarks/records/compressors-25000-session12.txt``): zlib level 3 9.38 s, 222.1 MB;
+ISA-L level 1 3.46 s, 233.6 MB (+5% on the postings file)."""
 _MIN_COMPRESS = 100
 """A block whose pickle is shorter than this is stored as it is, its info saying
 compression level 0 (``W3LeafMatcher`` reads the level of each block and decompresses only
@@ -239,7 +246,8 @@ def _term_order(enc: list[bytes]) -> tuple[list[bytes], np.ndarray]:
     return [enc[i] for i in order], rank
 
 
-def _encode_chunk(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.ndarray]:
+def _encode_chunk(post_start: np.ndarray, pos: np.ndarray, *, framed: bool = False
+                  ) -> tuple[bytes, np.ndarray]:
     """``Positions.encode`` of every posting's positions, computed for all at once.
 
     ``pos`` holds all positions, posting after posting; posting p's are
@@ -249,7 +257,10 @@ def _encode_chunk(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.nd
     up to 1,000 items (pickle's batch size), then STOP.
 
     Returns all values in one buffer and where each starts (``bounds``, one more entry
-    than postings): posting p's value is ``data[bounds[p]:bounds[p + 1]]``."""
+    than postings): posting p's value is ``data[bounds[p]:bounds[p + 1]]``. ``framed``:
+    each value is written as a pickle item of its block's values tuple (see
+    :func:`_block_pickles`): ``SHORT_BINBYTES`` (``C`` and a length byte) or ``BINBYTES``
+    (``B`` and four, little-endian) before it, and ``bounds`` includes them."""
     n = np.diff(post_start)
     npost = len(n)
     if npost == 0:
@@ -265,9 +276,18 @@ def _encode_chunk(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.nd
     item_sum = np.add.reduceat(size.astype(np.int64), post_start[:-1])
     # 9 bytes of count and header; the items; MARK + APPENDS per batch or APPEND; STOP.
     total = 9 + item_sum + np.where(multi, 2 * batches, 1) + 1
-    ends = np.cumsum(total)
+    head = np.where(total < 256, 2, 5) if framed else 0
+    ends = np.cumsum(total + head)
     begins = ends - total
     buf = np.zeros(int(ends[-1]), dtype=np.uint8)
+    if framed:
+        short = head == 2
+        buf[begins[short] - 2] = ord("C")
+        buf[begins[short] - 1] = total[short]
+        buf[begins[~short] - 5] = ord("B")
+        size4 = total[~short].astype("<u4").view(np.uint8).reshape(-1, 4)
+        for i in range(4):
+            buf[begins[~short] - 4 + i] = size4[:, i]
     count = n.astype(">u4").view(np.uint8).reshape(-1, 4)
     for i in range(4):
         buf[begins + i] = count[:, i]
@@ -288,13 +308,13 @@ def _encode_chunk(post_start: np.ndarray, pos: np.ndarray) -> tuple[bytes, np.nd
     buf[(at + size)[in_multi & last]] = ord("e")
     buf[(at + size)[~in_multi]] = ord("a")
     buf[ends - 1] = ord(".")
-    return buf.tobytes(), np.append(begins, ends[-1])
+    return buf.tobytes(), np.append(begins - head, ends[-1])
 
 
 _ENCODE_TOKENS = 1 << 18  # positions encoded per numpy pass (bounds its temporaries)
 
 
-def _encode_positions(post_start: np.ndarray, pos: np.ndarray
+def _encode_positions(post_start: np.ndarray, pos: np.ndarray, *, framed: bool = False
                       ) -> tuple[bytearray, np.ndarray]:
     """:func:`_encode_chunk` over runs of about ``_ENCODE_TOKENS`` positions, joined.
 
@@ -306,7 +326,8 @@ def _encode_positions(post_start: np.ndarray, pos: np.ndarray
     bounds = np.zeros(len(post_start), dtype=np.int32)  # int64 once they need it
     for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
         starts = post_start[a:b + 1]
-        part, bnd = _encode_chunk(starts - starts[0], pos[starts[0]:starts[-1]])
+        part, bnd = _encode_chunk(starts - starts[0], pos[starts[0]:starts[-1]],
+                                  framed=framed)
         if len(data) + len(part) >= 2**31 and bounds.dtype != np.int64:
             bounds = bounds.astype(np.int64)
         bounds[a + 1:b + 1] = bnd[1:] + len(data)
@@ -453,44 +474,105 @@ def _rows(parts: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[bytes, np.
     return mat[used].tobytes(), bounds
 
 
-_CODECS_HEAD = b"c_codecs\nencode\nq\x01X"
-_CODECS_TAIL = b"q\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x87q\x06."
+_PROTOCOL = b"\x80\x03"
+"""The header of a block's pickle written here: protocol 3, whose ``SHORT_BINBYTES`` and
+``BINBYTES`` hold bytes as they are. Whoosh pickles a block with protocol 2, where bytes
+are a call of ``_codecs.encode`` on their latin-1 text (~20 bytes more a value, and a
+byte from 0x80 takes two). The reader only unpickles a block (``W3LeafMatcher._read_data``),
+so what it reads back is the same tuple."""
+
+_VALUES_TAIL = b"t\x87."  # after the framed values of a block: TUPLE, TUPLE3, STOP
 
 
-def _single_pickles(docs: np.ndarray, weights: np.ndarray, freqs: np.ndarray | None
-                    ) -> tuple[bytes, np.ndarray]:
-    """``pickle.dumps(((docnum,), weight, value), 2)`` of blocks of one posting, made with
-    numpy for many at once: row ``r`` is ``data[bounds[r]:bounds[r + 1]]``. ``docs``:
-    each block's docnum; ``weights``: its weight (float32); ``freqs``: its frequency,
-    the value as 4 big-endian bytes (``Frequency``), or None for no value (fields whose
-    values have fixed size 0).
+def _block_pickles(ids: np.ndarray, at: np.ndarray, ends: np.ndarray, wkind: np.ndarray,
+                   weights: np.ndarray, values: np.ndarray | bool | None
+                   ) -> tuple[bytes, np.ndarray]:
+    """The pickles of many posting blocks' ``(ids, weights, values)``, made with numpy.
 
-    The weight pickles as ``N`` (None: it is 1) or ``G`` and a double; the value as
-    protocol 2 pickles bytes (``_codecs.encode`` of their latin-1 text, whose UTF-8 is
-    written: a byte from 0x80 takes two)."""
-    n = len(docs)
-    one = weights == 1.0
-    wcols = np.empty((n, 9), dtype=np.uint8)
-    wcols[:, 0] = np.where(one, ord("N"), ord("G"))
-    wcols[:, 1:] = weights.astype(">f8").view(np.uint8).reshape(n, 8)
-    wused = np.ones((n, 9), dtype=bool)
-    wused[one, 1:] = False
-    parts = [_const(b"\x80\x02", n), _pickled_ints(docs), _const(b"\x85q\x00", n),
-             (wcols, wused)]
-    if freqs is None:
-        parts.append(_const(b"N\x87q\x01.", n))
+    Block ``k`` holds the postings ``at[k]`` to ``ends[k]`` of ``ids`` (int, in [0, 2**31):
+    the block's first docnum and then the differences) and ``weights`` (float32). Its
+    ``wkind``: 0, weights None (all 1); 1, the first weight (all equal); 2, a tuple of all.
+    ``values``: None, no values (``N``); a byte matrix, a row of fixed size per posting,
+    the block's rows as one bytes (``Frequency``: the frequency's 4 big-endian bytes,
+    ``fixed_value_size`` 4); True, a tuple of values the caller
+    adds: each block's pickle then ends with the tuple's MARK, to be followed by the
+    values framed by :func:`_encode_chunk` and :data:`_VALUES_TAIL`.
+
+    The pickle (see :data:`_PROTOCOL`, no memo): PROTO 3, MARK, each id (``K``, ``M`` or
+    ``J``), TUPLE; ``N``, ``G`` and a double, or MARK, ``G``... TUPLE; the values; TUPLE3,
+    STOP. Returns all in one buffer: block k's is ``data[bounds[k]:bounds[k + 1]]``."""
+    nb, n = len(at), len(ids)
+    counts = ends - at
+    owner = np.repeat(np.arange(nb), counts)
+    k_in = np.arange(n) - at[owner]  # each posting's index in its block
+    v = np.asarray(ids, dtype=np.int64)
+    if n and (int(v.min()) < 0 or int(v.max()) >= 2**31):
+        raise ValueError("only ids in [0, 2**31) are pickled here")
+    isize = np.where(v < 256, 2, np.where(v < 65536, 3, 5))
+    before = np.cumsum(isize) - isize  # id bytes before each id, in the chunk
+    ids_len = np.add.reduceat(isize, at) if nb else np.zeros(0, dtype=np.int64)
+    wlen = np.where(wkind == 0, 1, np.where(wkind == 1, 9, 2 + 9 * counts))
+    if values is None:
+        vlen = np.full(nb, 3)  # N TUPLE3 STOP
+    elif values is True:
+        vlen = np.ones(nb, dtype=np.int64)  # MARK
     else:
-        raw = freqs.astype(">u4").view(np.uint8).reshape(n, 4)
-        high = raw >= 0x80
-        utf = np.empty((n, 8), dtype=np.uint8)
-        utf[:, 0::2] = np.where(high, 0xC0 | (raw >> 6), raw)
-        utf[:, 1::2] = 0x80 | (raw & 0x3F)
-        used = np.empty((n, 8), dtype=bool)
-        used[:, 0::2] = True
-        used[:, 1::2] = high
-        parts += [_const(_CODECS_HEAD, n), _column(4 + high.sum(axis=1), "<u4"),
-                  (utf, used), _const(_CODECS_TAIL, n)]
-    return _rows(parts)
+        width = values.shape[1]
+        flen = width * counts
+        fhead = np.where(flen < 256, 2, 5)
+        vlen = fhead + flen + 2
+    bounds = np.zeros(nb + 1, dtype=np.int64)
+    np.cumsum(3 + ids_len + 1 + wlen + vlen, out=bounds[1:])
+    start = bounds[:-1]
+    buf = np.zeros(int(bounds[-1]), dtype=np.uint8)
+    buf[start] = 0x80
+    buf[start + 1] = 3
+    buf[start + 2] = ord("(")
+    ipos = start[owner] + 3 + before - before[at][owner]
+    buf[ipos] = np.where(v < 256, ord("K"), np.where(v < 65536, ord("M"), ord("J")))
+    le = v.astype("<u4").view(np.uint8).reshape(-1, 4)
+    for j in range(4):
+        has = isize > j + 1
+        buf[ipos[has] + 1 + j] = le[has, j]
+    w0 = start + 3 + ids_len
+    buf[w0] = ord("t")
+    w0 += 1
+    buf[w0[wkind == 0]] = ord("N")
+    one = np.flatnonzero(wkind == 1)
+    buf[w0[one]] = ord("G")
+    f8 = weights[at[one]].astype(">f8").view(np.uint8).reshape(-1, 8)
+    for j in range(8):
+        buf[w0[one] + 1 + j] = f8[:, j]
+    many = wkind == 2
+    buf[w0[many]] = ord("(")
+    buf[w0[many] + 1 + 9 * counts[many]] = ord("t")
+    inmany = many[owner]
+    wpos = w0[owner[inmany]] + 1 + 9 * k_in[inmany]
+    buf[wpos] = ord("G")
+    f8 = weights[inmany].astype(">f8").view(np.uint8).reshape(-1, 8)
+    for j in range(8):
+        buf[wpos + 1 + j] = f8[:, j]
+    v0 = w0 + wlen
+    if values is None:
+        buf[v0] = ord("N")
+        buf[v0 + 1] = 0x87
+        buf[v0 + 2] = ord(".")
+    elif values is True:
+        buf[v0] = ord("(")
+    else:
+        short = fhead == 2
+        buf[v0[short]] = ord("C")
+        buf[v0[short] + 1] = flen[short]
+        buf[v0[~short]] = ord("B")
+        size4 = flen[~short].astype("<u4").view(np.uint8).reshape(-1, 4)
+        for j in range(4):
+            buf[v0[~short] + 1 + j] = size4[:, j]
+        fpos = (v0 + fhead)[owner] + width * k_in
+        for j in range(width):
+            buf[fpos + j] = values[:, j]
+        buf[v0 + fhead + flen] = 0x87
+        buf[v0 + fhead + flen + 1] = ord(".")
+    return buf.tobytes(), bounds
 
 
 _TERMINFO = np.dtype([("flags", "u1"), ("weight", ">f4"), ("df", ">u4"), ("minlength", "u1"),
@@ -519,10 +601,12 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     ``dfl`` is each document's field length as Whoosh's per-document reader returns it
     (decoded from its byte; 0 for none): the blocks' min/max lengths come from it.
 
-    The bytes are those of ``W3PostingsWriter`` and ``W3FieldWriter.finish_term``. Per
-    block, only its data is made in Python (the pickle of ids, weights and values,
-    zlib-compressed); block infos, headers, term infos and the term file's records are
-    made with numpy for many terms at a time, and written in one call each."""
+    The layout is that of ``W3PostingsWriter`` and ``W3FieldWriter.finish_term``; a
+    block's data is the pickle of its ids, weights and values (protocol 3, made with
+    numpy: :func:`_block_pickles`), deflated by ISA-L (see ``_COMPRESSION``) when long
+    enough. Per block only the compression is a Python step: pickles, block infos,
+    headers, term infos and the term file's records are made with numpy for many terms at
+    a time, and written in one call each."""
     fw.start_field(name, field)
     fieldkey = pack_ushort(fw._fieldid)
     postfile, tindex = fw._postfile, fw._tindex
@@ -594,22 +678,16 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
     del bsumw, tmin, weight
     # Per block, the pickle's parts: ids (delta-coded, the first absolute), weights
     # (None if all 1, one float if all equal, else all) and values. They are made a chunk
-    # at a time (Python lists of a whole field's would take ~40 bytes a posting).
+    # at a time (a whole field's would be a second copy of its postings).
     wkind = np.where(ones, 0, np.where(same, 1, 2)).astype(np.int8)
     del ones, same
     positions = p.values if isinstance(p.values, _Positions) else None
     freq_values = fixed == 4 and p.values is None  # each value is the frequency's 4 bytes
-    # Blocks of one posting are pickled with numpy (see _single_pickles), a chunk at a
-    # time, for fields whose values are nothing or the frequency: their docnum, weight
-    # and frequency are kept here, not the pickles of the whole field.
-    if fixed == 0 or freq_values:
-        single_at = np.flatnonzero(bend - bstart == 1)
-    else:
-        single_at = np.zeros(0, dtype=np.int64)
-    s_docs = p.docs[bstart[single_at]]  # (a block's first id is absolute)
-    s_w = p.weight(bstart[single_at]).astype(np.float32)
-    s_freqs = p.freqs[bstart[single_at]] if freq_values else None
-    dumps, compress = pickle.dumps, zlib.compress
+    # Blocks are pickled with numpy (_block_pickles) unless their values have no fixed
+    # size (other formats than these fields', from Whoosh's own field.index): then with
+    # pickle, a block at a time.
+    with_numpy = positions is not None or (fixed is not None and fixed >= 0)
+    dumps, compress, tail = pickle.dumps, _deflate, _VALUES_TAIL
     # Terms in chunks of about _FIELD_TERMS blocks or _FIELD_POSTINGS postings.
     cum = np.maximum(np.cumsum(nblocks) // _FIELD_TERMS, p.starts[1:] // _FIELD_POSTINGS)
     cuts = np.append(np.flatnonzero(np.diff(cum)) + 1, len(counts))
@@ -619,58 +697,56 @@ def _write_field(fw, name: str, field, p: _Postings, dfl: np.ndarray) -> None:
         b1 = int(tblock[t1]) if t1 < len(counts) else nb
         # The chunk's postings are [p0, p1); its lists count from p0.
         p0, p1 = int(p.starts[t0]), int(p.starts[t1])
-        at = bstart[b0:b1] - p0
+        at, ends = bstart[b0:b1] - p0, bend[b0:b1] - p0
         ids = np.diff(p.docs[p0:p1], prepend=0)
         ids[at] = p.docs[p0:p1][at]
-        idl = ids.tolist()
-        del ids
-        bs_l, be_l = at.tolist(), (bend[b0:b1] - p0).tolist()
-        wk = wkind[b0:b1]
-        wkl = wk.tolist()
         w32 = p.weight(slice(p0, p1)).astype(np.float32)
-        wfirst = w32[at].tolist()
-        w32l = w32.tolist() if (wk == 2).any() else []
-        del w32
-        if positions is not None:  # the chunk's values, encoded now
-            ps = positions.starts[p0:p1 + 1]
-            vdc, vb = _encode_positions(ps - ps[0], positions.pos[ps[0]:ps[-1]])
-            vdc, vbl = bytes(vdc), vb.tolist()
-            del ps, vb
-        elif freq_values:
-            freq_bytes = p.freqs[p0:p1].astype(">u4").tobytes()
+        if with_numpy:
+            if positions is not None:
+                vals = True
+            elif fixed == 0:
+                vals = None
+            elif freq_values:
+                vals = p.freqs[p0:p1].astype(">u4").view(np.uint8).reshape(-1, 4)
+            else:
+                vals = np.frombuffer(b"".join(p.values[p0:p1]), dtype=np.uint8)
+                vals = vals.reshape(-1, fixed)
+            pdata, pb = _block_pickles(ids, at, ends, wkind[b0:b1], w32, vals)
+            del ids, w32
+            pbl = pb.tolist()
+            if positions is not None:  # the chunk's values, encoded and framed now
+                ps = positions.starts[p0:p1 + 1]
+                vdc, vb = _encode_positions(ps - ps[0], positions.pos[ps[0]:ps[-1]],
+                                            framed=True)
+                vbl = vb.tolist()
+                del ps, vb
+                pks = [pdata[a:b] + vdc[vbl[i]:vbl[j]] + tail
+                       for a, b, i, j in zip(pbl[:-1], pbl[1:], at.tolist(), ends.tolist(),
+                                             strict=True)]
+                del vdc, vbl
+            else:
+                pks = [pdata[a:b] for a, b in pairwise(pbl)]
+            del pdata, pbl
+        else:
+            idl = ids.tolist()
+            wkl = wkind[b0:b1].tolist()
+            wl = w32.tolist()
+            del ids, w32
+            pks = []
+            for k, i, j in zip(wkl, at.tolist(), ends.tolist(), strict=True):
+                w = None if k == 0 else wl[i] if k == 1 else tuple(wl[i:j])
+                vs = tuple(p.values[p0 + i:p0 + j])
+                pks.append(dumps((tuple(idl[i:j]), w, vs), 2))
         datas = []
         levels = []
-        single: list[bytes | None] = [None] * (b1 - b0)
-        k0, k1 = np.searchsorted(single_at, [b0, b1]).tolist()
-        if k1 > k0:
-            sdata, sbounds = _single_pickles(
-                s_docs[k0:k1], s_w[k0:k1], None if s_freqs is None else s_freqs[k0:k1])
-            sb = sbounds.tolist()
-            for j, b in enumerate(single_at[k0:k1].tolist()):
-                single[b - b0] = sdata[sb[j]:sb[j + 1]]
-        for b in range(b1 - b0):
-            pk = single[b]
-            if pk is None:
-                i, j = bs_l[b], be_l[b]
-                k = wkl[b]
-                w = None if k == 0 else wfirst[b] if k == 1 else tuple(w32l[i:j])
-                if positions is not None:
-                    vs = tuple([vdc[vbl[x]:vbl[x + 1]] for x in range(i, j)])
-                elif fixed is None or fixed < 0:
-                    vs = tuple(p.values[p0 + i:p0 + j])
-                elif fixed == 0:
-                    vs = None
-                elif freq_values:
-                    vs = freq_bytes[4 * i:4 * j]
-                else:
-                    vs = b"".join(p.values[p0 + i:p0 + j])
-                pk = dumps((tuple(idl[i:j]), w, vs), 2)
+        for pk in pks:
             if len(pk) < _MIN_COMPRESS:
                 datas.append(pk)
                 levels.append(0)
             else:
                 datas.append(compress(pk, _COMPRESSION))
                 levels.append(_COMPRESSION)
+        del pks
         info, iat = block_infos(b0, b1)
         info[iat[1:] - 9] = levels  # each info ends K<level>K<min>K<max>tq\x00.
         # Block headers: the term's magic before its first block, the block's length

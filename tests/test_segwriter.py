@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import pickle
+import pickletools
 import platform
 import tempfile
 import time
@@ -192,46 +193,88 @@ def _blocks(folder: Path) -> dict[tuple, list[tuple]]:
     return out
 
 
+def _calls(pickled: bytes) -> list[str]:
+    """The opcodes of a pickle that look up or call anything."""
+    return [op.name for op, _, _ in pickletools.genops(pickled)
+            if op.name in ("GLOBAL", "STACK_GLOBAL", "REDUCE", "BUILD", "INST", "OBJ",
+                           "NEWOBJ", "NEWOBJ_EX")]
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_posting_block_holds_whoosh_s_data(pair: dict, stage: str) -> None:
     """Every term's blocks, each read back: the same block info and unpickled data as
-    add_document's; stored uncompressed exactly when the pickle is under 100 bytes."""
+    add_document's; stored uncompressed exactly when the pickle is under 100 bytes,
+    else deflated (zlib's format); the bulk writer's pickles call nothing."""
     old, new = pair[stage]
     expected, got = _blocks(old), _blocks(new)
     assert list(expected) == list(got)
-    levels = {0: 0, 3: 0}
+    level_of = _segwriter._COMPRESSION
+    levels = {0: 0, level_of: 0}
+    protocols = set()
     for term, exp_blocks in expected.items():
         got_blocks = got[term]
         assert [(i, d) for i, d, _, _ in exp_blocks] == [(i, d) for i, d, _, _ in got_blocks]
         for _, data, level, raw in got_blocks:
-            pickled = pickle.dumps(data, 2)
-            assert (0 if len(pickled) < _segwriter._MIN_COMPRESS else 3) == level, term
-            assert (pickled == raw) if level == 0 else (zlib.decompress(raw) == pickled), term
+            pickled = raw if level == 0 else zlib.decompress(raw)
+            assert (0 if len(pickled) < _segwriter._MIN_COMPRESS else level_of) == level, term
+            assert data == pickle.loads(pickled), term
+            assert not _calls(pickled), term
+            protocols.add(pickled[:2])
             levels[level] += 1
     assert min(levels.values()) > 100  # both kinds are there
+    assert {_segwriter._PROTOCOL} == protocols
 
 
-def test_one_posting_blocks_pickle_as_pickle_does() -> None:
-    """Blocks of one posting pickled with numpy (ids of one, two and four bytes,
-    weights 1 and other, frequencies with bytes over 0x7f, no values) are pickle's."""
-    docs = np.array([0, 5, 255, 256, 65535, 65536, 2**31 - 1, 7, 8, 9, 10])
-    weights = np.array([1, 1, 2.5, 1, 3, 1, 1, 128, 255, 70_000, 1e30], dtype=np.float32)
-    freqs = np.array([1, 1, 2, 1, 3, 1, 1, 128, 255, 70_000, 0x80FF80FF], dtype=np.int64)
-    for values in (None, freqs):
-        data, bounds = _segwriter._single_pickles(docs, weights, values)
-        got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
-        expected = [
-            pickle.dumps(
-                (
-                    (int(d),),
-                    None if w == 1 else float(w),
-                    None if values is None else int(f).to_bytes(4, "big"),
-                ),
-                2,
-            )
-            for d, w, f in zip(docs, weights, freqs, strict=True)
-        ]
-        assert expected == got
+@pytest.mark.parametrize("values", ["none", "frequencies", "positions"])
+def test_block_pickles_load_as_whoosh_s_tuples(values: str) -> None:
+    """Blocks pickled with numpy (1 to 130 postings; ids of one, two and four bytes;
+    weights all 1, all equal, mixed; frequencies with bytes from 0x80 and 4 x n over 255;
+    position values over 255 bytes) load as the (ids, weights, values) Whoosh pickles."""
+    rng = np.random.default_rng(3)
+    sizes = [1, 2, 3, 4, 63, 64, 65, 127, 128, 130, 1, 5, 128]
+    n = sum(sizes)
+    ends = np.cumsum(sizes)
+    at = ends - sizes
+    ids = rng.choice([0, 1, 5, 255, 256, 65535, 65536, 2**31 - 1], n)
+    weights = rng.choice(np.array([1, 2.5, 1e30, 70_000], dtype=np.float32), n)
+    wkind = np.array([k % 3 for k in range(len(sizes))], dtype=np.int8)
+    for b, k in enumerate(wkind.tolist()):
+        if k == 0:
+            weights[at[b]:ends[b]] = 1
+        elif k == 1:
+            weights[at[b]:ends[b]] = weights[at[b]]
+    freqs = rng.choice([1, 2, 128, 255, 70_000, 0x80FF80FF], n)
+    lists = [sorted(rng.choice(300_000, int(rng.integers(1, 200)), replace=False).tolist())
+             for _ in range(n)]
+    rows = freqs.astype(">u4").view(np.uint8).reshape(-1, 4)
+    arg = {"none": None, "frequencies": rows, "positions": True}[values]
+    data, bounds = _segwriter._block_pickles(ids, at, ends, wkind, weights, arg)
+    if values == "positions":
+        starts = np.cumsum([0] + [len(x) for x in lists])
+        pos = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
+        vdata, vb = _segwriter._encode_positions(starts, pos, framed=True)
+        vbl = vb.tolist()
+    got, expected = [], []
+    for b in range(len(sizes)):
+        i, j = int(at[b]), int(ends[b])
+        pickled = data[bounds[b]:bounds[b + 1]]
+        if values == "positions":
+            pickled += vdata[vbl[i]:vbl[j]] + _segwriter._VALUES_TAIL
+        assert not _calls(pickled)
+        got.append(pickle.loads(pickled))
+        ws = [float(w) for w in weights[i:j].tolist()]
+        w = None if wkind[b] == 0 else ws[0] if wkind[b] == 1 else tuple(ws)
+        vs = {"none": None,
+              "frequencies": b"".join(int(f).to_bytes(4, "big") for f in freqs[i:j]),
+              "positions": tuple(formats.Positions().encode(x) for x in lists[i:j])}[values]
+        expected.append((tuple(ids[i:j].tolist()), w, vs))
+    assert expected == got
+    longest = max(len(v) for x in expected
+                  for v in (x[2] if isinstance(x[2], tuple) else [x[2] or b""]))
+    assert values == "none" or longest > 255  # BINBYTES as well as SHORT_BINBYTES
+    with pytest.raises(ValueError, match="only ids"):
+        _segwriter._block_pickles(np.array([2**31]), np.array([0]), np.array([1]),
+                                  np.array([0], dtype=np.int8), np.ones(1, np.float32), None)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -413,6 +456,10 @@ def test_position_values_encode_as_whoosh_does(monkeypatch: pytest.MonkeyPatch) 
     data, bounds = _segwriter._encode_positions(starts, pos)
     got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
     assert [formats.Positions().encode(x) for x in lists] == got
+    data, bounds = _segwriter._encode_positions(starts, pos, framed=True)
+    got = [data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    # pickle.dumps without its PROTO and its BINPUT q\x00 and STOP
+    assert [pickle.dumps(formats.Positions().encode(x), 3)[2:-3] for x in lists] == got
 
 
 def test_block_info_parts_pickle_as_pickle_does() -> None:
