@@ -867,6 +867,15 @@ def _write_hashes(self) -> None:
 # --- the segment -----------------------------------------------------------------------------
 
 
+def _deflate_stored(pdw) -> None:
+    """Make the per-document writer ``pdw`` compress each document's stored fields (the
+    ``_stored`` column: a pickle per document, zlib level 3 in Whoosh) with ISA-L at
+    :data:`_COMPRESSION`. The column's reader decompresses with ``zlib.decompress``,
+    which reads either. One segment of 25,000 synthetic articles: 1.7 s of zlib."""
+    column = pdw._get_column("_stored")._child  # PickleColumn's CompressedBytes writer
+    column._compress, column._level = _deflate, _COMPRESSION
+
+
 def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict], *,
                   flat_fields: frozenset[str] = _postings.FLAT_FIELDS):
     """Write ``docs`` as one new W3 segment of the index in ``storage``; not committed.
@@ -898,6 +907,7 @@ def write_segment(storage, schema: Schema, indexname: str, docs: Sequence[dict],
     codec = W3Codec()
     segment = codec.new_segment(storage, indexname)
     pdw = codec.per_document_writer(storage, segment)
+    _deflate_stored(pdw)
     fast = {n: f for n, f in schema.items() if _fast_field(f)}
     vocab = _Vocab()
     tokens: dict[str, _Tokens] = {n: _Tokens() for n in fast}

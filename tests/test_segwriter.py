@@ -149,8 +149,9 @@ def _segment_files(folder: Path) -> list[list[tuple[str, bytes]]]:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_segment_files_are_byte_identical(pair: dict, stage: str) -> None:
-    """Every segment file but the postings and the term file pointing into them
-    (columns, stored fields, lengths, flat postings) has the bytes add_document's has."""
+    """Every segment file but the postings, the term file pointing into them and the
+    stored fields (deflated by ISA-L; read back by the next test) has the bytes
+    add_document's has: columns, lengths, flat postings."""
     old, new = pair[stage]
     expected, got = _segment_files(old), _segment_files(new)
     assert [[e for e, _ in seg] for seg in expected] == [[e for e, _ in seg] for seg in got]
@@ -158,10 +159,10 @@ def test_segment_files_are_byte_identical(pair: dict, stage: str) -> None:
     compared = 0
     for exp_seg, got_seg in zip(expected, got, strict=True):
         for (ext, exp_bytes), (_, got_bytes) in zip(exp_seg, got_seg, strict=True):
-            if ext not in (".pst", ".trm"):
+            if ext not in (".pst", ".trm", "._stored.col"):
                 assert exp_bytes == got_bytes, ext
                 compared += 1
-    assert compared >= 9 * len(expected)
+    assert compared >= 8 * len(expected)
 
 
 def _blocks(folder: Path) -> dict[tuple, list[tuple]]:
