@@ -20,19 +20,23 @@ batch becomes one new segment in one pass:
    them (``pack_uint(n) + pickle.dumps(deltas, 2)``), with numpy, a chunk of postings
    at a time as step 4 writes them (a field's encoded values are never all held).
 4. Terms and posting blocks are written in order with the W3 codec's block layout
-   (``W3PostingsWriter._write_block``: pickled and deflated blocks of up to 128
-   postings, block info, term infos in the ``.trm`` ordered hash), one Python step per
-   block, not per posting. Blocks of one posting are pickled with numpy, many at a time
-   (most blocks: the ``pairs`` field's rare pairs), and blocks whose pickle is shorter
-   than :data:`_MIN_COMPRESS` are stored uncompressed (a per-block choice of the W3
-   format that Whoosh's own writer means to make but does not).
+   (``W3PostingsWriter._write_block``: per block of up to 128 postings, a pickled and
+   compressed tuple of ids, weights and values, and its info; term infos in the ``.trm``
+   ordered hash). The blocks' pickles are made with numpy, many at a time
+   (:func:`_block_pickles`: protocol 3, which holds bytes as they are, where Whoosh's
+   protocol 2 makes each value a call of ``_codecs.encode``), and deflated by ISA-L
+   (zlib's format, see :data:`_COMPRESSION`): the only Python step per block is its
+   compression. Blocks whose pickle is shorter than :data:`_MIN_COMPRESS` are stored
+   uncompressed (a per-block choice of the W3 format that Whoosh's own writer means to
+   make but does not).
 5. The flat postings files (``_postings``) of the segment are written from the same
    arrays.
 
 The result is a plain W3 segment: ``whoosh.index.open_dir`` reads it, and it holds what
 the segment ``add_document`` would have written for the same documents (the tests compare
-term infos, every posting, lengths, stored fields and scores; every file but the postings
-and the term file, whose offsets into it differ, byte for byte).
+term infos, every posting block's unpickled data, lengths, stored fields and scores;
+every file but the postings, the term file whose offsets point into them and the
+ISA-L-deflated stored fields, byte for byte).
 
 Merging: :func:`commit` lets Whoosh's own merge policy (``MERGE_SMALL``, as
 ``writer.commit()``) fold small existing segments into the writer's own segment, which
@@ -1158,7 +1162,9 @@ the process's peak fell from 2,856 to 1,942 MB, the segments step took 676 s ins
 665 s. The cost is pickling this process's half of the runs for a worker (~1.3 s a run
 of 25,000): at 100,000 the step took 68.0 s instead of 62.9 s, for a peak of 334 instead
 of 899 MB; below this size the process writes half (see
-``benchmarks/records/1000000-session11-phases.txt``)."""
+``benchmarks/records/1000000-session11-phases.txt``). These figures are from before the
+blocks were pickled with numpy and deflated by ISA-L (session 12), which nearly halved a
+segment's time; the threshold has not been measured again since."""
 
 
 def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]) -> list:
