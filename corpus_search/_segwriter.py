@@ -493,7 +493,8 @@ def _block_pickles(ids: np.ndarray, at: np.ndarray, ends: np.ndarray, wkind: np.
                    ) -> tuple[bytes, np.ndarray]:
     """The pickles of many posting blocks' ``(ids, weights, values)``, made with numpy.
 
-    Block ``k`` holds the postings ``at[k]`` to ``ends[k]`` of ``ids`` (int, in [0, 2**31):
+    Block ``k`` holds the postings ``at[k]`` to ``ends[k]`` of ``ids`` (blocks back to back,
+    covering all of ``ids``; ints in [0, 2**31):
     the block's first docnum and then the differences) and ``weights`` (float32). Its
     ``wkind``: 0, weights None (all 1); 1, the first weight (all equal); 2, a tuple of all.
     ``values``: None, no values (``N``); a byte matrix, a row of fixed size per posting,
