@@ -493,15 +493,14 @@ def _block_pickles(ids: np.ndarray, at: np.ndarray, ends: np.ndarray, wkind: np.
                    ) -> tuple[bytes, np.ndarray]:
     """The pickles of many posting blocks' ``(ids, weights, values)``, made with numpy.
 
-    Block ``k`` holds the postings ``at[k]`` to ``ends[k]`` of ``ids`` (blocks back to back,
-    covering all of ``ids``; ints in [0, 2**31):
-    the block's first docnum and then the differences) and ``weights`` (float32). Its
-    ``wkind``: 0, weights None (all 1); 1, the first weight (all equal); 2, a tuple of all.
-    ``values``: None, no values (``N``); a byte matrix, a row of fixed size per posting,
-    the block's rows as one bytes (``Frequency``: the frequency's 4 big-endian bytes,
-    ``fixed_value_size`` 4); True, a tuple of values the caller
-    adds: each block's pickle then ends with the tuple's MARK, to be followed by the
-    values framed by :func:`_encode_chunk` and :data:`_VALUES_TAIL`.
+    Block ``k`` holds the postings ``at[k]`` to ``ends[k]`` (blocks back to back, covering
+    all postings) of ``ids`` (ints in [0, 2**31): the block's first docnum, then the
+    differences) and ``weights`` (float32). Its ``wkind``: 0, weights None (all 1); 1, the
+    first weight (all equal); 2, a tuple of all. ``values``: None, no values (``N``); a
+    byte matrix, a row of fixed size per posting, the block's rows as one bytes
+    (``Frequency``: the frequency's 4 big-endian bytes); True, a tuple of values the
+    caller adds: each block's pickle then ends with the tuple's MARK, to be followed by
+    the values framed by :func:`_encode_chunk` and :data:`_VALUES_TAIL`.
 
     The pickle (see :data:`_PROTOCOL`, no memo): PROTO 3, MARK, each id (``K``, ``M`` or
     ``J``), TUPLE; ``N``, ``G`` and a double, or MARK, ``G``... TUPLE; the values; TUPLE3,
@@ -510,10 +509,8 @@ def _block_pickles(ids: np.ndarray, at: np.ndarray, ends: np.ndarray, wkind: np.
     counts = ends - at
     owner = np.repeat(np.arange(nb), counts)
     k_in = np.arange(n) - at[owner]  # each posting's index in its block
-    v = np.asarray(ids, dtype=np.int64)
-    if n and (int(v.min()) < 0 or int(v.max()) >= 2**31):
-        raise ValueError("only ids in [0, 2**31) are pickled here")
-    isize = np.where(v < 256, 2, np.where(v < 65536, 3, 5))
+    icols, iused = _pickled_ints(ids)  # (raises unless 0 <= id < 2**31)
+    isize = iused.sum(axis=1)
     before = np.cumsum(isize) - isize  # id bytes before each id, in the chunk
     ids_len = np.add.reduceat(isize, at) if nb else np.zeros(0, dtype=np.int64)
     wlen = np.where(wkind == 0, 1, np.where(wkind == 1, 9, 2 + 9 * counts))
@@ -530,15 +527,14 @@ def _block_pickles(ids: np.ndarray, at: np.ndarray, ends: np.ndarray, wkind: np.
     np.cumsum(3 + ids_len + 1 + wlen + vlen, out=bounds[1:])
     start = bounds[:-1]
     buf = np.zeros(int(bounds[-1]), dtype=np.uint8)
-    buf[start] = 0x80
-    buf[start + 1] = 3
+    buf[start] = _PROTOCOL[0]
+    buf[start + 1] = _PROTOCOL[1]
     buf[start + 2] = ord("(")
     ipos = start[owner] + 3 + before - before[at][owner]
-    buf[ipos] = np.where(v < 256, ord("K"), np.where(v < 65536, ord("M"), ord("J")))
-    le = v.astype("<u4").view(np.uint8).reshape(-1, 4)
-    for j in range(4):
-        has = isize > j + 1
-        buf[ipos[has] + 1 + j] = le[has, j]
+    for j in range(icols.shape[1]):
+        has = iused[:, j]
+        buf[ipos[has] + j] = icols[has, j]
+    del icols, iused
     w0 = start + 3 + ids_len
     buf[w0] = ord("t")
     w0 += 1

@@ -274,7 +274,7 @@ def test_block_pickles_load_as_whoosh_s_tuples(values: str) -> None:
     longest = max(len(v) for x in expected
                   for v in (x[2] if isinstance(x[2], tuple) else [x[2] or b""]))
     assert values == "none" or longest > 255  # BINBYTES as well as SHORT_BINBYTES
-    with pytest.raises(ValueError, match="only ids"):
+    with pytest.raises(ValueError, match="only ints"):
         _segwriter._block_pickles(np.array([2**31]), np.array([0]), np.array([1]),
                                   np.array([0], dtype=np.int8), np.ones(1, np.float32), None)
 
