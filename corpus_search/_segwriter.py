@@ -1159,9 +1159,11 @@ the process's peak fell from 2,856 to 1,942 MB, the segments step took 676 s ins
 665 s. The cost is pickling this process's half of the runs for a worker (~1.3 s a run
 of 25,000): at 100,000 the step took 68.0 s instead of 62.9 s, for a peak of 334 instead
 of 899 MB; below this size the process writes half (see
-``benchmarks/records/1000000-session11-phases.txt``). These figures are from before the
-blocks were pickled with numpy and deflated by ISA-L (session 12), which nearly halved a
-segment's time; the threshold has not been measured again since."""
+``benchmarks/records/1000000-session11-phases.txt``). Measured again after the blocks were
+pickled with numpy and deflated by ISA-L (session 12, ``100000-session12-workers-only.txt``):
+at 100,000 workers-only took the segments step from 35.0 to 38.8 s and this process's
+peak from 873 to 339 MB, but all processes together peaked higher (1,778 against 1,606
+MB): the threshold stays."""
 
 
 def _write_on_dask(storage, schema: Schema, indexname: str, docs: Sequence[dict]) -> list:
