@@ -327,7 +327,7 @@ def run_halves(mine: Sequence[Iterable[Any]], theirs: Sequence[Iterable[Any]],
                there_args: tuple, took: Callable[[int, R], None], *, doing: str,
                config: dict[str, Any] | None = None, n_workers: int = 1) -> None:
     """Runs of work on two processes: ``here(run)`` for each run of ``mine``, in order, in
-    this process, while the one worker of a new one-process ``LocalCluster`` does
+    this process, while the worker of a new one-process ``LocalCluster`` does
     ``there(*there_args, run)`` for each run of ``theirs`` (sent as a :class:`_Packed`
     sequence: pickled an item at a time, read back an item at a time). With ``n_workers``
     above 1, that many workers share ``theirs`` (``mine`` is then usually empty: this
