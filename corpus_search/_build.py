@@ -493,7 +493,9 @@ class _Work:
     files: SourceFiles = field(default_factory=SourceFiles)
     spill: _Spill = field(default_factory=_Spill)
     indexed: dict[str, _Spilled] = field(default_factory=dict)
-    """doc_id -> the indexed text of a new or changed article, kept in ``spill``."""
+    """doc_id -> the indexed text of a new or changed article, kept in ``spill``, where
+    it is not the article's body as given (furniture left out); the others are indexed
+    as written (a dict entry each would cost ~50 bytes an article)."""
     prepared: _stream.PreparedIds = field(default_factory=_stream.PreparedIds)
     """The token stream's word ids of the same articles, made with their surface words."""
     prehash: _trust.Prehash = field(default_factory=_trust.Prehash)
@@ -729,10 +731,12 @@ def _indexed_text(art: Article, bp: Boilerplate) -> str:
 
 
 def _indexed(work: _Work, art: Article) -> str:
-    """The indexed text of ``art``: as :func:`_surfaces` kept it, or made now (articles
-    re-indexed for their entities only)."""
+    """The indexed text of ``art``: as :func:`_surfaces` kept it (its body where it kept
+    none), or made now (articles re-indexed for their entities only)."""
     kept = work.indexed.get(art.doc_id)
-    return kept.read() if kept is not None else _indexed_text(art, work.bp)
+    if kept is not None:
+        return kept.read()
+    return art.body if art.doc_id in work.prepared else _indexed_text(art, work.bp)
 
 
 def _adjust_surfaces(db: sqlite3.Connection, counts: Mapping[str, int], sign: int) -> None:
@@ -943,7 +947,8 @@ def _surfaces(work: _Work) -> np.ndarray:
 
     New and changed articles go through :func:`_surface_run` in runs of
     ``SURFACE_RUN``; from ``PARALLEL_MIN_ARTICLES`` on (and on more than one core) the
-    second half's runs on a dask worker meanwhile (``_enrich.run_halves``). Their indexed
+    second half's runs on a dask worker meanwhile (``_enrich.run_halves``); from
+    ``_segwriter.WORKERS_ONLY_MIN_DOCS`` on, every run on two workers. Their indexed
     texts are kept on disk (``work.indexed``) for the segment writer and the token stream
     (held in memory they would cost the corpus's size again), their stream word ids in
     ``work.prepared``; word lists are counted a run at a time and dropped (held together
@@ -976,7 +981,10 @@ def _surfaces(work: _Work) -> np.ndarray:
             old_cases.save(work.db, -1)
     todo, step = work.todo, max(1, SURFACE_RUN)
     two = len(todo) >= PARALLEL_MIN_ARTICLES and (os.cpu_count() or 1) > 1
-    half = (len(todo) + 1) // 2 if two else len(todo)
+    # From WORKERS_ONLY_MIN_DOCS on, two workers count every run, as they write the
+    # segments: the heap a run's counting leaves in this process stays for the build.
+    workers_only = two and len(todo) >= _segwriter.WORKERS_ONLY_MIN_DOCS
+    half = 0 if workers_only else (len(todo) + 1) // 2 if two else len(todo)
     starts = [*range(0, half, step), *range(half, len(todo), step)]
     runs = [_RunTexts(todo[i:min(i + step, half)], work.bp) for i in range(0, half, step)]
     mine = len(runs)

@@ -152,6 +152,10 @@ class PreparedIds:
         for key, start, n in zip(keys, starts.tolist(), lengths.tolist(), strict=True):
             self._at[key] = (base + 4 * start) << 32 | n
 
+    def __contains__(self, key: object) -> bool:
+        """Whether word ids are kept under ``key``."""
+        return key in self._at
+
     def get(self, key: str) -> np.ndarray | None:
         """The word ids kept under ``key`` (int32), or None."""
         at = self._at.get(key)
