@@ -1000,15 +1000,14 @@ def _surfaces(work: _Work) -> np.ndarray:
         cases.only.update(run.cases.only)
         ntokens[starts[k]:starts[k] + len(arts)] = run.ntokens
         for a, t in zip(arts, run.indexed, strict=True):
-            held = a.held_body() if t is None else t
-            work.indexed[a.doc_id] = (held if isinstance(held, _Spilled)
-                                      else work.spill.put(held))
+            if t is not None:  # (None: its body as given, read from the article)
+                work.indexed[a.doc_id] = work.spill.put(t)
         work.prepared.add_run([a.doc_id for a in arts], run.words, run.ids, run.lengths,
                               run.firsts)
 
     if two:
         run_halves(runs[:mine], runs[mine:], _surface_run, _surface_run, (), took,
-                   doing="counting the surface words")
+                   doing="counting the surface words", n_workers=2 if workers_only else 1)
     else:
         for k, run in enumerate(runs):
             took(k, _surface_run(run))
@@ -1278,11 +1277,12 @@ def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
     prepared = work.prepared
 
     def make(art: Article, words: _RunWords | None) -> dict:
-        held, kept = art.held_body(), work.indexed.get(art.doc_id)
+        held = art.held_body()
         text = held if isinstance(held, str) else held.read()
         # Most articles are indexed as written: one string for both fields (one read,
         # pickled once when the document goes to the worker).
-        body = text if kept is held else _indexed(work, art)
+        body = (text if art.doc_id not in work.indexed and art.doc_id in prepared
+                else _indexed(work, art))
         doc = _document(art, body, text, per_doc[art.doc_id], typed_now[art.doc_id])
         if words is not None and (first := prepared.first(art.doc_id)) >= 0:
             # The surface-word pass cut this body already: its words, not its text, are

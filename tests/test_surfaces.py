@@ -40,12 +40,14 @@ def _contents(index_dir: Path) -> dict[str, object]:
     return got
 
 
+@pytest.mark.parametrize("workers_only", [False, True], ids=["halves", "workers-only"])
 def test_surface_pass_on_two_processes_equals_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_only: bool
 ) -> None:
-    """Counting the surface words in runs, half of them on a dask worker, gives the same
-    manifest counts, token counts, stream and segments as one process (the real-shaped
-    corpus: boilerplate lines, furniture, capitals, odd Unicode)."""
+    """Counting the surface words in runs, half of them on a dask worker (or all of them
+    on two, from ``WORKERS_ONLY_MIN_DOCS``), gives the same manifest counts, token counts,
+    stream and segments as one process (the real-shaped corpus: boilerplate lines,
+    furniture, capitals, odd Unicode)."""
     monkeypatch.setattr(build_module, "PARALLEL_MIN_ARTICLES", 10**9)
     cs.build([REALSHAPED], tmp_path / "one", entities=False, progress=False)
     expected = _contents(tmp_path / "one")
@@ -54,7 +56,7 @@ def test_surface_pass_on_two_processes_equals_one(
     real_halves, real_commit = build_module.run_halves, _segwriter.commit
 
     def run_halves(mine, theirs, *args, **kwargs):
-        halves.append((len(mine), len(theirs)))
+        halves.append((len(mine), len(theirs), kwargs.get("n_workers", 1)))
         return real_halves(mine, theirs, *args, **kwargs)
 
     def commit(writer, docs, *, two_processes=False):  # one segment, as above
@@ -64,8 +66,10 @@ def test_surface_pass_on_two_processes_equals_one(
     monkeypatch.setattr(build_module, "SURFACE_RUN", 7)
     monkeypatch.setattr(build_module, "run_halves", run_halves)
     monkeypatch.setattr(_segwriter, "commit", commit)
+    monkeypatch.setattr(_segwriter, "WORKERS_ONLY_MIN_DOCS", 1 if workers_only else 10**9)
     cs.build([REALSHAPED], tmp_path / "two", entities=False, progress=False)
-    assert halves == [(7, 7)]  # 90 articles: 45 a process, in runs of 7
+    # 90 articles: 45 a process, in runs of 7; or 13 runs shared by two workers
+    assert halves == ([(0, 13, 2)] if workers_only else [(7, 7, 1)])
     got = _contents(tmp_path / "two")
     assert sorted(expected) == sorted(got)
     for key in expected:
