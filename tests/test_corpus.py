@@ -17,7 +17,7 @@ import pytest
 from corpus_search import _corpus
 from corpus_search._analysis import strip_furniture
 from corpus_search._boilerplate import find_boilerplate
-from corpus_search._corpus import ColumnMap, LoadReport, load_corpus, parse_date
+from corpus_search._corpus import ColumnMap, LoadReport, _Spill, _Spilled, load_corpus, parse_date
 from corpus_search._dates import DATE_FORMAT, to_iso
 
 SEEDS = Path(__file__).resolve().parents[1] / "corpus"
@@ -446,6 +446,18 @@ def test_loaded_texts_are_kept_on_disk_and_read_back_whole(tmp_path: Path) -> No
     copy = pickle.loads(pickle.dumps(report.articles[3]))
     assert (copy.body, copy) == (bodies[3], report.articles[3])
     assert type(copy.held_body()) is str
+
+
+def test_spilled_texts_are_ints_that_read_back_their_text() -> None:
+    """A spilled text is one int (offset << 32 | size) that reads back its text, empty and
+    non-ASCII texts too, and is true whatever its value."""
+    texts = ["", "Zürich \u0130", "x" * 70_000, ""]
+    places = [(0, 0), (0, 10), (10, 70_000), (70_010, 0)]
+    spill = _Spill()
+    refs = [spill.put(t) for t in texts]
+    assert texts == [r.read() for r in refs]
+    assert places == [(r.offset, r.size) for r in refs]
+    assert [r for r in refs if not (isinstance(r, _Spilled) and r and r.spill is spill)] == []
 
 
 def test_given_paths_are_reported_per_file_and_place(tmp_path: Path) -> None:
