@@ -730,13 +730,16 @@ def _indexed_text(art: Article, bp: Boilerplate) -> str:
     return analysis.strip_furniture(art.body, bp.lines_for(art.outlet))
 
 
-def _indexed(work: _Work, art: Article) -> str:
+def _indexed(work: _Work, art: Article, body: str | None = None) -> str:
     """The indexed text of ``art``: as :func:`_surfaces` kept it (its body where it kept
-    none), or made now (articles re-indexed for their entities only)."""
+    none: ``body`` when the caller has read it already), or made now (articles re-indexed
+    for their entities only)."""
     kept = work.indexed.get(art.doc_id)
     if kept is not None:
         return kept.read()
-    return art.body if art.doc_id in work.prepared else _indexed_text(art, work.bp)
+    if art.doc_id not in work.prepared:
+        return _indexed_text(art, work.bp)
+    return art.body if body is None else body
 
 
 def _adjust_surfaces(db: sqlite3.Connection, counts: Mapping[str, int], sign: int) -> None:
@@ -1281,8 +1284,7 @@ def _write_index(work: _Work, per_doc: dict[str, list[Entity]],
         text = held if isinstance(held, str) else held.read()
         # Most articles are indexed as written: one string for both fields (one read,
         # pickled once when the document goes to the worker).
-        body = (text if art.doc_id not in work.indexed and art.doc_id in prepared
-                else _indexed(work, art))
+        body = _indexed(work, art, text)
         doc = _document(art, body, text, per_doc[art.doc_id], typed_now[art.doc_id])
         if words is not None and (first := prepared.first(art.doc_id)) >= 0:
             # The surface-word pass cut this body already: its words, not its text, are
